@@ -1,0 +1,186 @@
+"""The broker in log mode (Kafka-like): partitions are append-only logs with offsets.
+
+Durability decides what a crash keeps: ``fsync`` flushes every append before acknowledging it;
+``interval`` acknowledges at append and flushes every ``flush_interval`` (a process crash keeps
+the page cache, so unflushed writes are lost only when a ``disk-loss`` fault is armed);
+``memory`` keeps nothing across a crash, committed offsets included. Fetches long-poll: a
+fetch with nothing to return waits up to ``fetch_max_wait`` for an append.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .messages import (
+    Envelope,
+    Fetch,
+    FetchResponse,
+    OffsetCommit,
+    OffsetCommitAck,
+    OffsetFetch,
+    OffsetFetchResponse,
+    Produce,
+    ProduceAck,
+    Record,
+)
+from .node import Node
+
+if TYPE_CHECKING:
+    from .world import World
+
+
+@dataclass
+class PartitionLog:
+    records: list[Record] = field(default_factory=list)
+    flushed: int = 0
+    """Number of records (a prefix of ``records``) that are on disk."""
+    committed: int = 0
+    committed_flushed: int = 0
+
+    @property
+    def end(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class ParkedFetch:
+    consumer: str
+    request: int
+    positions: dict[int, int]
+    timer: Any = None
+
+
+class Broker(Node):
+    role = "broker"
+
+    def __init__(self, name: str, world: World, partitions: list[int]) -> None:
+        super().__init__(name, world)
+        cfg = world.cfg.broker
+        self.cfg = cfg
+        self.policy = world.strategy.broker
+        self.logs: dict[int, PartitionLog] = {p: PartitionLog() for p in partitions}
+        self._parked: list[ParkedFetch] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_start(self) -> None:
+        if self.cfg.durability == "interval":
+            self.spawn(self._flusher())
+
+    def _flusher(self) -> Generator[Any, Any, None]:
+        while True:
+            yield from self.sleep(self.cfg.flush_interval)
+            for log in self.logs.values():
+                log.flushed = log.end
+                log.committed_flushed = log.committed
+
+    def on_crash(self) -> None:
+        self._parked.clear()
+        if self.cfg.durability == "memory":
+            self._truncate_all(f"crash:{self.name}")
+
+    def lose_unflushed(self, cause: str) -> None:
+        if self.cfg.durability == "interval":
+            for p, log in self.logs.items():
+                self._truncate(p, log, log.flushed, cause)
+                if log.committed != log.committed_flushed:
+                    log.committed = log.committed_flushed
+                    self.record("offset-reset", self.name, part=p, num=log.committed)
+
+    def _truncate_all(self, cause: str) -> None:
+        for p, log in self.logs.items():
+            self._truncate(p, log, 0, cause)
+            if log.committed != 0:
+                log.committed = log.committed_flushed = 0
+                self.record("offset-reset", self.name, part=p, num=0)
+
+    def _truncate(self, p: int, log: PartitionLog, keep: int, cause: str) -> None:
+        for rec in log.records[keep:]:
+            self.record("log-loss", self.name, (rec.eid,), part=p, num=rec.offset, info=cause)
+        del log.records[keep:]
+        log.flushed = min(log.flushed, keep)
+
+    # ------------------------------------------------------------------ requests
+
+    def handle(self, env: Envelope) -> None:
+        msg = env.payload
+        if isinstance(msg, Produce):
+            self._produce(env.src, msg)
+        elif isinstance(msg, Fetch):
+            self._fetch(env.src, msg)
+        elif isinstance(msg, OffsetCommit):
+            self._commit(env.src, msg)
+        elif isinstance(msg, OffsetFetch):
+            offsets = {p: self.logs[p].committed for p in msg.partitions}
+            self.send(env.src, OffsetFetchResponse(msg.request, offsets))
+
+    def _produce(self, producer: str, msg: Produce) -> None:
+        p = msg.record.partition
+        log = self.logs[p]
+        rec = Record(msg.record.eid, msg.record.key, p, msg.record.created_at, msg.record.process_time, log.end)
+        log.records.append(rec)
+        if self.cfg.durability == "fsync":
+            log.flushed = log.end
+        self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset)
+        self._wake(p)
+        if self.cfg.acks != 0:
+            self.reach("after-append-before-ack")
+            if self.state == "up":
+                self.send(producer, ProduceAck(rec.eid, p, rec.offset))
+
+    def _available(self, positions: dict[int, int]) -> list[Record]:
+        out: list[Record] = []
+        budget = self.cfg.max_poll_records
+        for p, pos in sorted(positions.items()):
+            log = self.logs[p]
+            if pos < log.end:
+                out.extend(log.records[pos : pos + budget - len(out)])
+            if len(out) >= budget:
+                break
+        return out
+
+    def _fetch(self, consumer: str, msg: Fetch) -> None:
+        records = self._available(msg.positions)
+        if records:
+            self.send(consumer, FetchResponse(msg.request, records))
+            return
+        parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
+        self._parked.append(parked)
+        incarnation = self.incarnation
+        timer = self.env.timeout(self.cfg.fetch_max_wait)
+        timer.callbacks.append(lambda _e: self._expire(parked, incarnation))
+        parked.timer = timer
+
+    def _expire(self, parked: ParkedFetch, incarnation: int) -> None:
+        if incarnation != self.incarnation or parked not in self._parked:
+            return
+        if self.state == "paused":  # answered late, when the pause ends
+            ev = self._resumed
+            assert ev is not None
+            ev.callbacks.append(lambda _e: self._expire(parked, incarnation))
+            return
+        self._parked.remove(parked)
+        self.send(parked.consumer, FetchResponse(parked.request, self._available(parked.positions)))
+
+    def _wake(self, partition: int) -> None:
+        if not self._parked or self.state != "up":
+            return
+        still: list[ParkedFetch] = []
+        for parked in self._parked:
+            if partition in parked.positions and parked.positions[partition] < self.logs[partition].end:
+                self.send(parked.consumer, FetchResponse(parked.request, self._available(parked.positions)))
+            else:
+                still.append(parked)
+        self._parked = still
+
+    def _commit(self, consumer: str, msg: OffsetCommit) -> None:
+        for p, offset in sorted(msg.offsets.items()):
+            log = self.logs[p]
+            if offset != log.committed:
+                log.committed = offset
+                if self.cfg.durability == "fsync":
+                    log.committed_flushed = offset
+                self.record("commit", self.name, peer=consumer, part=p, num=offset)
+        self.send(consumer, OffsetCommitAck(msg.request))

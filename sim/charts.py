@@ -1,0 +1,619 @@
+"""Comparison charts drawn from saved result frames.
+
+Charts are built from pandas frames only (``summary``, ``messages``, ``faults``; see
+``docs/contract.md``), never from simulator objects, with the object-oriented matplotlib
+API (:class:`matplotlib.figure.Figure`, no pyplot state), so they can be drawn in worker
+processes, on a headless server and in notebooks alike.
+
+Every chart is deterministic: the same frames give byte-identical PNG and SVG files.
+Each strategy keeps the same colour in every chart; colours follow the order in which
+strategies first appear in the summary frame (``draw_all`` passes that order on).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+__all__ = [
+    "draw_all",
+    "latency_cdf",
+    "loss_duplicate_bars",
+    "nice_bin_width",
+    "strategy_colours",
+    "throughput_timeline",
+]
+
+#: Colour-blind-friendly palette (Okabe-Ito, then tab10 extras); index = strategy position.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # green
+    "#CC79A7",  # pink
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#000000",  # black
+    "#8C564B",  # brown
+    "#7F7F7F",  # grey
+    "#BCBD22",  # olive
+)
+
+#: Look of each fault kind's shaded window in the timeline: (face colour, hatch).
+FAULT_STYLE: dict[str, tuple[str, str]] = {
+    "crash": ("#d62728", "//"),
+    "pause": ("#ff7f0e", "\\\\"),
+    "partition": ("#9467bd", "xx"),
+    "drop": ("#7f7f7f", ".."),
+    "delay": ("#8c564b", "--"),
+    "duplicate": ("#1f77b4", "++"),
+    "reorder": ("#bcbd22", "oo"),
+}
+_DEFAULT_FAULT_STYLE = ("#7f7f7f", "||")
+_INSTANT_KINDS = frozenset({"disk-loss"})
+
+#: Two-sided 95% Student t quantiles for 1..30 degrees of freedom (1.96 above).
+# fmt: off
+T95: tuple[float, ...] = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+# fmt: on
+
+#: rcParams applied while building and saving figures (slide-readable, reproducible).
+RC: dict[str, Any] = {
+    "font.size": 12,
+    "axes.titlesize": 14,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "hatch.linewidth": 0.8,
+    "svg.hashsalt": "msgsim",
+    "svg.fonttype": "path",
+    "path.simplify": True,
+}
+
+FIGSIZE = (10.0, 5.5)
+DPI = 150
+TARGET_BINS = 60
+CDF_MAX_POINTS = 4000
+CHART_NAMES = ("loss_duplicates", "throughput_timeline", "latency_cdf")
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    rc: Any = RC  # the stubs only accept literal rcParam names
+    with matplotlib.rc_context(rc):
+        yield
+
+
+def t95(df: int) -> float:
+    """Two-sided 95% Student t quantile for ``df`` degrees of freedom (1.96 above 30)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    return T95[df - 1] if df <= len(T95) else 1.96
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _strategy_order(frame: pd.DataFrame, given: Sequence[str] | None = None) -> list[str]:
+    """Strategies in ``given`` order, then any others in order of first appearance."""
+    order = [str(s) for s in given] if given is not None else []
+    if "strategy" in frame.columns:
+        for s in frame["strategy"].astype(str):
+            if s not in order:
+                order.append(s)
+    return list(dict.fromkeys(order))
+
+
+def strategy_colours(strategies: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per strategy, by position in ``strategies``."""
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(strategies)}
+
+
+def _pick_cell(
+    frame: pd.DataFrame, cell: int | None = None
+) -> tuple[pd.DataFrame, int | None, bool]:
+    """Rows of one cell: ``cell`` if given, else 0 (or the smallest) when there are several.
+
+    Returns (rows, cell value or None when the frame has no cell column, several cells?).
+    The rows get a fresh 0..n-1 index (concatenated frames may repeat index labels).
+    """
+    frame = frame.reset_index(drop=True)
+    if frame.empty or "cell" not in frame.columns:
+        return frame, cell, False
+    cells = sorted({int(c) for c in frame["cell"].dropna()})
+    several = len(cells) > 1
+    if cell is None:
+        if not cells:
+            return frame, None, False
+        cell = 0 if 0 in cells else cells[0]
+    return frame[frame["cell"] == cell].reset_index(drop=True), cell, several
+
+
+def _cell_note(cell: int | None, several: bool) -> str:
+    return f"cell {cell}" if several and cell is not None else ""
+
+
+def _join_notes(*notes: str) -> str:
+    text = ", ".join(n for n in notes if n)
+    return f" ({text})" if text else ""
+
+
+def _n_replications(frame: pd.DataFrame) -> int:
+    if "replication" not in frame.columns or frame.empty:
+        return 1
+    return max(1, int(frame["replication"].nunique()))
+
+
+def _fmt_pct(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0%"
+    if abs(value) < 0.1:
+        return f"{value:.3f}%"
+    if abs(value) < 10:
+        return f"{value:.2f}%"
+    return f"{value:.1f}%"
+
+
+def nice_bin_width(span: float, target_bins: int = TARGET_BINS) -> float:
+    """A round width (1, 2, 2.5 or 5 times a power of ten) giving about ``target_bins`` bins."""
+    if not math.isfinite(span) or span <= 0:
+        return 1.0
+    raw = span / target_bins
+    exponent = math.floor(math.log10(raw))
+    candidates = [
+        m * 10.0**e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 2.5, 5)
+    ]
+    return min(candidates, key=lambda w: (abs(math.log(w / raw)), w))
+
+
+def _new_figure() -> tuple[Figure, Axes]:
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="tight")
+    ax = fig.add_subplot()
+    return fig, ax
+
+
+def _legend_outside(ax: Axes, first: Sequence[str] = ()) -> None:
+    """Legend to the right of the axes; entries labelled in ``first`` come first."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    rank = {label: i for i, label in enumerate(first)}
+    pairs = sorted(zip(handles, labels, strict=True), key=lambda hl: rank.get(hl[1], len(rank)))
+    ax.legend(
+        [h for h, _ in pairs],
+        [label for _, label in pairs],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+    )
+
+
+def _float_col(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[column], errors="coerce").astype(float)
+
+
+# ------------------------------------------------------------------ 1. loss/duplicates
+
+
+def loss_duplicate_bars(
+    summary: pd.DataFrame, *, strategies: Sequence[str] | None = None
+) -> Figure:
+    """Grouped bars per strategy: loss rate and duplicate rate in percent.
+
+    Mean across replications (cell 0 only when the summary holds several cells), with a
+    95% Student-t confidence interval of the mean when there are at least two
+    replications. Solid bars are the loss rate, hatched bars the duplicate rate, both in
+    the strategy's colour; ``fig.axes[0].patches`` holds exactly two bars per strategy.
+    """
+    with _style():
+        rows, cell, several = _pick_cell(summary)
+        order = _strategy_order(rows, strategies)
+        order = [
+            s
+            for s in order
+            if "strategy" in rows.columns and (rows["strategy"].astype(str) == s).any()
+        ]
+        colours = strategy_colours(_strategy_order(summary, strategies))
+        fig, ax = _new_figure()
+
+        metrics = (("loss_rate", "loss rate", None), ("duplicate_rate", "duplicate rate", "//"))
+        width = 0.38
+        x = np.arange(len(order), dtype=float)
+        top = 0.0
+        max_reps = 0
+        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
+        for m, (column, _label, hatch) in enumerate(metrics):
+            offset = (m - 0.5) * width
+            for i, strategy in enumerate(order):
+                assert strategy_col is not None
+                values = _float_col(rows[strategy_col == strategy], column).dropna() * 100.0
+                n = len(values)
+                max_reps = max(max_reps, n)
+                mean = float(values.mean()) if n else float("nan")
+                ci = t95(n - 1) * float(values.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
+                ci = ci if math.isfinite(ci) else 0.0
+                height = mean if math.isfinite(mean) else 0.0
+                colour = colours.get(strategy, PALETTE[0])
+                ax.bar(
+                    x[i] + offset,
+                    height,
+                    width,
+                    color=colour if hatch is None else "white",
+                    edgecolor=colour if hatch is not None else "black",
+                    hatch=hatch,
+                    linewidth=1.2 if hatch is not None else 0.6,
+                    zorder=2,
+                )
+                if ci > 0:
+                    ax.errorbar(
+                        x[i] + offset,
+                        height,
+                        # a rate is never negative: clip the lower whisker at zero
+                        yerr=[[min(ci, height)], [ci]],
+                        fmt="none",
+                        ecolor="black",
+                        elinewidth=1.2,
+                        capsize=5,
+                        zorder=3,
+                    )
+                label_y = height + ci
+                top = max(top, label_y)
+                ax.annotate(
+                    _fmt_pct(mean),
+                    (x[i] + offset, label_y),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=11,
+                    zorder=4,
+                )
+
+        ax.set_xticks(x, order)
+        if len(order) > 4:
+            for tick in ax.get_xticklabels():
+                tick.set_rotation(20)
+                tick.set_horizontalalignment("right")
+        ax.set_xlim(-0.6, max(len(order) - 0.4, 0.6))
+        ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
+        ax.set_xlabel("strategy")
+        ax.set_ylabel("rate (% of committed events)")
+        ax.grid(axis="x", visible=False)
+        ax.set_axisbelow(True)
+        notes = [_cell_note(cell, several)]
+        if max_reps >= 2:
+            notes.append(f"mean of {max_reps} replications, 95% CI")
+        elif max_reps == 1:
+            notes.append("1 replication")
+        ax.set_title("Loss and duplicate rate by strategy" + _join_notes(*notes))
+        proxies = [
+            Patch(facecolor="#888888", edgecolor="black", linewidth=0.6, label="loss rate"),
+            Patch(facecolor="white", edgecolor="#444444", hatch="//", label="duplicate rate"),
+        ]
+        ax.legend(handles=proxies, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        if not order:
+            ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center")
+        return fig
+
+
+# ------------------------------------------------------------------ 2. throughput
+
+
+def _fault_windows(
+    faults: pd.DataFrame, cell: int | None, right: float
+) -> list[tuple[str, str, float, float]]:
+    """(kind, target, start, end) of one replication's faults; end == start for an instant."""
+    if faults is None or faults.empty or "kind" not in faults.columns or "at" not in faults.columns:
+        return []
+    rows = faults
+    if cell is not None and "cell" in rows.columns:
+        rows = rows[rows["cell"] == cell]
+    elif "cell" in rows.columns:
+        rows, _cell, _several = _pick_cell(rows)
+    if "replication" in rows.columns and not rows.empty:
+        reps = sorted({int(r) for r in rows["replication"].dropna()})
+        if reps:
+            rows = rows[rows["replication"] == (0 if 0 in reps else reps[0])]
+    out: list[tuple[str, str, float, float]] = []
+    at_col = _float_col(rows, "at").to_numpy()
+    duration_col = _float_col(rows, "duration").to_numpy()
+    restart_col = _float_col(rows, "restart_after").to_numpy()
+    targets = list(rows["target"]) if "target" in rows.columns else [None] * len(rows)
+    kinds = [str(k) for k in rows["kind"]]
+    for kind, target, at, duration, restart in zip(
+        kinds, targets, at_col, duration_col, restart_col, strict=True
+    ):
+        start = float(at)
+        if not math.isfinite(start):
+            continue
+        if kind in _INSTANT_KINDS:
+            end = start
+        else:
+            length = float(restart if kind == "crash" else duration)
+            end = start + length if math.isfinite(length) else max(right, start)
+        name = (
+            ""
+            if target is None or (isinstance(target, float) and math.isnan(target))
+            else str(target)
+        )
+        out.append((kind, name, start, end))
+    return out
+
+
+def _shade_faults(ax: Axes, windows: list[tuple[str, str, float, float]]) -> None:
+    labelled: set[str] = set()
+    targets_by_kind: dict[str, list[str]] = {}
+    for kind, target, _start, _end in windows:
+        targets = targets_by_kind.setdefault(kind, [])
+        if target and target not in targets:
+            targets.append(target)
+    for kind, _target, start, end in windows:
+        colour, hatch = FAULT_STYLE.get(kind, _DEFAULT_FAULT_STYLE)
+        label = None
+        if kind not in labelled:
+            labelled.add(kind)
+            targets = targets_by_kind.get(kind, [])
+            where = ", ".join(targets) if 0 < len(targets) <= 2 else ""
+            if len(where) > 28:
+                where = where[:27] + "…"
+            base = kind if kind in _INSTANT_KINDS else f"{kind} window"
+            label = f"{base}: {where}" if where else base
+        if end > start:
+            ax.axvspan(
+                start,
+                end,
+                facecolor=colour,
+                edgecolor=colour,
+                hatch=hatch,
+                alpha=0.2,
+                linewidth=0.0,
+                zorder=0,
+                label=label,
+            )
+        else:
+            ax.axvline(
+                start,
+                color=colour if kind not in _INSTANT_KINDS else "black",
+                linestyle=":",
+                linewidth=1.5,
+                zorder=1,
+                label=label,
+            )
+
+
+def throughput_timeline(
+    messages: pd.DataFrame,
+    faults: pd.DataFrame | None = None,
+    *,
+    bin_width: float | None = None,
+    sim_time: float | None = None,
+    strategies: Sequence[str] | None = None,
+) -> Figure:
+    """Processed events per simulated second over time, one step line per strategy.
+
+    Counts ``first_effect_at`` per bin, divided by the bin width and averaged over
+    replications (cell 0). Fault windows of replication 0 are shaded. ``sim_time``
+    defaults to the latest ``first_effect_at``/``created_at``; ``bin_width`` to a round
+    number giving about 60 bins. ``fig.axes[0].lines`` holds one line per strategy, plus
+    one dotted vertical line per instantaneous fault (disk-loss, zero-length windows).
+    """
+    with _style():
+        rows, cell, several = _pick_cell(messages)
+        order = [
+            s
+            for s in _strategy_order(rows, strategies)
+            if "strategy" in rows.columns and (rows["strategy"].astype(str) == s).any()
+        ]
+        colours = strategy_colours(_strategy_order(messages, strategies))
+        first = _float_col(rows, "first_effect_at")
+        if sim_time is None:
+            latest = pd.concat([first, _float_col(rows, "created_at")]).max()
+            sim_time = float(latest) if pd.notna(latest) else 0.0
+        if not math.isfinite(sim_time) or sim_time <= 0:
+            sim_time = 1.0
+        if bin_width is None:
+            bin_width = nice_bin_width(sim_time)
+        if not (math.isfinite(bin_width) and bin_width > 0):
+            raise ValueError(f"bin_width must be a positive number, got {bin_width!r}")
+        n_bins = max(1, math.ceil(sim_time / bin_width - 1e-9))
+        edges = bin_width * np.arange(n_bins + 1, dtype=float)
+        right = float(edges[-1])
+
+        fig, ax = _new_figure()
+        _shade_faults(
+            ax, _fault_windows(faults if faults is not None else pd.DataFrame(), cell, right)
+        )
+        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
+        max_reps = 0
+        for strategy in order:
+            assert strategy_col is not None
+            mask = strategy_col == strategy
+            n_reps = _n_replications(rows[mask])
+            max_reps = max(max_reps, n_reps)
+            times = first[mask].dropna().to_numpy()
+            counts, _ = np.histogram(times, bins=edges)
+            rate = counts / bin_width / n_reps
+            ax.plot(
+                edges,
+                np.append(rate, rate[-1]),
+                drawstyle="steps-post",
+                color=colours.get(strategy, PALETTE[0]),
+                linewidth=2.0,
+                label=strategy,
+                zorder=2,
+            )
+        ax.set_xlim(0.0, right)
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel("processed events per second (events/s)")
+        notes = [_cell_note(cell, several)]
+        if max_reps >= 2:
+            notes.append(f"mean of {max_reps} replications")
+        notes.append(f"{bin_width:g} s bins")
+        ax.set_title("Throughput over time" + _join_notes(*notes))
+        _legend_outside(ax, first=order)
+        return fig
+
+
+# ------------------------------------------------------------------ 3. latency CDF
+
+
+def _processed_latencies(rows: pd.DataFrame) -> pd.Series:
+    latency = _float_col(rows, "latency")
+    keep = latency.notna() & np.isfinite(latency)
+    if "fate" in rows.columns:
+        keep &= rows["fate"].astype(str) == "processed"
+    return latency[keep]
+
+
+def latency_cdf(messages: pd.DataFrame, *, strategies: Sequence[str] | None = None) -> Figure:
+    """Empirical CDF of latency (creation to first effect) of processed events per strategy.
+
+    Cell 0, all replications pooled; the x axis is logarithmic when the latencies span
+    more than two decades. ``fig.axes[0].lines`` holds one line per strategy that has
+    processed events.
+    """
+    with _style():
+        rows, cell, several = _pick_cell(messages)
+        colours = strategy_colours(_strategy_order(messages, strategies))
+        latency = _processed_latencies(rows)
+        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
+        order = [
+            s
+            for s in _strategy_order(rows, strategies)
+            if strategy_col is not None and (strategy_col == s).any()
+        ]
+        fig, ax = _new_figure()
+        positive = latency[latency > 0]
+        log_x = bool(len(positive)) and float(positive.max()) / float(positive.min()) > 100.0
+        for strategy in order:
+            assert strategy_col is not None
+            values = np.sort(latency[strategy_col.loc[latency.index] == strategy].to_numpy())
+            if log_x:
+                values = values[values > 0]
+            if len(values) == 0:
+                continue
+            n = len(values)
+            ranks = np.arange(n)
+            if n > CDF_MAX_POINTS:  # keep files small: the CDF at evenly spaced ranks
+                ranks = np.unique(np.linspace(0, n - 1, CDF_MAX_POINTS).round().astype(int))
+            values, fraction = values[ranks], (ranks + 1.0) / n
+            ax.plot(
+                np.concatenate(([values[0]], values)),
+                np.concatenate(([0.0], fraction)),
+                drawstyle="steps-post",
+                color=colours.get(strategy, PALETTE[0]),
+                linewidth=2.0,
+                label=f"{strategy} (n={n})",
+            )
+        if log_x:
+            ax.set_xscale("log")
+        elif len(latency):
+            ax.set_xlim(left=0.0)
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel("latency, creation to first effect (s" + (", log scale)" if log_x else ")"))
+        ax.set_ylabel("fraction of processed events")
+        reps = _n_replications(rows)
+        notes = [_cell_note(cell, several), f"{reps} replications pooled" if reps >= 2 else ""]
+        ax.set_title("Latency CDF of processed events" + _join_notes(*notes))
+        _legend_outside(ax)
+        if not len(latency):
+            ax.text(
+                0.5, 0.5, "no processed events", transform=ax.transAxes, ha="center", va="center"
+            )
+        return fig
+
+
+# ------------------------------------------------------------------ saving
+
+
+def save_figure(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:
+    """Write ``name.png`` and ``name.svg`` into ``out_dir`` atomically; return their paths."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
+        final = folder / f"{name}.{fmt}"
+        tmp = folder / f".{name}.{os.getpid()}.tmp.{fmt}"
+        try:
+            with _style():
+                fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        written.append(final)
+    return written
+
+
+def _sim_time_hint(summary: pd.DataFrame, messages: pd.DataFrame) -> float | None:
+    """Length of the run for the timeline: the summary's sim_time (cell 0), if longer."""
+    candidates: list[float] = []
+    if summary is not None and not summary.empty and "sim_time" in summary.columns:
+        rows, _cell, _several = _pick_cell(summary)
+        value = _float_col(rows, "sim_time").max()
+        if pd.notna(value):
+            candidates.append(float(value))
+    rows, _cell, _several = _pick_cell(messages)
+    value = pd.concat([_float_col(rows, "first_effect_at"), _float_col(rows, "created_at")]).max()
+    if pd.notna(value):
+        candidates.append(float(value))
+    candidates = [c for c in candidates if math.isfinite(c) and c > 0]
+    return max(candidates) if candidates else None
+
+
+def draw_all(
+    summary: pd.DataFrame,
+    messages: pd.DataFrame,
+    faults: pd.DataFrame,
+    out_dir: str | Path,
+) -> list[Path]:
+    """Draw every chart the frames support into out_dir (created if needed); return written paths (png and svg for each chart).
+
+    Charts whose frame is empty are skipped: with an empty ``messages`` frame (trace
+    level "summary") only ``loss_duplicates`` is drawn; ``latency_cdf`` also needs at
+    least one processed event with a latency. Files already in ``out_dir`` from an
+    earlier drawing are left as they are.
+    """
+    summary = summary if summary is not None else pd.DataFrame()
+    messages = messages if messages is not None else pd.DataFrame()
+    faults = faults if faults is not None else pd.DataFrame()
+    order = _strategy_order(summary)
+    order = _strategy_order(messages, order)
+    written: list[Path] = []
+    if not summary.empty and {"strategy", "loss_rate", "duplicate_rate"} <= set(summary.columns):
+        written += save_figure(
+            loss_duplicate_bars(summary, strategies=order), out_dir, "loss_duplicates"
+        )
+    if not messages.empty and {"strategy", "first_effect_at"} <= set(messages.columns):
+        fig = throughput_timeline(
+            messages, faults, sim_time=_sim_time_hint(summary, messages), strategies=order
+        )
+        written += save_figure(fig, out_dir, "throughput_timeline")
+    if not messages.empty and "strategy" in messages.columns:
+        rows, _cell, _several = _pick_cell(messages)
+        if len(_processed_latencies(rows)):
+            written += save_figure(latency_cdf(messages, strategies=order), out_dir, "latency_cdf")
+    return written

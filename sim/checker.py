@@ -1,0 +1,249 @@
+"""The checker: a pure function of the history that decides each business event's fate.
+
+It follows every copy of every event through the history (the producer's memory, custody
+messages in flight, partition logs up to the committed offset, consumer memory) and the
+effects in the sink. At the end an event is ``processed`` if its effect was applied,
+``pending`` if a copy is still held somewhere that could deliver it, and ``lost`` otherwise;
+the loss cause is the fault that removed the last copy (or, when the last copy was let go
+on purpose, the last fault that hit the event). It knows the protocol's vocabulary, not the
+strategies: nothing here asks which strategy ran.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .recorder import Op
+
+MESSAGE_COLUMNS = [
+    "id", "producer", "key", "partition", "created_at", "committed", "producer_outcome",
+    "fate", "effects", "deliveries", "first_effect_at", "latency", "loss_cause",
+]
+COUNT_COLUMNS = [
+    "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
+    "duplicates", "redeliveries", "lost", "pending", "dead_lettered", "expired", "phantoms",
+    "in_doubt", "order_violations",
+]
+RATE_COLUMNS = [
+    "loss_rate", "duplicate_rate", "latency_mean", "latency_p50", "latency_p99", "throughput",
+    "network_messages", "blocked_time", "sim_time",
+]
+
+
+class ConservationError(AssertionError):
+    """The fate table does not add up: a bug in the simulator or the checker."""
+
+
+@dataclass(slots=True)
+class EventState:
+    seq: int
+    producer: str
+    key: int
+    partition: int
+    created_at: float
+    copies: int = 1
+    effects: int = 0
+    first_effect_at: float = float("nan")
+    first_effect_seq: int = -1
+    deliveries: int = 0
+    appended: bool = False
+    outcome: str = "unknown"
+    last_failure: str | None = None
+    zero_cause: str | None = None
+    acked_past: bool = False
+
+
+@dataclass
+class Verdict:
+    """What the checker concluded from one history."""
+
+    events: dict[str, EventState]
+    fates: dict[str, str]
+    causes: dict[str, str | None]
+    counts: dict[str, float] = field(default_factory=dict)
+
+
+def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
+    ev: dict[str, EventState] = {}
+    mem: dict[str, Counter[str]] = defaultdict(Counter)
+    net: dict[int, tuple[str, ...]] = {}
+    logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
+    low: dict[tuple[str, int], int] = defaultdict(int)
+    sends = 0
+
+    def lose(e: EventState, n: int, cause: str | None) -> None:
+        e.copies -= n
+        if cause is not None:
+            e.last_failure = cause
+        if e.copies <= 0:
+            e.zero_cause = cause
+
+    for seq, o in enumerate(ops):
+        op = o.op
+        if op == "create":
+            eid = o.eids[0]
+            ev[eid] = EventState(seq, o.node, o.num, o.part, float(o.info) if o.info else o.time)
+            mem[o.node][eid] += 1
+        elif op == "send":
+            sends += 1
+            if o.part == 1:
+                net[o.num] = o.eids
+                for eid in o.eids:
+                    ev[eid].copies += 1
+        elif op == "dup":
+            if o.part == 1:
+                net[o.num] = o.eids
+                for eid in o.eids:
+                    ev[eid].copies += 1
+        elif op == "drop":
+            carried = net.pop(o.num, None)
+            if carried:
+                for eid in carried:
+                    lose(ev[eid], 1, o.info)
+        elif op == "deliver":
+            carried = net.pop(o.num, None)
+            if carried:
+                for eid in carried:
+                    lose(ev[eid], 1, None)
+        elif op == "release":
+            for eid in o.eids:
+                if mem[o.node][eid] > 0:
+                    mem[o.node][eid] -= 1
+                    lose(ev[eid], 1, None)
+        elif op == "append":
+            eid = o.eids[0]
+            logs[(o.node, o.part)][o.num] = eid
+            ev[eid].copies += 1
+            ev[eid].appended = True
+        elif op == "log-loss":
+            log = logs[(o.node, o.part)]
+            eid = log.pop(o.num, None)
+            if eid is not None:
+                lose(ev[eid], 1, o.info)
+        elif op == "offset-reset":
+            low[(o.node, o.part)] = o.num
+        elif op == "commit":
+            where = (o.node, o.part)
+            log = logs[where]
+            for offset in range(low[where], o.num):
+                eid = log.pop(offset, None)
+                if eid is not None:
+                    ev[eid].acked_past = True
+                    lose(ev[eid], 1, None)
+            low[where] = o.num
+        elif op == "receive":
+            eid = o.eids[0]
+            e = ev[eid]
+            e.deliveries += 1
+            e.copies += 1
+            mem[o.node][eid] += 1
+        elif op == "effect":
+            for eid in o.eids:
+                e = ev[eid]
+                e.effects += 1
+                if e.effects == 1:
+                    e.first_effect_at = o.time
+                    e.first_effect_seq = seq
+        elif op == "crash":
+            held = mem.pop(o.node, None)
+            if held:
+                for eid, n in held.items():
+                    if n > 0:
+                        e = ev[eid]
+                        cause = o.info + (" after ack" if e.acked_past and o.node.startswith("consumer") else "")
+                        lose(e, n, cause)
+        elif op == "outcome":
+            ev[o.eids[0]].outcome = o.info
+
+    fates: dict[str, str] = {}
+    causes: dict[str, str | None] = {}
+    for eid, e in ev.items():
+        if e.effects > 0:
+            fates[eid], causes[eid] = "processed", None
+        elif e.copies > 0:
+            fates[eid], causes[eid] = "pending", None
+        else:
+            fates[eid] = "lost"
+            causes[eid] = e.zero_cause or e.last_failure or "unknown"
+    verdict = Verdict(ev, fates, causes)
+    verdict.counts = _counts(verdict, sends, duration, sim_time)
+    return verdict
+
+
+def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
+    ev = v.events
+    fate_n = Counter(v.fates.values())
+    intended = len(ev)
+    committed = intended
+    processed = fate_n["processed"]
+    effects = sum(e.effects for e in ev.values())
+    delivered = sum(1 for e in ev.values() if e.deliveries > 0)
+    latencies = np.array([e.first_effect_at - e.created_at for e in ev.values() if e.effects > 0])
+    c: dict[str, float] = {
+        "intended": intended,
+        "committed": committed,
+        "aborted": 0,
+        "published": sum(1 for e in ev.values() if e.appended),
+        "delivered": delivered,
+        "processed": processed,
+        "effects": effects,
+        "duplicates": effects - processed,
+        "redeliveries": sum(e.deliveries for e in ev.values()) - delivered,
+        "lost": fate_n["lost"],
+        "pending": fate_n["pending"],
+        "dead_lettered": fate_n["dead_lettered"],
+        "expired": fate_n["expired"],
+        "phantoms": 0,
+        "in_doubt": 0,
+        "order_violations": order_violations(ev),
+        "loss_rate": fate_n["lost"] / committed if committed else float("nan"),
+        "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
+        "latency_mean": float(latencies.mean()) if len(latencies) else float("nan"),
+        "latency_p50": float(np.quantile(latencies, 0.5)) if len(latencies) else float("nan"),
+        "latency_p99": float(np.quantile(latencies, 0.99)) if len(latencies) else float("nan"),
+        "throughput": processed / duration,
+        "network_messages": sends,
+        "blocked_time": 0.0,
+        "sim_time": sim_time,
+    }
+    accounted = c["processed"] + c["lost"] + c["pending"] + c["dead_lettered"] + c["expired"]
+    if c["committed"] != accounted:
+        raise ConservationError(
+            f"conservation violated: committed={c['committed']} but processed+lost+pending+dead_lettered+expired={accounted}"
+        )
+    return c
+
+
+def order_violations(ev: dict[str, EventState]) -> int:
+    """Events whose first effect came after the first effect of a later-created event of the same key."""
+    by_key: dict[int, list[EventState]] = defaultdict(list)
+    for e in ev.values():
+        if e.effects > 0:
+            by_key[e.key].append(e)
+    violations = 0
+    for events in by_key.values():
+        events.sort(key=lambda e: e.first_effect_seq)
+        latest = (-1.0, -1)
+        for e in events:
+            stamp = (e.created_at, e.seq)
+            if stamp < latest:
+                violations += 1
+            else:
+                latest = stamp
+    return violations
+
+
+def messages_frame(v: Verdict) -> pd.DataFrame:
+    rows = []
+    for eid, e in v.events.items():
+        latency = e.first_effect_at - e.created_at if e.effects > 0 else float("nan")
+        rows.append((eid, e.producer, e.key, e.partition, e.created_at, True, e.outcome, v.fates[eid],
+                     e.effects, e.deliveries, e.first_effect_at, latency, v.causes[eid]))
+    frame = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
+    return frame.astype({"key": "int64", "partition": "int64", "effects": "int64", "deliveries": "int64",
+                         "created_at": "float64", "first_effect_at": "float64", "latency": "float64",
+                         "committed": "bool"})

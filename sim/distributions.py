@@ -1,0 +1,133 @@
+"""Distributions of durations (latency, processing time, fault length), as config models.
+
+A config writes ``{dist: exponential, mean: 0.001}`` or a bare number (a constant). Every
+distribution is non-negative: ``normal`` is truncated at zero, as a duration must be.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic.functional_validators import BeforeValidator
+
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def mean_value(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Constant(_Dist):
+    dist: Literal["constant"] = "constant"
+    value: NonNegFloat
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self.value
+
+    @property
+    def mean_value(self) -> float:
+        return self.value
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: NonNegFloat
+    high: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+    @property
+    def mean_value(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean: NonNegFloat
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.exponential(self.mean)) if self.mean > 0 else 0.0
+
+    @property
+    def mean_value(self) -> float:
+        return self.mean
+
+
+class Normal(_Dist):
+    dist: Literal["normal"]
+    mean: float
+    sd: NonNegFloat
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return max(0.0, float(rng.normal(self.mean, self.sd)))
+
+    @property
+    def mean_value(self) -> float:
+        return max(0.0, self.mean)
+
+
+class LogNormal(_Dist):
+    """Log-normal with the given *mean of the distribution* and log-scale ``sigma``."""
+
+    dist: Literal["lognormal"]
+    mean: PositiveFloat
+    sigma: NonNegFloat
+
+    def sample(self, rng: np.random.Generator) -> float:
+        mu = math.log(self.mean) - self.sigma**2 / 2
+        return float(rng.lognormal(mu, self.sigma))
+
+    @property
+    def mean_value(self) -> float:
+        return self.mean
+
+
+class Pareto(_Dist):
+    """Pareto (type I): ``scale`` is the minimum, ``shape`` the tail index."""
+
+    dist: Literal["pareto"]
+    scale: PositiveFloat
+    shape: PositiveFloat
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(self.scale * (1.0 + rng.pareto(self.shape)))
+
+    @property
+    def mean_value(self) -> float:
+        return self.scale * self.shape / (self.shape - 1) if self.shape > 1 else math.inf
+
+
+def _bare_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Annotated[
+        Constant | Uniform | Exponential | Normal | LogNormal | Pareto,
+        Field(discriminator="dist"),
+    ],
+    BeforeValidator(_bare_number),
+]
+
+DIST_NAMES = ("constant", "uniform", "exponential", "normal", "lognormal", "pareto")

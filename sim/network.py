@@ -1,0 +1,151 @@
+"""The network: a networkx directed graph of nodes and links.
+
+Every link has a latency distribution, a loss probability, and may duplicate or reorder
+messages; faults add to these for a window of time, and partitions drop what crosses a cut.
+Links are FIFO (like a TCP connection) unless a message is reordered: it is then held back
+for an extra delay and may arrive behind later ones. Every send, copy, drop and delivery is
+recorded in the history.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from .config import Network as NetworkConfig
+from .config import link_matches
+from .distributions import Constant
+from .messages import Envelope, Message
+
+if TYPE_CHECKING:
+    from .world import World
+
+
+@dataclass
+class LinkFault:
+    """A fault active on matching links: drop / delay / duplicate / reorder."""
+
+    fault_id: int
+    kind: str
+    pattern: str
+    probability: float = 0.0
+    extra: Any = None
+
+
+@dataclass
+class Cut:
+    """A partition: node patterns in groups; messages between different groups are dropped."""
+
+    fault_id: int
+    groups: list[list[str]] = field(default_factory=list)
+
+    def side(self, node: str) -> int | None:
+        for i, group in enumerate(self.groups):
+            if any(fnmatch.fnmatchcase(node, pattern) for pattern in group):
+                return i
+        return None
+
+    def separates(self, a: str, b: str) -> bool:
+        sa, sb = self.side(a), self.side(b)
+        return sa is not None and sb is not None and sa != sb
+
+
+class Network:
+    def __init__(self, world: World, cfg: NetworkConfig, edges: list[tuple[str, str]]) -> None:
+        self.world = world
+        self.env = world.env
+        self.record = world.record
+        self.streams = world.streams
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from(world.nodes)
+        for src, dst in edges:
+            spec = {"latency": cfg.latency, "loss": cfg.loss, "duplicate": cfg.duplicate, "reorder": cfg.reorder}
+            for pattern, override in cfg.links.items():
+                if link_matches(pattern, src, dst):
+                    for key in override.model_fields_set:
+                        spec[key] = getattr(override, key)
+            self.graph.add_edge(src, dst, **spec, last_arrival=0.0)
+        self.reorder_hold = cfg.reorder_hold
+        self.link_faults: list[LinkFault] = []
+        self.cuts: list[Cut] = []
+        self._next_msgid = 0
+        self.sent = 0
+
+    # ------------------------------------------------------------------ faults
+
+    def _active(self, kind: str, src: str, dst: str) -> list[LinkFault]:
+        return [f for f in self.link_faults if f.kind == kind and link_matches(f.pattern, src, dst)]
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, src: str, dst: str, payload: Message) -> None:
+        link = self.graph.edges[src, dst]  # KeyError: the two nodes are not connected (a bug)
+        self._next_msgid += 1
+        env = Envelope(self._next_msgid, src, dst, payload)
+        self.sent += 1
+        custody = int(payload.custody)
+        self.record("send", src, payload.eids, peer=dst, part=custody, num=env.msgid, info=payload.kind)
+        self._transmit(env, link, copy=False)
+
+    def _transmit(self, env: Envelope, link: dict[str, Any], copy: bool) -> None:
+        src, dst = env.src, env.dst
+        for cut in self.cuts:
+            if cut.separates(src, dst):
+                self.dropped(env, f"partition:{src}->{dst}")
+                return
+        keep = 1.0 - link["loss"]
+        for f in self._active("drop", src, dst) if self.link_faults else ():
+            keep *= 1.0 - f.probability
+        if keep < 1.0 and self.streams(f"net/loss/{src}->{dst}").random() >= keep:
+            self.dropped(env, f"drop:{src}->{dst}")
+            return
+        delay = link["latency"].sample(self.streams(f"net/latency/{src}->{dst}"))
+        if self.link_faults:
+            for f in self._active("delay", src, dst):
+                delay += f.extra.sample(self.streams(f"net/delay/{src}->{dst}"))
+        arrival = self.env.now + delay
+        reorder = 1.0 - link["reorder"]
+        reorder_faults = self._active("reorder", src, dst) if self.link_faults else []
+        for f in reorder_faults:
+            reorder *= 1.0 - f.probability
+        held_back = reorder < 1.0 and self.streams(f"net/reorder/{src}->{dst}").random() >= reorder
+        if held_back:
+            hold = next((f.extra for f in reorder_faults if f.extra is not None), self.reorder_hold)
+            arrival += hold.sample(self.streams(f"net/reorder/{src}->{dst}"))
+        else:
+            arrival = max(arrival, link["last_arrival"])  # FIFO: never overtake an earlier message
+            link["last_arrival"] = arrival
+        timer = self.env.timeout(arrival - self.env.now)
+        timer.callbacks.append(lambda _ev, env=env: self._arrive(env))
+        if not copy:
+            dup = 1.0 - link["duplicate"]
+            for f in self._active("duplicate", src, dst) if self.link_faults else ():
+                dup *= 1.0 - f.probability
+            if dup < 1.0 and self.streams(f"net/duplicate/{src}->{dst}").random() >= dup:
+                self._next_msgid += 1
+                twin = Envelope(self._next_msgid, src, dst, env.payload)
+                p = env.payload
+                self.record("dup", src, p.eids, peer=dst, part=int(p.custody), num=twin.msgid, info=p.kind)
+                self._transmit(twin, link, copy=True)
+
+    def _arrive(self, env: Envelope) -> None:
+        node = self.world.nodes[env.dst]
+        if node.state == "crashed":
+            self.dropped(env, f"crash:{env.dst}")
+            return
+        node.accept(env)
+
+    def dropped(self, env: Envelope, cause: str) -> None:
+        p = env.payload
+        self.record("drop", env.src, p.eids, peer=env.dst, part=int(p.custody), num=env.msgid, info=cause)
+
+    def delivered(self, env: Envelope) -> None:
+        p = env.payload
+        self.record("deliver", env.dst, p.eids, peer=env.src, part=int(p.custody), num=env.msgid, info=p.kind)
+
+
+def constant_zero() -> Constant:
+    return Constant(value=0.0)

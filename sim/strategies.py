@@ -1,0 +1,96 @@
+"""Strategies as data: a named choice of one policy per role.
+
+Nodes never ask which strategy is running; they ask their policy what to do at each decision
+point (wait for an ack? retry? commit before or after processing?). A new strategy is a new
+preset here, plus new policy fields where a role needs a new decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ProducerPolicy:
+    """How the producing application hands an event to the broker."""
+
+    await_ack: bool
+    """Wait for the broker's acknowledgement (else: send once and report success at once)."""
+    retry: bool
+    """Resend after ``producer.request_timeout`` with backoff until acknowledged (or ``producer.retries``)."""
+
+
+@dataclass(frozen=True)
+class BrokerPolicy:
+    """What the broker does with what it receives."""
+
+    dedupe_producer_retries: bool = False
+
+
+@dataclass(frozen=True)
+class ConsumerPolicy:
+    """When a consumer commits its position relative to applying the effect."""
+
+    commit: Literal["on-receipt", "after-process"]
+    """``on-receipt``: commit the fetched offsets synchronously, then process (at-most-once).
+    ``after-process``: process, then commit processed offsets every ``auto_commit_interval``."""
+    retry_sink: bool
+    """Retry the sink transaction until the sink acknowledges it (else: one attempt)."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    description: str
+    producer: ProducerPolicy
+    broker: BrokerPolicy
+    consumer: ConsumerPolicy
+    implemented: bool = True
+    missing: str = ""
+
+
+AT_MOST_ONCE = Strategy(
+    name="at-most-once",
+    description="send once without waiting; commit on receipt, then process",
+    producer=ProducerPolicy(await_ack=False, retry=False),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="on-receipt", retry_sink=False),
+)
+
+AT_LEAST_ONCE = Strategy(
+    name="at-least-once",
+    description="retry until acked; process, then commit; redeliver what was not committed",
+    producer=ProducerPolicy(await_ack=True, retry=True),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="after-process", retry_sink=True),
+)
+
+
+def _planned(name: str, description: str, missing: str) -> Strategy:
+    return Strategy(
+        name=name,
+        description=description,
+        producer=ProducerPolicy(await_ack=True, retry=True),
+        broker=BrokerPolicy(),
+        consumer=ConsumerPolicy(commit="after-process", retry_sink=True),
+        implemented=False,
+        missing=missing,
+    )
+
+
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        AT_MOST_ONCE,
+        AT_LEAST_ONCE,
+        _planned("exactly-once", "idempotent producer + transactional consumer", "needs the idempotent producer and transactional sink (issue 4)"),
+        _planned("outbox", "transactional outbox with relay and idempotent consumer", "needs producer databases and relays (issue 5)"),
+        _planned("two-phase-commit", "2PC over the producer database and the broker", "needs the coordinator (issue 5)"),
+    )
+}
+
+
+def unsupported_reason(name: str) -> str:
+    s = STRATEGIES[name]
+    return "" if s.implemented else s.missing

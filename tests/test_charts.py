@@ -1,0 +1,271 @@
+"""Charts are drawn from hand-built frames: files, skipping, determinism, figure content."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.charts import (
+    draw_all,
+    latency_cdf,
+    loss_duplicate_bars,
+    nice_bin_width,
+    t95,
+    throughput_timeline,
+)
+
+STRATEGIES = ["at-least-once", "at-most-once"]
+REPLICATIONS = [0, 1]
+SIM_TIME = 20.0
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def make_summary() -> pd.DataFrame:
+    rows = []
+    for strategy in STRATEGIES:
+        for rep in REPLICATIONS:
+            lost = 0 if strategy == "at-least-once" else 3 + rep
+            duplicates = 2 + rep if strategy == "at-least-once" else 0
+            committed = 100
+            rows.append(
+                {
+                    "experiment": "test",
+                    "cell": 0,
+                    "strategy": strategy,
+                    "replication": rep,
+                    "seed": 100 + rep,
+                    "intended": committed,
+                    "committed": committed,
+                    "processed": committed - lost,
+                    "lost": lost,
+                    "pending": 0,
+                    "duplicates": duplicates,
+                    "loss_rate": lost / committed,
+                    "duplicate_rate": duplicates / committed,
+                    "latency_mean": 0.01,
+                    "latency_p50": 0.008,
+                    "latency_p99": 0.05,
+                    "throughput": (committed - lost) / SIM_TIME,
+                    "network_messages": 400,
+                    "sim_time": SIM_TIME,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def make_messages() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for strategy in STRATEGIES:
+        for rep in REPLICATIONS:
+            for i in range(100):
+                created = i * 0.15
+                lost = strategy == "at-most-once" and i % 25 == 3
+                latency = float(rng.lognormal(math.log(0.005), 1.5))
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "cell": 0,
+                        "replication": rep,
+                        "id": f"p0-{i}",
+                        "producer": "producer-0",
+                        "key": i % 4,
+                        "partition": i % 2,
+                        "created_at": created,
+                        "committed": True,
+                        "producer_outcome": "ok",
+                        "fate": "lost" if lost else "processed",
+                        "effects": 0 if lost else 1,
+                        "deliveries": 0 if lost else 1,
+                        "first_effect_at": math.nan if lost else created + latency,
+                        "latency": math.nan if lost else latency,
+                        "loss_cause": "drop:producer-0->broker-0" if lost else None,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def make_faults() -> pd.DataFrame:
+    base = {"probability": math.nan, "extra": None, "on": None, "occurrence": 1, "source": "config"}
+    rows = []
+    for rep in REPLICATIONS:
+        rows.append(
+            {
+                **base,
+                "cell": 0,
+                "replication": rep,
+                "fault": 0,
+                "kind": "crash",
+                "target": "consumer-0",
+                "at": 5.0,
+                "duration": math.nan,
+                "restart_after": 2.0,
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "cell": 0,
+                "replication": rep,
+                "fault": 1,
+                "kind": "drop",
+                "target": "producer-0->broker-0",
+                "at": 10.0,
+                "duration": 3.0,
+                "restart_after": math.nan,
+                "probability": 0.3,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+EXPECTED = {
+    f"{name}.{ext}"
+    for name in ("loss_duplicates", "throughput_timeline", "latency_cdf")
+    for ext in ("png", "svg")
+}
+
+
+def test_draw_all_writes_png_and_svg(tmp_path):
+    out = tmp_path / "charts"
+    paths = draw_all(make_summary(), make_messages(), make_faults(), out)
+    assert {p.name for p in paths} == EXPECTED
+    assert {p.name for p in out.iterdir()} == EXPECTED  # no temporary files left behind
+    for path in paths:
+        data = path.read_bytes()
+        assert len(data) > 1000
+        if path.suffix == ".png":
+            assert data.startswith(PNG_MAGIC)
+        else:
+            assert b"<svg" in data[:2000]
+
+
+def test_empty_messages_draws_only_bars(tmp_path):
+    messages = make_messages().iloc[0:0]
+    paths = draw_all(make_summary(), messages, make_faults(), tmp_path)
+    assert sorted(p.name for p in paths) == ["loss_duplicates.png", "loss_duplicates.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "loss_duplicates.png",
+        "loss_duplicates.svg",
+    ]
+
+
+def test_empty_everything_draws_nothing(tmp_path):
+    assert draw_all(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), tmp_path / "x") == []
+
+
+def test_drawing_twice_is_byte_identical(tmp_path):
+    frames = (make_summary(), make_messages(), make_faults())
+    first = draw_all(*frames, tmp_path / "a")
+    second = draw_all(*frames, tmp_path / "b")
+    assert [p.name for p in first] == [p.name for p in second]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_bar_chart_has_two_bars_per_strategy():
+    fig = loss_duplicate_bars(make_summary())
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2 * len(STRATEGIES)
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    # at-least-once: 0% loss, 2.5% duplicates; at-most-once: 3.5% loss, 0% duplicates
+    assert heights == [0.0, 0.0, 2.5, 3.5]
+    assert [t.get_text() for t in ax.get_xticklabels()] == STRATEGIES
+    assert ax.get_title() and ax.get_ylabel()
+    assert len(ax.texts) == 2 * len(STRATEGIES)  # one value label per bar
+
+
+def test_bar_chart_uses_cell_zero_and_no_error_bars_for_one_replication():
+    summary = make_summary()
+    other = summary.assign(cell=1, loss_rate=0.5)
+    single = pd.concat([summary, other])
+    single = single[single["replication"] == 0]
+    fig = loss_duplicate_bars(single)
+    ax = fig.axes[0]
+    assert "cell 0" in ax.get_title()
+    assert max(p.get_height() for p in ax.patches) < 50
+    assert not ax.lines and not ax.collections  # no error bars with one replication
+
+
+def test_throughput_timeline_lines_and_fault_windows():
+    messages = make_messages()
+    fig = throughput_timeline(messages, make_faults(), bin_width=1.0, sim_time=SIM_TIME)
+    ax = fig.axes[0]
+    assert len(ax.lines) == len(STRATEGIES)
+    assert len(ax.patches) == 2  # crash window + drop window (replication 0 only)
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(label.startswith("crash window") for label in labels)
+    assert any(label.startswith("drop window") for label in labels)
+    # replication-averaged rate integrates back to the processed count per replication
+    line = ax.lines[0]
+    rate = np.asarray(line.get_ydata())[:-1]
+    processed = messages[(messages.strategy == line.get_label())]["first_effect_at"].notna().sum()
+    assert rate.sum() * 1.0 == pytest.approx(processed / len(REPLICATIONS))
+
+
+def test_crash_without_restart_reaches_right_edge():
+    faults = make_faults().assign(restart_after=math.nan)
+    faults = faults[faults["kind"] == "crash"]
+    fig = throughput_timeline(make_messages(), faults, bin_width=1.0, sim_time=SIM_TIME)
+    ax = fig.axes[0]
+    (span,) = ax.patches
+    assert span.get_x() == pytest.approx(5.0)
+    assert span.get_x() + span.get_width() == pytest.approx(SIM_TIME)
+
+
+def test_latency_cdf_one_line_per_strategy_log_scale():
+    fig = latency_cdf(make_messages())
+    ax = fig.axes[0]
+    assert len(ax.lines) == len(STRATEGIES)
+    assert ax.get_xscale() == "log"
+    for line in ax.lines:
+        y = np.asarray(line.get_ydata())
+        assert y[-1] == pytest.approx(1.0)
+        assert np.all(np.diff(y) >= 0)
+
+
+def test_helpers():
+    assert nice_bin_width(60.0) == 1.0
+    assert nice_bin_width(90.0) == 2.0
+    assert nice_bin_width(6.0) == pytest.approx(0.1)
+    assert t95(1) == pytest.approx(12.706)
+    assert t95(30) == pytest.approx(2.042)
+    assert t95(31) == 1.96
+
+
+def test_concatenated_frames_with_repeated_index_and_categorical_strategy(tmp_path):
+    messages = make_messages()
+    messages = pd.concat([messages, messages.assign(cell=1)])  # index labels repeat
+    messages["strategy"] = messages["strategy"].astype("category")
+    summary = make_summary()
+    summary = pd.concat([summary, summary.assign(cell=1)])
+    paths = draw_all(summary, messages, make_faults(), tmp_path)
+    assert {p.name for p in paths} == EXPECTED
+    fig = latency_cdf(messages)
+    assert "cell 0" in fig.axes[0].get_title()
+    assert len(fig.axes[0].lines) == len(STRATEGIES)
+
+
+def test_large_cdf_is_thinned_but_ends_at_one():
+    n = 20_000
+    messages = pd.DataFrame(
+        {
+            "strategy": "at-least-once",
+            "cell": 0,
+            "replication": 0,
+            "fate": "processed",
+            "latency": np.linspace(0.001, 0.01, n),
+        }
+    )
+    (line,) = latency_cdf(messages).axes[0].lines
+    y = np.asarray(line.get_ydata())
+    assert len(y) <= 4001
+    assert y[-1] == pytest.approx(1.0)
+    assert ax_is_linear(line)
+
+
+def ax_is_linear(line) -> bool:
+    return line.axes.get_xscale() == "linear"  # one decade only: no log scale
