@@ -387,8 +387,6 @@ class ExperimentConfig(_Model):
             for node in _fault_nodes(f):
                 if not any(fnmatch.fnmatchcase(n, node) for n in self.node_names()):
                     problems.append((f"faults.{i}", f"node pattern {node!r} matches no node; nodes are: {', '.join(self.node_names())}"))
-        for path in self.sweep:
-            problems.append((f"sweep.{path}", "sweeps are not supported yet (use sweep: {})"))
         if problems:
             raise ValueError("; ".join(f"{p}: {m}" for p, m in problems))
         return self

@@ -117,7 +117,7 @@ def run_one(
     messages = events = None
     if cfg.trace in ("messages", "full"):
         messages = messages_frame(verdict)
-        for i, (k, v) in enumerate(((k, ident[k]) for k in ("strategy", "cell", "replication"))):
+        for i, (k, v) in enumerate((k, ident[k]) for k in ("strategy", "cell", "replication")):
             messages.insert(i, k, v)
     if cfg.trace == "full":
         events = history_frame(ops)

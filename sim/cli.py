@@ -1,0 +1,144 @@
+"""The command line: ``msgsim run / validate / plot`` (also ``python -m sim``).
+
+Exit codes: 0 success; 1 a run failed; 2 bad input. Bad input never prints a traceback:
+one paragraph says what is wrong, where, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import PROTOCOL_STEPS, SUPPORTED_STEPS, ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with usage, never a traceback
+        self.print_usage(sys.stderr)
+        print(f"msgsim: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="msgsim", description="Simulate message-delivery guarantees under faults.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run an experiment and write its results folder")
+    run.add_argument("config", help="experiment config (YAML)")
+    run.add_argument("--out", help="results folder (default results/<name>)")
+    run.add_argument("--force", action="store_true", help="replace an existing results folder")
+    run.add_argument("--workers", type=_positive_int, help="processes to use (default: number of cores)")
+    run.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
+    run.add_argument("--seed", type=_seed, help="override the master seed")
+    run.add_argument("--replications", type=_positive_int, help="override the number of replications")
+    run.add_argument("--strategies", help="comma-separated strategies to run (override)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--no-charts", action="store_true", help="do not draw charts")
+
+    val = sub.add_parser("validate", help="check a config and print its fault schedule")
+    val.add_argument("config")
+
+    plot = sub.add_parser("plot", help="redraw the charts of a results folder")
+    plot.add_argument("dir")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "plot":
+            return _plot(args)
+    except ConfigError as exc:
+        print(f"msgsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("msgsim: interrupted; finished runs are kept under runs/", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .api import run
+    from .experiment import resolve
+
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
+    cfg = resolve(args.config, seed=args.seed, replications=args.replications, strategies=strategies)
+    out = Path(args.out) if args.out else Path("results") / cfg.name
+    res = run(cfg, workers=args.workers, dask=args.dask, progress=False if args.no_progress else None,
+              out=out, force=args.force)
+    if args.no_charts:
+        pass
+    cols = ["strategy", "intended", "processed", "lost", "pending", "duplicates", "loss_rate",
+            "duplicate_rate", "latency_p50", "latency_p99", "network_messages"]
+    if len(res.summary):
+        table = res.summary.groupby(["cell", "strategy"], sort=False)[cols[1:]].mean()
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
+            print(table.reset_index().to_string(index=False))
+    print(f"results: {out}/ (summary.csv, messages.parquet, faults.csv, charts/)")
+    for err in res.errors:
+        print(f"msgsim: {err}", file=sys.stderr)
+    return 1 if res.errors else 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .config import load_config
+    from .experiment import cells, plan
+
+    cfg = load_config(args.config)
+    cs = cells(cfg)
+    specs, faults = plan(cfg)
+    print(f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategies)} strategies x {cfg.replications} replications = {len(specs)} runs.")
+    print(f"nodes: {', '.join(cfg.node_names())}")
+    if len(faults):
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+            print(faults.drop(columns=["source"]).to_string(index=False))
+    else:
+        print("fault schedule: empty")
+    print("protocol steps for `crash ... on:` (* = reached by the strategies available now):")
+    for step, text in PROTOCOL_STEPS.items():
+        print(f"  {'*' if step in SUPPORTED_STEPS else ' '} {step}: {text}")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .charts import draw_all
+    from .results import load_results
+
+    res = load_results(args.dir)
+    paths = draw_all(res.summary, res.messages, res.faults, Path(args.dir) / "charts")
+    for p in paths:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

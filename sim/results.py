@@ -1,0 +1,117 @@
+"""Results: the frames of an experiment, and its folder on disk.
+
+A results folder is complete only when ``summary.csv`` exists: it is written last. Every
+file is written through a temporary name in the same folder and renamed into place, so an
+interrupted write never leaves a half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .config import ConfigError
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` for a temporary sibling of ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
+
+
+def prepare_folder(out: Path, force: bool) -> None:
+    """Refuse an existing folder unless ``force`` (then it is cleared), and create it."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder. Choose another --out.")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise ConfigError(
+                f"{out}: the results folder already exists. Pass --force to replace it, or --out to write elsewhere; it was left untouched."
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+class Results:
+    """The frames of an experiment (see the contract for their columns)."""
+
+    def __init__(
+        self,
+        summary: pd.DataFrame,
+        messages: pd.DataFrame,
+        events: pd.DataFrame,
+        faults: pd.DataFrame,
+        config: dict[str, Any],
+        errors: list[str] | None = None,
+    ) -> None:
+        self.summary = summary
+        self.messages = messages
+        self.events = events
+        self.faults = faults
+        self.config = config
+        self.errors = errors or []
+
+    def __repr__(self) -> str:
+        return f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, {len(self.messages)} message rows, {len(self.faults)} faults>"
+
+    def save(self, path: str | Path, force: bool = False, charts: bool = True) -> Path:
+        out = Path(path)
+        prepare_folder(out, force)
+        write_frames(out, self, charts=charts)
+        return out
+
+
+def write_frames(out: Path, res: Results, charts: bool = True) -> None:
+    write_text(out / "config.yaml", yaml.safe_dump(res.config, sort_keys=False, default_flow_style=None))
+    write_csv(out / "faults.csv", res.faults)
+    if len(res.messages):
+        write_parquet(out / "messages.parquet", res.messages)
+    if len(res.events):
+        write_parquet(out / "events.parquet", res.events)
+    if res.errors:
+        write_text(out / "errors.json", json.dumps(res.errors, indent=2))
+    if charts and len(res.summary):
+        from .charts import draw_all
+
+        draw_all(res.summary, res.messages, res.faults, out / "charts")
+    write_parquet(out / "summary.parquet", res.summary)
+    write_csv(out / "summary.csv", res.summary)  # last: marks the folder complete
+
+
+def load_results(path: str | Path) -> Results:
+    """Read a results folder written by ``msgsim run`` or ``Results.save``."""
+    out = Path(path)
+    if not (out / "summary.csv").exists():
+        raise ConfigError(f"{out}: not a complete results folder (no summary.csv). Run an experiment first, e.g. `msgsim run experiments/compare_semantics.yaml`.")
+    summary = pd.read_parquet(out / "summary.parquet") if (out / "summary.parquet").exists() else pd.read_csv(out / "summary.csv")
+    messages = pd.read_parquet(out / "messages.parquet") if (out / "messages.parquet").exists() else pd.DataFrame()
+    events = pd.read_parquet(out / "events.parquet") if (out / "events.parquet").exists() else pd.DataFrame()
+    faults = pd.read_csv(out / "faults.csv", dtype={"extra": "object", "on": "object", "target": "object", "source": "object"}) if (out / "faults.csv").exists() else pd.DataFrame()
+    config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) if (out / "config.yaml").exists() else {}
+    errors = json.loads((out / "errors.json").read_text()) if (out / "errors.json").exists() else []
+    return Results(summary, messages, events, faults, config, errors)
