@@ -5,6 +5,11 @@ Durability decides what a crash keeps: ``fsync`` flushes every append before ack
 the page cache, so unflushed writes are lost only when a ``disk-loss`` fault is armed);
 ``memory`` keeps nothing across a crash, committed offsets included. Fetches long-poll: a
 fetch with nothing to return waits up to ``fetch_max_wait`` for an append.
+
+A truncated log reuses offsets, so each partition has a *log epoch* bumped by every
+truncation (as Kafka's leader epochs, KIP-320): a consumer fetching or committing with an
+older epoch is told the truncation point and rewinds its position to it, instead of
+skipping the records appended since.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ class PartitionLog:
     """Number of records (a prefix of ``records``) that are on disk."""
     committed: int = 0
     committed_flushed: int = 0
+    epoch: int = 0
+    truncations: list[tuple[int, int]] = field(default_factory=list)
+    """(epoch that began, offset the log was truncated to)."""
+
+    def divergence(self, epoch: int) -> int | None:
+        """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""
+        points = [offset for began, offset in self.truncations if began > epoch]
+        return min(points) if points else None
 
     @property
     def end(self) -> int:
@@ -97,10 +110,14 @@ class Broker(Node):
                 self.record("offset-reset", self.name, part=p, num=0)
 
     def _truncate(self, p: int, log: PartitionLog, keep: int, cause: str) -> None:
+        if keep >= log.end:
+            return
         for rec in log.records[keep:]:
             self.record("log-loss", self.name, (rec.eid,), part=p, num=rec.offset, info=cause)
         del log.records[keep:]
         log.flushed = min(log.flushed, keep)
+        log.epoch += 1
+        log.truncations.append((log.epoch, keep))
 
     # ------------------------------------------------------------------ requests
 
@@ -114,7 +131,8 @@ class Broker(Node):
             self._commit(env.src, msg)
         elif isinstance(msg, OffsetFetch):
             offsets = {p: self.logs[p].committed for p in msg.partitions}
-            self.send(env.src, OffsetFetchResponse(msg.request, offsets))
+            epochs = {p: self.logs[p].epoch for p in msg.partitions}
+            self.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
 
     def _produce(self, producer: str, msg: Produce) -> None:
         p = msg.record.partition
@@ -141,10 +159,19 @@ class Broker(Node):
                 break
         return out
 
+    def _response(self, request: int, positions: dict[int, int], resets: dict[int, int]) -> FetchResponse:
+        live = {p: pos for p, pos in positions.items() if p not in resets}
+        epochs = {p: self.logs[p].epoch for p in positions}
+        return FetchResponse(request, self._available(live), epochs, resets)
+
     def _fetch(self, consumer: str, msg: Fetch) -> None:
-        records = self._available(msg.positions)
-        if records:
-            self.send(consumer, FetchResponse(msg.request, records))
+        resets = {}
+        for p, pos in msg.positions.items():
+            point = self.logs[p].divergence(msg.epochs.get(p, 0))
+            if point is not None or pos > self.logs[p].end:
+                resets[p] = min(pos, self.logs[p].end if point is None else point)
+        if resets or self._available(msg.positions):
+            self.send(consumer, self._response(msg.request, msg.positions, resets))
             return
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
         self._parked.append(parked)
@@ -162,7 +189,7 @@ class Broker(Node):
             ev.callbacks.append(lambda _e: self._expire(parked, incarnation))
             return
         self._parked.remove(parked)
-        self.send(parked.consumer, FetchResponse(parked.request, self._available(parked.positions)))
+        self.send(parked.consumer, self._response(parked.request, parked.positions, {}))
 
     def _wake(self, partition: int) -> None:
         if not self._parked or self.state != "up":
@@ -170,7 +197,7 @@ class Broker(Node):
         still: list[ParkedFetch] = []
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < self.logs[partition].end:
-                self.send(parked.consumer, FetchResponse(parked.request, self._available(parked.positions)))
+                self.send(parked.consumer, self._response(parked.request, parked.positions, {}))
             else:
                 still.append(parked)
         self._parked = still
@@ -178,6 +205,8 @@ class Broker(Node):
     def _commit(self, consumer: str, msg: OffsetCommit) -> None:
         for p, offset in sorted(msg.offsets.items()):
             log = self.logs[p]
+            point = log.divergence(msg.epochs.get(p, 0))
+            offset = min(offset, log.end if point is None else point)  # never commit past the log
             if offset != log.committed:
                 log.committed = offset
                 if self.cfg.durability == "fsync":

@@ -46,6 +46,7 @@ class Consumer(Node):
         self.requests = RequestTracker(self)
         self.positions: dict[int, int] = {}
         self.processed: dict[int, int] = {}
+        self.epochs: dict[int, int] = {}
 
     def on_start(self) -> None:
         if self.partitions:
@@ -55,6 +56,7 @@ class Consumer(Node):
         self.requests.clear()
         self.positions = {}
         self.processed = {}
+        self.epochs = {}
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
@@ -81,17 +83,24 @@ class Consumer(Node):
         for broker, parts in self.by_broker.items():
             reply = yield from self._call(broker, lambda r, parts=parts: OffsetFetch(r, tuple(parts)))
             self.positions.update(reply.offsets)
+            self.epochs.update(reply.epochs)
         self.processed = dict(self.positions)
         if self.policy.commit == "after-process":
             self.spawn(self._auto_commit())
         while True:
             for broker, parts in self.by_broker.items():
                 positions = {p: self.positions[p] for p in parts}
+                epochs = {p: self.epochs.get(p, 0) for p in parts}
                 reply = yield from self._call(
-                    broker, lambda r, pos=positions: Fetch(r, pos), retry=False, timeout=self.fetch_wait + self.timeout
+                    broker, lambda r, pos=positions, ep=epochs: Fetch(r, pos, ep), retry=False,
+                    timeout=self.fetch_wait + self.timeout,
                 )
                 if reply is None:
                     continue
+                for p, offset in reply.resets.items():  # the log was truncated: rewind to it
+                    self.positions[p] = min(self.positions[p], offset)
+                    self.processed[p] = min(self.processed[p], offset)
+                self.epochs.update(reply.epochs)
                 batch = [r for r in reply.records if r.offset >= self.positions[r.partition]]
                 if batch:
                     yield from self._consume(broker, batch)
@@ -103,7 +112,8 @@ class Consumer(Node):
             offsets = {}
             for rec in batch:
                 offsets[rec.partition] = rec.offset + 1
-            yield from self._call(broker, lambda r: OffsetCommit(r, dict(offsets)))
+            epochs = {p: self.epochs.get(p, 0) for p in offsets}
+            yield from self._call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs))
             self.positions.update(offsets)
             self.reach("after-ack-before-process")
             for rec in batch:
@@ -128,6 +138,7 @@ class Consumer(Node):
             for broker, parts in self.by_broker.items():
                 changed = {p: self.processed[p] for p in parts if self.processed[p] != committed.get(p)}
                 if changed:
-                    reply = yield from self._call(broker, lambda r, c=changed: OffsetCommit(r, c), retry=False)
+                    epochs = {p: self.epochs.get(p, 0) for p in changed}
+                    reply = yield from self._call(broker, lambda r, c=changed, ep=epochs: OffsetCommit(r, c, ep), retry=False)
                     if reply is not None:
                         committed.update(changed)

@@ -55,9 +55,12 @@ class ProduceAck(Message):
 
 @dataclass(slots=True)
 class Fetch(Message):
+    """Records from each partition's position; ``epochs`` are the log epochs the consumer last saw."""
+
     kind: ClassVar[str] = "fetch"
     request: int
     positions: dict[int, int]
+    epochs: dict[int, int]
 
 
 @dataclass(slots=True)
@@ -65,6 +68,9 @@ class FetchResponse(Message):
     kind: ClassVar[str] = "fetch-response"
     request: int
     records: list[Record]
+    epochs: dict[int, int]
+    resets: dict[int, int]
+    """Partitions whose log was truncated since the consumer's epoch: position -> this offset at most."""
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -76,6 +82,7 @@ class OffsetCommit(Message):
     kind: ClassVar[str] = "offset-commit"
     request: int
     offsets: dict[int, int]
+    epochs: dict[int, int]
 
 
 @dataclass(slots=True)
@@ -96,6 +103,7 @@ class OffsetFetchResponse(Message):
     kind: ClassVar[str] = "offset-fetch-response"
     request: int
     offsets: dict[int, int]
+    epochs: dict[int, int]
 
 
 @dataclass(slots=True)

@@ -78,8 +78,9 @@ def history_frame(ops: list[Op]) -> pd.DataFrame:
 def frame_to_ops(frame: pd.DataFrame) -> list[Op]:
     """Rebuild the history from its frame (so a stored trace can be checked again)."""
     ops: list[Op] = []
-    for seq, group in frame.groupby("seq", sort=True):
+    for _seq, group in frame.groupby("seq", sort=True):
         first = group.iloc[0]
         eids = tuple(e for e in group["event"] if isinstance(e, str))
-        ops.append(Op(float(first.time), str(first.op), str(first.node), str(first.peer), eids, int(first.part), int(first.num), str(first.info)))
+        ops.append(Op(float(first["time"]), str(first["op"]), str(first["node"]), str(first["peer"]), eids,
+                      int(first["part"]), int(first["num"]), str(first["info"])))
     return ops

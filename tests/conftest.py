@@ -1,0 +1,93 @@
+"""Shared fixtures: a small, fast experiment config and a runner for the real command line."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+# Small enough that a run of both strategies x 2 replications takes about a second.
+_SMALL_CONFIG: dict[str, Any] = {
+    "name": "small",
+    "seed": 11,
+    "replications": 2,
+    "duration": 6,
+    "drain": 4,
+    "trace": "messages",
+    "strategies": ["at-most-once", "at-least-once"],
+    "workload": {"producers": 1, "rate": 40, "keys": 4},
+    "topology": {"brokers": 1, "partitions": 2, "consumers": 2},
+    "faults": [
+        {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3, "at": 1, "duration": 2},
+        {"kind": "crash", "node": "consumer-0", "at": 2, "restart_after": 1},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def small_config() -> Callable[..., dict[str, Any]]:
+    """``small_config(**top_level_overrides)`` -> a fresh dict of a valid, fast config."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        data = copy.deepcopy(_SMALL_CONFIG)
+        data.update(copy.deepcopy(overrides))
+        return data
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def write_config() -> Callable[[Path, Any], Path]:
+    """``write_config(path, data)``: write ``data`` (a dict, or raw YAML text) and return the path."""
+
+    def write(path: Path, data: Any) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def _console_script() -> Path:
+    """The ``msgsim`` console script installed next to the running interpreter."""
+    return Path(sys.executable).parent / ("msgsim.exe" if os.name == "nt" else "msgsim")
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli(*args, env=None, cwd=None, script=False)``: run ``python -m sim ARGS`` (or the
+    ``msgsim`` console script) in a real subprocess; returns the completed process."""
+
+    def run(
+        *args: Any,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        script: bool = False,
+        timeout: float = 180,
+    ) -> subprocess.CompletedProcess[str]:
+        if script:
+            exe = _console_script()
+            if not exe.exists():
+                pytest.skip(f"no msgsim console script next to {sys.executable}")
+            cmd = [str(exe)]
+        else:
+            cmd = [sys.executable, "-m", "sim"]
+        full_env = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
+        return subprocess.run(
+            cmd + [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=cwd,
+            timeout=timeout,
+        )
+
+    return run

@@ -1,0 +1,98 @@
+"""The checker is a pure function of the history: hand-written histories, known verdicts."""
+
+from __future__ import annotations
+
+from sim.checker import check
+from sim.recorder import Op, frame_to_ops, history_frame
+
+
+def op(t, kind, node, eids=(), peer="", part=-1, num=-1, info=""):
+    return Op(t, kind, node, peer, tuple(eids), part, num, info)
+
+
+def test_dropped_only_copy_is_lost_with_the_link_as_cause() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
+        op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
+        op(0.0, "release", "producer-0", ["a"], info="sent"),
+        op(0.1, "drop", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="drop:producer-0->broker-0"),
+    ]
+    v = check(ops, duration=1.0, sim_time=1.0)
+    assert v.fates == {"a": "lost"}
+    assert v.causes["a"] == "drop:producer-0->broker-0"
+    assert v.counts["lost"] == 1 and v.counts["loss_rate"] == 1.0
+
+
+def test_appended_record_is_pending_until_applied_and_processed_after() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
+        op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
+        op(0.0, "release", "producer-0", ["a"], info="sent"),
+        op(0.1, "deliver", "broker-0", ["a"], peer="producer-0", part=1, num=1, info="produce"),
+        op(0.1, "append", "broker-0", ["a"], part=0, num=0),
+    ]
+    assert check(ops, 1.0, 1.0).fates == {"a": "pending"}
+    ops += [
+        op(0.2, "receive", "consumer-0", ["a"], part=0, num=0),
+        op(0.3, "effect", "sink", ["a"], peer="consumer-0"),
+        op(0.3, "effect", "sink", ["a"], peer="consumer-0"),
+    ]
+    v = check(ops, 1.0, 1.0)
+    assert v.fates == {"a": "processed"}
+    assert v.counts["duplicates"] == 1 and v.counts["effects"] == 2
+    assert abs(v.counts["latency_mean"] - 0.3) < 1e-12
+
+
+def test_consumer_crash_after_commit_loses_with_after_ack_cause() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
+        op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
+        op(0.0, "release", "producer-0", ["a"], info="sent"),
+        op(0.1, "deliver", "broker-0", ["a"], peer="producer-0", part=1, num=1),
+        op(0.1, "append", "broker-0", ["a"], part=0, num=0),
+        op(0.2, "receive", "consumer-0", ["a"], part=0, num=0),
+        op(0.2, "commit", "broker-0", peer="consumer-0", part=0, num=1),
+        op(0.3, "crash", "consumer-0", info="crash:consumer-0"),
+    ]
+    v = check(ops, 1.0, 1.0)
+    assert v.fates == {"a": "lost"}
+    assert v.causes["a"] == "crash:consumer-0 after ack"
+
+
+def test_crash_before_commit_keeps_the_log_copy_pending() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
+        op(0.1, "append", "broker-0", ["a"], part=0, num=0),
+        op(0.1, "release", "producer-0", ["a"], info="acked"),
+        op(0.2, "receive", "consumer-0", ["a"], part=0, num=0),
+        op(0.3, "crash", "consumer-0", info="crash:consumer-0"),
+    ]
+    assert check(ops, 1.0, 1.0).fates == {"a": "pending"}
+
+
+def test_order_violation_counts_per_key_inversions_of_first_effects() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=7, info="0.0"),
+        op(0.1, "create", "producer-0", ["b"], part=0, num=7, info="0.1"),
+        op(0.2, "create", "producer-0", ["c"], part=0, num=8, info="0.2"),
+        op(0.5, "effect", "sink", ["b"]),
+        op(0.6, "effect", "sink", ["a"]),  # a was created before b: out of order
+        op(0.7, "effect", "sink", ["c"]),
+        op(0.8, "effect", "sink", ["a"]),  # a duplicate is not an order violation
+    ]
+    v = check(ops, 1.0, 1.0)
+    assert v.counts["order_violations"] == 1
+    assert v.counts["duplicates"] == 1
+
+
+def test_history_frame_round_trip_gives_the_same_verdict() -> None:
+    ops = [
+        op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
+        op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
+        op(0.0, "release", "producer-0", ["a"], info="sent"),
+        op(0.1, "drop", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="drop:producer-0->broker-0"),
+        op(0.2, "crash", "consumer-1", info="crash:consumer-1"),
+    ]
+    again = frame_to_ops(history_frame(ops))
+    assert again == ops
+    assert check(again, 1.0, 1.0).causes == check(ops, 1.0, 1.0).causes
