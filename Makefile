@@ -16,6 +16,8 @@ run: $(STAMP)
 	$(BIN)/msgsim run experiments/compare_semantics.yaml --force
 
 test: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/mypy sim
 	$(BIN)/python -m pytest
 
 test-all: $(STAMP)

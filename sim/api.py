@@ -21,6 +21,7 @@ def run(
     progress: bool | None = None,
     out: str | Path | None = None,
     force: bool = False,
+    charts: bool = True,
 ) -> Results:
     """Run every cell, strategy and replication of an experiment.
 
@@ -49,5 +50,5 @@ def run(
     res = Results(summary, messages, events, faults, cfg.model_dump(mode="json"),
                   [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors])
     if folder is not None:
-        write_frames(folder, res)
+        write_frames(folder, res, charts=charts)
     return res

@@ -121,18 +121,16 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
             ev[eid].appended = True
         elif op == "log-loss":
             log = logs[(o.node, o.part)]
-            eid = log.pop(o.num, None)
-            if eid is not None:
-                lose(ev[eid], 1, o.info)
+            if o.num in log:
+                lose(ev[log.pop(o.num)], 1, o.info)
         elif op == "offset-reset":
             low[(o.node, o.part)] = o.num
         elif op == "commit":
             where = (o.node, o.part)
             log = logs[where]
             for offset in range(low[where], o.num):
-                eid = log.pop(offset, None)
-                if eid is not None:
-                    e = ev[eid]
+                if offset in log:
+                    e = ev[log.pop(offset)]
                     e.acked_past = True
                     # committed past a record no consumer ever received: it is skipped
                     lose(e, 1, None if e.deliveries else f"skipped:{o.node}/p{o.part}")

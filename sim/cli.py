@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .config import PROTOCOL_STEPS, SUPPORTED_STEPS, ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with usage, never a traceback
+    def error(self, message: str) -> NoReturn:  # exit 2 with usage, never a traceback
         self.print_usage(sys.stderr)
         print(f"msgsim: error: {message}", file=sys.stderr)
         raise SystemExit(2)
@@ -92,9 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = resolve(args.config, seed=args.seed, replications=args.replications, strategies=strategies)
     out = Path(args.out) if args.out else Path("results") / cfg.name
     res = run(cfg, workers=args.workers, dask=args.dask, progress=False if args.no_progress else None,
-              out=out, force=args.force)
-    if args.no_charts:
-        pass
+              out=out, force=args.force, charts=not args.no_charts)
     cols = ["strategy", "intended", "processed", "lost", "pending", "duplicates", "loss_rate",
             "duplicate_rate", "latency_p50", "latency_p99", "network_messages"]
     if len(res.summary):

@@ -458,7 +458,7 @@ def format_validation_error(exc: ValidationError, data: Any, origin: str, text: 
         key = ".".join(str(p) for p in path) or "(top level)"
         line = lines.get(tuple(path))
         where = f"{origin}, line {line}, key {key}" if line else f"{origin}, key {key}"
-        parts.append(f"{where}: {_explain(err, path)}")
+        parts.append(f"{where}: {_explain(err, path, data)}")
     problems = len(parts)
     head = f"invalid config ({problems} problem{'s' if problems > 1 else ''}): "
     return head + " | ".join(parts)
@@ -484,7 +484,20 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> list[Any]:
 _TAGS = set(FAULT_KINDS) | {"constant", "uniform", "exponential", "normal", "lognormal", "pareto", "int", "str", "float", "list", "dict", "literal['all']", "none", "bool"}
 
 
-def _model_at(path: list[Any]) -> type[BaseModel] | None:
+_FAULT_MODELS: dict[str, type[BaseModel]] = {
+    "crash": CrashFault, "pause": PauseFault, "partition": PartitionFault, "drop": DropFault,
+    "delay": DelayFault, "duplicate": DuplicateFault, "reorder": ReorderFault,
+    "disk-loss": DiskLossFault, "random": RandomFault,
+}
+
+
+def _model_at(path: list[Any], data: Any = None) -> type[BaseModel] | None:
+    """The model that owns the last key of ``path`` (to list its allowed keys)."""
+    if len(path) == 3 and path[0] == "faults" and isinstance(data, dict):
+        try:
+            return _FAULT_MODELS.get(data["faults"][path[1]].get("kind"))
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
     model: Any = ExperimentConfig
     for part in path[:-1]:
         if model is None or isinstance(part, int):
@@ -497,14 +510,12 @@ def _model_at(path: list[Any]) -> type[BaseModel] | None:
     return model
 
 
-def _explain(err: dict[str, Any], path: list[Any]) -> str:
+def _explain(err: Any, path: list[Any], data: Any = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         name = str(path[-1]) if path else "?"
-        model = _model_at(path)
+        model = _model_at(path, data)
         allowed = list(model.model_fields) if model is not None else []
-        if path and path[0] == "faults":
-            allowed = []
         hint = difflib.get_close_matches(name, allowed, n=1) if allowed else []
         msg = f"unknown key {name!r}"
         if hint:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -119,7 +120,7 @@ class Network:
             arrival = max(arrival, link["last_arrival"])  # FIFO: never overtake an earlier message
             link["last_arrival"] = arrival
         timer = self.env.timeout(arrival - self.env.now)
-        timer.callbacks.append(lambda _ev, env=env: self._arrive(env))
+        timer.callbacks.append(partial(self._arrive_cb, env))
         if not copy:
             dup = 1.0 - link["duplicate"]
             for f in self._active("duplicate", src, dst) if self.link_faults else ():
@@ -130,6 +131,9 @@ class Network:
                 p = env.payload
                 self.record("dup", src, p.eids, peer=dst, part=int(p.custody), num=twin.msgid, info=p.kind)
                 self._transmit(twin, link, copy=True)
+
+    def _arrive_cb(self, env: Envelope, _event: Any) -> None:
+        self._arrive(env)
 
     def _arrive(self, env: Envelope) -> None:
         node = self.world.nodes[env.dst]

@@ -65,7 +65,7 @@ class Recorder:
 
 def history_frame(ops: list[Op]) -> pd.DataFrame:
     """The history as a frame, one row per (operation, event id); operations without events keep one row."""
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for seq, o in enumerate(ops):
         if o.eids:
             for e in o.eids:

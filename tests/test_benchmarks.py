@@ -1,0 +1,67 @@
+"""Smoke test of benchmarks/bench_pipeline.py: both pipelines run and agree; no timing assertions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_pipeline.py"
+EVENTS = 300
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_baseline_processes_every_event(bench: ModuleType) -> None:
+    r = bench.run_baseline(EVENTS)
+    assert r.events > 0.8 * EVENTS  # Poisson: close to, not exactly, the requested count
+    assert r.processed == r.events
+    assert r.seconds > 0 and r.per_10k > 0
+    assert 0 < r.latency_mean < 0.05
+
+
+@pytest.mark.parametrize("strategy", ["at-most-once", "at-least-once"])
+def test_msgsim_processes_every_event(bench: ModuleType, strategy: str) -> None:
+    r = bench.run_msgsim(EVENTS, strategy)
+    assert r.pipeline == f"msgsim {strategy}"
+    assert r.events > 0.8 * EVENTS
+    assert r.processed == r.events
+    assert r.seconds > 0 and r.per_10k > 0
+    assert 0 < r.latency_mean < 0.05
+
+
+def test_main_prints_the_table_and_writes_json(bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert bench.main(["--events", str(EVENTS), "--repeat", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "baseline" in printed and "msgsim at-most-once" in printed and "goal" in printed
+    report = json.loads(out.read_text())
+    assert [r["pipeline"] for r in report["results"]][1:] == ["msgsim at-most-once", "msgsim at-least-once"]
+    assert all(r["processed"] == r["events"] and r["seconds"] > 0 for r in report["results"])
+    assert report["ratio"] > 0 and report["goal_ratio"] == bench.GOAL_RATIO
+
+
+def test_an_unfair_comparison_is_refused(bench: ModuleType) -> None:
+    good = bench.RunResult("baseline", 5000, 5000, 0.1, 0.002)
+    starved = bench.RunResult("msgsim at-most-once", 5000, 2500, 0.1, 0.002)
+    other_system = bench.RunResult("msgsim at-least-once", 5000, 5000, 0.1, 0.010)
+    bench.check_fair([good, good])
+    with pytest.raises(bench.UnfairComparison, match="processed 2500 of 5000"):
+        bench.check_fair([good, starved])
+    with pytest.raises(bench.UnfairComparison, match="mean latency"):
+        bench.check_fair([good, other_system])
