@@ -309,7 +309,7 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def profile(events: int, strategy: str = "at-most-once", top: int = 15) -> str:
+def profile(events: int, strategy: str = "at-most-once", top: int = 10) -> str:
     """cProfile of one msgsim run: the ``top`` functions by cumulative time."""
     cfg = sim.ExperimentConfig.model_validate(msgsim_config(events, strategy))
     (spec,), _faults = plan(cfg)

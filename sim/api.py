@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from .config import ExperimentConfig
-from .experiment import assemble, default_workers, execute, plan, resolve
+import pandas as pd
+import yaml
+
+from .config import ConfigError, ExperimentConfig
+from .experiment import RunSpec, assemble, default_workers, execute, plan, resolve
 from .results import Results, prepare_folder, write_frames, write_parquet, write_text
+from .world import RunOutput
 
 
 def run(
@@ -22,12 +27,14 @@ def run(
     out: str | Path | None = None,
     force: bool = False,
     charts: bool = True,
+    resume: bool = False,
 ) -> Results:
     """Run every cell, strategy and replication of an experiment.
 
     Keyword overrides replace the config's values (validated like the file). With ``out``,
     each finished run is written under ``out/runs/`` at once and the whole folder at the end.
-    A run that fails does not stop the others; its error is in ``Results.errors``.
+    A run that fails does not stop the others; its error is in ``Results.errors``. With
+    ``resume``, runs already finished in ``out/runs/`` (by the same config) are not run again.
     """
     if isinstance(strategies, str):
         strategies = [s.strip() for s in strategies.split(",") if s.strip()]
@@ -35,20 +42,52 @@ def run(
     specs, faults = plan(cfg)
     folder = Path(out) if out is not None else None
     on_done = None
+    finished: dict[str, RunOutput] = {}
     if folder is not None:
-        prepare_folder(folder, force)
+        config_text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=None)
+        if resume and (folder / "config.yaml").exists():
+            finished = _finished_runs(folder, config_text, specs, cfg.trace)
+        else:
+            prepare_folder(folder, force)
+        write_text(folder / "config.yaml", config_text)
 
-        def on_done(spec, output):  # type: ignore[no-untyped-def]
-            import json
-
-            write_text(folder / "runs" / f"{spec.key}.json", json.dumps(output.row, default=float))
+        def on_done(spec: RunSpec, output: RunOutput) -> None:
             if output.messages is not None:
                 write_parquet(folder / "runs" / f"{spec.key}.messages.parquet", output.messages)
+            if output.events is not None:
+                write_parquet(folder / "runs" / f"{spec.key}.events.parquet", output.events)
+            write_text(folder / "runs" / f"{spec.key}.json", json.dumps(output.row))  # last: marks the run done
 
-    outputs, errors = execute(specs, workers=workers or default_workers(), dask=dask, progress=progress, on_done=on_done)
+    todo = [s for s in specs if s.key not in finished]
+    outputs, errors = execute(todo, workers=workers or default_workers(), dask=dask, progress=progress, on_done=on_done)
+    outputs.update(finished)
     summary, messages, events = assemble(cfg, specs, outputs)
     res = Results(summary, messages, events, faults, cfg.model_dump(mode="json"),
                   [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors])
+    res.resumed = len(finished)
     if folder is not None:
         write_frames(folder, res, charts=charts)
     return res
+
+
+def _finished_runs(folder: Path, config_text: str, specs: list[RunSpec], trace: str) -> dict[str, RunOutput]:
+    """The runs an interrupted experiment already wrote, if it ran the same config."""
+    stored = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    if stored != yaml.safe_load(config_text):
+        raise ConfigError(
+            f"{folder}: cannot resume: its config.yaml differs from this config. Rerun with the same config "
+            "and overrides, or use --force to start again."
+        )
+    out: dict[str, RunOutput] = {}
+    for spec in specs:
+        row_file = folder / "runs" / f"{spec.key}.json"
+        if not row_file.exists():
+            continue
+        row = json.loads(row_file.read_text(encoding="utf-8"))
+        msgs = evs = None
+        if trace in ("messages", "full"):
+            msgs = pd.read_parquet(folder / "runs" / f"{spec.key}.messages.parquet")
+        if trace == "full":
+            evs = pd.read_parquet(folder / "runs" / f"{spec.key}.events.parquet")
+        out[spec.key] = RunOutput(row, msgs, evs)
+    return out

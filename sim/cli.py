@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="experiment config (YAML)")
     run.add_argument("--out", help="results folder (default results/<name>)")
     run.add_argument("--force", action="store_true", help="replace an existing results folder")
+    run.add_argument("--resume", action="store_true", help="finish an interrupted experiment: skip the runs already in DIR/runs/")
     run.add_argument("--workers", type=_positive_int, help="processes to use (default: number of cores)")
     run.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
     run.add_argument("--seed", type=_seed, help="override the master seed")
@@ -93,7 +94,9 @@ def _run(args: argparse.Namespace) -> int:
     cfg = resolve(args.config, seed=args.seed, replications=args.replications, strategies=strategies)
     out = Path(args.out) if args.out else Path("results") / cfg.name
     res = run(cfg, workers=args.workers, dask=args.dask, progress=False if args.no_progress else None,
-              out=out, force=args.force, charts=not args.no_charts)
+              out=out, force=args.force, charts=not args.no_charts, resume=args.resume)
+    if res.resumed:
+        print(f"resumed: {res.resumed} of {len(res.summary)} runs were already finished in {out}/runs/ and were not run again")
     cols = ["strategy", "intended", "processed", "lost", "pending", "duplicates", "loss_rate",
             "duplicate_rate", "latency_p50", "latency_p99", "network_messages"]
     if len(res.summary):

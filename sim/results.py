@@ -78,6 +78,8 @@ class Results:
         self.faults = faults
         self.config = config
         self.errors = errors or []
+        self.resumed = 0
+        """Runs read back from an interrupted experiment's folder instead of being run again."""
 
     def __repr__(self) -> str:
         return f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, {len(self.messages)} message rows, {len(self.faults)} faults>"
