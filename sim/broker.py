@@ -124,7 +124,7 @@ class Broker(Node):
     def handle(self, env: Envelope) -> None:
         msg = env.payload
         if isinstance(msg, Produce):
-            self._produce(env.src, msg)
+            self._produce(env.src, msg, env.msgid)
         elif isinstance(msg, Fetch):
             self._fetch(env.src, msg)
         elif isinstance(msg, OffsetCommit):
@@ -134,14 +134,14 @@ class Broker(Node):
             epochs = {p: self.logs[p].epoch for p in msg.partitions}
             self.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
 
-    def _produce(self, producer: str, msg: Produce) -> None:
+    def _produce(self, producer: str, msg: Produce, msgid: int) -> None:
         p = msg.record.partition
         log = self.logs[p]
         rec = Record(msg.record.eid, msg.record.key, p, msg.record.created_at, msg.record.process_time, log.end)
         log.records.append(rec)
         if self.cfg.durability == "fsync":
             log.flushed = log.end
-        self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset)
+        self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset, info=str(msgid))
         self._wake(p)
         if self.cfg.acks != 0:
             self.reach("after-append-before-ack")

@@ -5,14 +5,19 @@ messages in flight, partition logs up to the committed offset, consumer memory) 
 effects in the sink. At the end an event is ``processed`` if its effect was applied,
 ``pending`` if a copy is still held somewhere that could deliver it, and ``lost`` otherwise;
 the loss cause is the fault that removed the last copy (or, when the last copy was let go
-on purpose, the last fault that hit the event). It knows the protocol's vocabulary, not the
-strategies: nothing here asks which strategy ran.
+on purpose, the last fault that hit the event). Every effect beyond the first gets a
+duplicate cause the same way: the extra log copy it came from (a network duplicate, or a
+producer resend because an acknowledgement was lost), the redelivery it came from (a
+consumer crash before committing), or the sink retry it came from (a lost sink
+acknowledgement). It knows the protocol's vocabulary, not the strategies: nothing here asks
+which strategy ran.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +26,7 @@ from .recorder import Op
 
 MESSAGE_COLUMNS = [
     "id", "producer", "key", "partition", "created_at", "committed", "producer_outcome",
-    "fate", "effects", "deliveries", "first_effect_at", "latency", "loss_cause",
+    "fate", "effects", "deliveries", "first_effect_at", "latency", "loss_cause", "duplicate_cause",
 ]
 COUNT_COLUMNS = [
     "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
@@ -55,6 +60,10 @@ class EventState:
     last_failure: str | None = None
     zero_cause: str | None = None
     acked_past: bool = False
+    ack_failure: str | None = None
+    sink_ack_failure: str | None = None
+    sources: list[tuple[Any, ...]] = field(default_factory=list)
+    duplicate_causes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +83,15 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
     logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
     low: dict[tuple[str, int], int] = defaultdict(int)
     sends = 0
+    dup_links: dict[int, str] = {}  # message copies made by the network -> link
+    reply_kinds: dict[int, str] = {}  # produce-ack / sink-ack message ids -> kind
+    append_cause: dict[tuple[str, int, int], str | None] = {}  # log copy -> why it exists twice
+    receivers: dict[tuple[str, int, int], tuple[str, int]] = {}  # log copy -> last (consumer, crash count)
+    crashes: Counter[str] = Counter()
+    # consumer -> eid -> the deliveries it holds, oldest first (it processes them in that order)
+    holding: dict[str, dict[str, deque[tuple[Any, ...]]]] = defaultdict(dict)
+    # deliveries held by a consumer when it crashed: its sink transactions may still land
+    orphans: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def lose(e: EventState, n: int, cause: str | None) -> None:
         e.copies -= n
@@ -90,16 +108,28 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
             mem[o.node][eid] += 1
         elif op == "send":
             sends += 1
+            if o.info in ("produce-ack", "sink-ack"):
+                reply_kinds[o.num] = o.info
             if o.part == 1:
                 net[o.num] = o.eids
                 for eid in o.eids:
                     ev[eid].copies += 1
         elif op == "dup":
+            dup_links[o.num] = f"duplicate:{o.node}->{o.peer}"
+            if o.info in ("produce-ack", "sink-ack"):
+                reply_kinds[o.num] = o.info
             if o.part == 1:
                 net[o.num] = o.eids
                 for eid in o.eids:
                     ev[eid].copies += 1
         elif op == "drop":
+            kind = reply_kinds.get(o.num)
+            if kind is not None:
+                for eid in o.eids:
+                    if kind == "produce-ack":
+                        ev[eid].ack_failure = o.info
+                    else:
+                        ev[eid].sink_ack_failure = o.info
             carried = net.pop(o.num, None)
             if carried:
                 for eid in carried:
@@ -110,15 +140,24 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
                 for eid in carried:
                     lose(ev[eid], 1, None)
         elif op == "release":
+            held_here = holding.get(o.node)
             for eid in o.eids:
+                if held_here and held_here.get(eid):
+                    held_here[eid].popleft()
                 if mem[o.node][eid] > 0:
                     mem[o.node][eid] -= 1
                     lose(ev[eid], 1, None)
         elif op == "append":
             eid = o.eids[0]
+            e = ev[eid]
             logs[(o.node, o.part)][o.num] = eid
-            ev[eid].copies += 1
-            ev[eid].appended = True
+            e.copies += 1
+            why = None
+            if e.appended:  # a second copy in the logs: a network duplicate or a producer resend
+                msgid = int(o.info) if o.info else -1
+                why = dup_links.get(msgid) or e.ack_failure or f"timeout:{o.peer} (late ack)"
+            append_cause[(o.node, o.part, o.num)] = why
+            e.appended = True
         elif op == "log-loss":
             log = logs[(o.node, o.part)]
             if o.num in log:
@@ -141,14 +180,33 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
             e.deliveries += 1
             e.copies += 1
             mem[o.node][eid] += 1
+            copy_key = (o.peer, o.part, o.num)
+            before = receivers.get(copy_key)
+            redelivery = None
+            if before is not None:
+                who, crash_count = before
+                redelivery = f"redelivery after crash:{who}" if crashes[who] > crash_count else f"redelivery to {o.node}"
+            receivers[copy_key] = (o.node, crashes[o.node])
+            holding[o.node].setdefault(eid, deque()).append((copy_key, seq, redelivery))
         elif op == "effect":
             for eid in o.eids:
                 e = ev[eid]
                 e.effects += 1
+                queue = holding.get(o.peer, {}).get(eid)
+                source = queue[0] if queue else orphans.get((o.peer, eid), (None, -1, None))
                 if e.effects == 1:
                     e.first_effect_at = o.time
                     e.first_effect_seq = seq
+                elif o.num in dup_links:  # the network delivered the sink transaction twice
+                    e.duplicate_causes.append(dup_links[o.num])
+                else:
+                    e.duplicate_causes.append(_duplicate_cause(e, source, append_cause))
+                e.sources.append(source)
         elif op == "crash":
+            crashes[o.node] += 1
+            for eid, queue in holding.pop(o.node, {}).items():
+                if queue:
+                    orphans[(o.node, eid)] = queue[-1]
             held = mem.pop(o.node, None)
             if held:
                 for eid, n in held.items():
@@ -172,6 +230,22 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
     verdict = Verdict(ev, fates, causes)
     verdict.counts = _counts(verdict, sends, duration, sim_time)
     return verdict
+
+
+def _duplicate_cause(e: EventState, source: tuple[Any, ...], append_cause: dict[Any, str | None]) -> str:
+    """Why this effect repeats an earlier one of the same event."""
+    copy_key, receive_seq, redelivery = source
+    for earlier_key, earlier_seq, _ in e.sources:
+        if earlier_seq == receive_seq:  # the same delivery applied twice: the consumer retried the sink
+            return e.sink_ack_failure or "timeout:sink (late ack)"
+    if any(earlier_key == copy_key for earlier_key, _, _ in e.sources):
+        return redelivery or "redelivery"
+    # a different copy in the logs: whichever of the copies was the extra one says why
+    for key in (copy_key, *(k for k, _, _ in e.sources)):
+        why = append_cause.get(key)
+        if why:
+            return why
+    return "unknown"
 
 
 def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
@@ -241,8 +315,9 @@ def messages_frame(v: Verdict) -> pd.DataFrame:
     rows = []
     for eid, e in v.events.items():
         latency = e.first_effect_at - e.created_at if e.effects > 0 else float("nan")
+        dup = "; ".join(e.duplicate_causes) if e.duplicate_causes else None
         rows.append((eid, e.producer, e.key, e.partition, e.created_at, True, e.outcome, v.fates[eid],
-                     e.effects, e.deliveries, e.first_effect_at, latency, v.causes[eid]))
+                     e.effects, e.deliveries, e.first_effect_at, latency, v.causes[eid], dup))
     frame = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
     return frame.astype({"key": "int64", "partition": "int64", "effects": "int64", "deliveries": "int64",
                          "created_at": "float64", "first_effect_at": "float64", "latency": "float64",

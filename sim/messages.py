@@ -124,6 +124,11 @@ class SinkTxn(Message):
 class SinkAck(Message):
     kind: ClassVar[str] = "sink-ack"
     request: int
+    applied: tuple[str, ...] = ()
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return self.applied
 
 
 @dataclass(slots=True)

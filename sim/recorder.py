@@ -14,12 +14,12 @@ dup            the network made copy ``num`` of a message ``node``->``peer``
 drop           message ``num`` ``node``->``peer`` was lost; ``info`` is the cause
 deliver        message ``num`` from ``peer`` was handed to ``node``
 release        ``node`` let go of its in-memory copy of ``eids`` (``info``: acked, sent, gave-up, done)
-append         broker ``node`` appended ``eids[0]`` to partition ``part`` at offset ``num``
+append         broker ``node`` appended ``eids[0]`` to ``part`` at offset ``num`` (``info``: the message id)
 log-loss       broker ``node`` lost the record at ``part``/``num`` (``info``: cause)
 offset-reset   broker ``node`` forgot committed offsets of ``part``; committed is now ``num``
 commit         broker ``node`` stored committed offset ``num`` for ``part`` (from consumer ``peer``)
 receive        consumer ``node`` received ``eids[0]`` from ``part``/``num`` (a delivery)
-effect         the sink applied the effect of each of ``eids`` (for consumer ``peer``)
+effect         the sink applied the effect of each of ``eids`` (message ``num`` from consumer ``peer``)
 outcome        producer ``node`` told its application ``info`` (ok | fail) about ``eids[0]``
 crash          ``node`` crashed (``info``: cause); restart / pause / resume likewise
 step           ``node`` reached protocol step ``info``

@@ -30,5 +30,5 @@ class Sink(Node):
             eids = tuple(r.eid for r in msg.records)
             for eid in eids:
                 self.effects[eid] += 1
-            self.record("effect", self.name, eids, peer=env.src)
-            self.send(env.src, SinkAck(msg.request))
+            self.record("effect", self.name, eids, peer=env.src, num=env.msgid)
+            self.send(env.src, SinkAck(msg.request, eids))

@@ -180,3 +180,27 @@ def test_random_faults_keep_at_least_once_lossless() -> None:
     assert rows["at-least-once"]["lost"] == 0 and rows["at-least-once"]["pending"] == 0
     assert rows["at-most-once"]["lost"] > 0
     assert not any(c.startswith("unknown") for c in causes(msgs["at-most-once"]))
+
+
+def _dup_causes(msgs: pd.DataFrame) -> dict[str, int]:
+    return msgs["duplicate_cause"].dropna().str.split("; ").explode().value_counts().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2}, {"drop:broker-0->producer-0"}),
+        ({"kind": "duplicate", "link": "producer-0->broker-0", "probability": 0.1}, {"duplicate:producer-0->broker-0"}),
+        ({"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2},
+         {"redelivery after crash:consumer-0", "redelivery after crash:consumer-1"}),
+        ({"kind": "drop", "link": "sink->consumer-*", "probability": 0.2}, {"drop:sink->consumer-0", "drop:sink->consumer-1"}),
+        ({"kind": "pause", "node": "broker-0", "at": 5, "duration": 3}, {"timeout:producer-0 (late ack)"}),
+    ],
+)
+def test_every_duplicate_effect_names_the_fault_behind_it(fault, expected) -> None:
+    rows, msgs = run([fault])
+    alo = msgs["at-least-once"]
+    assert rows["at-least-once"]["duplicates"] > 0
+    assert set(_dup_causes(alo)) == expected
+    # one cause per extra effect
+    assert sum(_dup_causes(alo).values()) == rows["at-least-once"]["duplicates"]

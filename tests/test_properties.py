@@ -57,6 +57,10 @@ def test_conservation_and_at_least_once_guarantee_under_random_faults(faults, se
         assert (msgs["fate"] == "lost").sum() == row["lost"]
         assert msgs.loc[msgs["fate"] == "lost", "loss_cause"].notna().all()
         assert not msgs["loss_cause"].fillna("").str.startswith("unknown").any()
+        dup = msgs["duplicate_cause"].fillna("")
+        assert not dup.str.contains("unknown").any()
+        n_causes = dup.map(lambda text: len(text.split("; ")) if text else 0)
+        assert (n_causes == msgs["effects"].clip(lower=1) - 1).all()
     alo = res.summary.set_index("strategy").loc["at-least-once"]
     assert alo["lost"] == 0
     assert alo["pending"] == 0  # every node restarts and the drain is long enough
