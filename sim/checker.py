@@ -16,13 +16,12 @@ which strategy ran.
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from .recorder import Op
 
 MESSAGE_COLUMNS = [
     "id", "producer", "key", "partition", "created_at", "committed", "producer_outcome",
@@ -76,7 +75,8 @@ class Verdict:
     counts: dict[str, float] = field(default_factory=dict)
 
 
-def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
+def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> Verdict:
+    """Fates, causes and the summary counts of one history (a list of :class:`~sim.recorder.Op` rows)."""
     ev: dict[str, EventState] = {}
     mem: dict[str, Counter[str]] = defaultdict(Counter)
     net: dict[int, tuple[str, ...]] = {}
@@ -100,122 +100,121 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
         if e.copies <= 0:
             e.zero_cause = cause
 
-    for seq, o in enumerate(ops):
-        op = o.op
+    for seq, (time, op, node, peer, eids, part, num, info) in enumerate(ops):
         if op == "create":
-            eid = o.eids[0]
-            ev[eid] = EventState(seq, o.node, o.num, o.part, float(o.info) if o.info else o.time)
-            mem[o.node][eid] += 1
+            eid = eids[0]
+            ev[eid] = EventState(seq, node, num, part, float(info) if info else time)
+            mem[node][eid] += 1
         elif op == "send":
             sends += 1
-            if o.info in ("produce-ack", "sink-ack"):
-                reply_kinds[o.num] = o.info
-            if o.part == 1:
-                net[o.num] = o.eids
-                for eid in o.eids:
+            if info in ("produce-ack", "sink-ack"):
+                reply_kinds[num] = info
+            if part == 1:
+                net[num] = eids
+                for eid in eids:
                     ev[eid].copies += 1
         elif op == "dup":
-            dup_links[o.num] = f"duplicate:{o.node}->{o.peer}"
-            if o.info in ("produce-ack", "sink-ack"):
-                reply_kinds[o.num] = o.info
-            if o.part == 1:
-                net[o.num] = o.eids
-                for eid in o.eids:
+            dup_links[num] = f"duplicate:{node}->{peer}"
+            if info in ("produce-ack", "sink-ack"):
+                reply_kinds[num] = info
+            if part == 1:
+                net[num] = eids
+                for eid in eids:
                     ev[eid].copies += 1
         elif op == "drop":
-            kind = reply_kinds.get(o.num)
+            kind = reply_kinds.get(num)
             if kind is not None:
-                for eid in o.eids:
+                for eid in eids:
                     if kind == "produce-ack":
-                        ev[eid].ack_failure = o.info
+                        ev[eid].ack_failure = info
                     else:
-                        ev[eid].sink_ack_failure = o.info
-            carried = net.pop(o.num, None)
+                        ev[eid].sink_ack_failure = info
+            carried = net.pop(num, None)
             if carried:
                 for eid in carried:
-                    lose(ev[eid], 1, o.info)
+                    lose(ev[eid], 1, info)
         elif op == "deliver":
-            carried = net.pop(o.num, None)
+            carried = net.pop(num, None)
             if carried:
                 for eid in carried:
                     lose(ev[eid], 1, None)
         elif op == "release":
-            held_here = holding.get(o.node)
-            for eid in o.eids:
+            held_here = holding.get(node)
+            for eid in eids:
                 if held_here and held_here.get(eid):
                     held_here[eid].popleft()
-                if mem[o.node][eid] > 0:
-                    mem[o.node][eid] -= 1
+                if mem[node][eid] > 0:
+                    mem[node][eid] -= 1
                     lose(ev[eid], 1, None)
         elif op == "append":
-            eid = o.eids[0]
+            eid = eids[0]
             e = ev[eid]
-            logs[(o.node, o.part)][o.num] = eid
+            logs[(node, part)][num] = eid
             e.copies += 1
             why = None
             if e.appended:  # a second copy in the logs: a network duplicate or a producer resend
-                msgid = int(o.info) if o.info else -1
-                why = dup_links.get(msgid) or e.ack_failure or f"timeout:{o.peer} (late ack)"
-            append_cause[(o.node, o.part, o.num)] = why
+                msgid = int(info) if info else -1
+                why = dup_links.get(msgid) or e.ack_failure or f"timeout:{peer} (late ack)"
+            append_cause[(node, part, num)] = why
             e.appended = True
         elif op == "log-loss":
-            log = logs[(o.node, o.part)]
-            if o.num in log:
-                lose(ev[log.pop(o.num)], 1, o.info)
+            log = logs[(node, part)]
+            if num in log:
+                lose(ev[log.pop(num)], 1, info)
         elif op == "offset-reset":
-            low[(o.node, o.part)] = o.num
+            low[(node, part)] = num
         elif op == "commit":
-            where = (o.node, o.part)
+            where = (node, part)
             log = logs[where]
-            for offset in range(low[where], o.num):
+            for offset in range(low[where], num):
                 if offset in log:
                     e = ev[log.pop(offset)]
                     e.acked_past = True
                     # committed past a record no consumer ever received: it is skipped
-                    lose(e, 1, None if e.deliveries else f"skipped:{o.node}/p{o.part}")
-            low[where] = o.num
+                    lose(e, 1, None if e.deliveries else f"skipped:{node}/p{part}")
+            low[where] = num
         elif op == "receive":
-            eid = o.eids[0]
+            eid = eids[0]
             e = ev[eid]
             e.deliveries += 1
             e.copies += 1
-            mem[o.node][eid] += 1
-            copy_key = (o.peer, o.part, o.num)
+            mem[node][eid] += 1
+            copy_key = (peer, part, num)
             before = receivers.get(copy_key)
             redelivery = None
             if before is not None:
                 who, crash_count = before
-                redelivery = f"redelivery after crash:{who}" if crashes[who] > crash_count else f"redelivery to {o.node}"
-            receivers[copy_key] = (o.node, crashes[o.node])
-            holding[o.node].setdefault(eid, deque()).append((copy_key, seq, redelivery))
+                redelivery = f"redelivery after crash:{who}" if crashes[who] > crash_count else f"redelivery to {node}"
+            receivers[copy_key] = (node, crashes[node])
+            holding[node].setdefault(eid, deque()).append((copy_key, seq, redelivery))
         elif op == "effect":
-            for eid in o.eids:
+            for eid in eids:
                 e = ev[eid]
                 e.effects += 1
-                queue = holding.get(o.peer, {}).get(eid)
-                source = queue[0] if queue else orphans.get((o.peer, eid), (None, -1, None))
+                queue = holding.get(peer, {}).get(eid)
+                source = queue[0] if queue else orphans.get((peer, eid), (None, -1, None))
                 if e.effects == 1:
-                    e.first_effect_at = o.time
+                    e.first_effect_at = time
                     e.first_effect_seq = seq
-                elif o.num in dup_links:  # the network delivered the sink transaction twice
-                    e.duplicate_causes.append(dup_links[o.num])
+                elif num in dup_links:  # the network delivered the sink transaction twice
+                    e.duplicate_causes.append(dup_links[num])
                 else:
                     e.duplicate_causes.append(_duplicate_cause(e, source, append_cause))
                 e.sources.append(source)
         elif op == "crash":
-            crashes[o.node] += 1
-            for eid, queue in holding.pop(o.node, {}).items():
+            crashes[node] += 1
+            for eid, queue in holding.pop(node, {}).items():
                 if queue:
-                    orphans[(o.node, eid)] = queue[-1]
-            held = mem.pop(o.node, None)
+                    orphans[(node, eid)] = queue[-1]
+            held = mem.pop(node, None)
             if held:
                 for eid, n in held.items():
                     if n > 0:
                         e = ev[eid]
-                        cause = o.info + (" after ack" if e.acked_past and o.node.startswith("consumer") else "")
+                        cause = info + (" after ack" if e.acked_past and node.startswith("consumer") else "")
                         lose(e, n, cause)
         elif op == "outcome":
-            ev[o.eids[0]].outcome = o.info
+            ev[eids[0]].outcome = info
 
     fates: dict[str, str] = {}
     causes: dict[str, str | None] = {}
@@ -235,7 +234,7 @@ def check(ops: list[Op], duration: float, sim_time: float) -> Verdict:
 def _duplicate_cause(e: EventState, source: tuple[Any, ...], append_cause: dict[Any, str | None]) -> str:
     """Why this effect repeats an earlier one of the same event."""
     copy_key, receive_seq, redelivery = source
-    for earlier_key, earlier_seq, _ in e.sources:
+    for _key, earlier_seq, _ in e.sources:
         if earlier_seq == receive_seq:  # the same delivery applied twice: the consumer retried the sink
             return e.sink_ack_failure or "timeout:sink (late ack)"
     if any(earlier_key == copy_key for earlier_key, _, _ in e.sources):

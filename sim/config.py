@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import itertools
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,7 +40,7 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- workload / topology
@@ -484,30 +486,64 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> list[Any]:
 _TAGS = set(FAULT_KINDS) | {"constant", "uniform", "exponential", "normal", "lognormal", "pareto", "int", "str", "float", "list", "dict", "literal['all']", "none", "bool"}
 
 
-_FAULT_MODELS: dict[str, type[BaseModel]] = {
-    "crash": CrashFault, "pause": PauseFault, "partition": PartitionFault, "drop": DropFault,
-    "delay": DelayFault, "duplicate": DuplicateFault, "reorder": ReorderFault,
-    "disk-loss": DiskLossFault, "random": RandomFault,
-}
-
-
 def _model_at(path: list[Any], data: Any = None) -> type[BaseModel] | None:
-    """The model that owns the last key of ``path`` (to list its allowed keys)."""
-    if len(path) == 3 and path[0] == "faults" and isinstance(data, dict):
-        try:
-            return _FAULT_MODELS.get(data["faults"][path[1]].get("kind"))
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return None
-    model: Any = ExperimentConfig
+    """The model that owns the last key of ``path`` (to list its allowed keys).
+
+    Walks the config models alongside the data, resolving ``dict[str, Model]`` values,
+    list items, optional fields and tagged unions (a fault's ``kind``, a distribution's ``dist``).
+    """
+    tp: Any = ExperimentConfig
+    cur: Any = data
     for part in path[:-1]:
-        if model is None or isinstance(part, int):
+        tp = _resolve(tp, cur)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        else:
+            origin, args = typing.get_origin(tp), typing.get_args(tp)
+            if origin is dict:
+                tp = args[1]
+            elif origin is list:
+                tp = args[0]
+            else:
+                return None
+        cur = cur[part] if isinstance(cur, dict | list) and _has(cur, part) else None
+    tp = _resolve(tp, cur)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _has(container: Any, part: Any) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(part, int) and 0 <= part < len(container)
+
+
+def _resolve(tp: Any, value: Any) -> Any:
+    """Strip Annotated/Optional and pick the union member the value's tag names."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
             continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        ann = field.annotation
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return model
+        if origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+            if isinstance(value, dict):
+                for m in members:
+                    if isinstance(m, type) and issubclass(m, BaseModel):
+                        for tag in ("kind", "dist"):
+                            field = m.model_fields.get(tag)
+                            if field is not None and value.get(tag) in typing.get_args(field.annotation):
+                                return m
+            if isinstance(value, dict) and "dist" not in value and any(m is Constant for m in members):
+                return None
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            return models[0] if len(models) == 1 else None
+        return tp
 
 
 def _explain(err: Any, path: list[Any], data: Any = None) -> str:

@@ -18,7 +18,7 @@ import networkx as nx
 
 from .config import Network as NetworkConfig
 from .config import link_matches
-from .distributions import Constant
+from .distributions import BlockDraws
 from .messages import Envelope, Message
 
 if TYPE_CHECKING:
@@ -54,6 +54,33 @@ class Cut:
         return sa is not None and sb is not None and sa != sb
 
 
+class Link:
+    """A directed link: its configured behaviour, FIFO clock and its own random streams."""
+
+    __slots__ = ("src", "dst", "loss", "duplicate", "reorder", "latency", "last_arrival", "_streams", "_u")
+
+    def __init__(self, src: str, dst: str, spec: dict[str, Any], streams: Any) -> None:
+        self.src, self.dst = src, dst
+        self.loss: float = spec["loss"]
+        self.duplicate: float = spec["duplicate"]
+        self.reorder: float = spec["reorder"]
+        self.latency = spec["latency"].sampler(streams(f"net/latency/{src}->{dst}"))
+        self.last_arrival = 0.0
+        self._streams = streams
+        self._u: dict[str, BlockDraws] = {}
+
+    def uniform(self, purpose: str) -> float:
+        """A U(0,1) draw from this link's stream for ``purpose`` (loss, duplicate, reorder)."""
+        draws = self._u.get(purpose)
+        if draws is None:
+            rng = self._streams(f"net/{purpose}/{self.src}->{self.dst}")
+            draws = self._u[purpose] = BlockDraws(rng, rng.random)
+        return draws()
+
+    def stream(self, purpose: str) -> Any:
+        return self._streams(f"net/{purpose}/{self.src}->{self.dst}")
+
+
 class Network:
     def __init__(self, world: World, cfg: NetworkConfig, edges: list[tuple[str, str]]) -> None:
         self.world = world
@@ -62,13 +89,16 @@ class Network:
         self.streams = world.streams
         self.graph = nx.DiGraph()
         self.graph.add_nodes_from(world.nodes)
+        self.links: dict[tuple[str, str], Link] = {}
         for src, dst in edges:
             spec = {"latency": cfg.latency, "loss": cfg.loss, "duplicate": cfg.duplicate, "reorder": cfg.reorder}
             for pattern, override in cfg.links.items():
                 if link_matches(pattern, src, dst):
                     for key in override.model_fields_set:
                         spec[key] = getattr(override, key)
-            self.graph.add_edge(src, dst, **spec, last_arrival=0.0)
+            link = Link(src, dst, spec, self.streams)
+            self.graph.add_edge(src, dst, link=link, **spec)
+            self.links[(src, dst)] = link
         self.reorder_hold = cfg.reorder_hold
         self.link_faults: list[LinkFault] = []
         self.cuts: list[Cut] = []
@@ -83,59 +113,59 @@ class Network:
     # ------------------------------------------------------------------ sending
 
     def send(self, src: str, dst: str, payload: Message) -> None:
-        link = self.graph.edges[src, dst]  # KeyError: the two nodes are not connected (a bug)
+        link = self.links[(src, dst)]  # KeyError: the two nodes are not connected (a bug)
         self._next_msgid += 1
         env = Envelope(self._next_msgid, src, dst, payload)
         self.sent += 1
-        custody = int(payload.custody)
-        self.record("send", src, payload.eids, peer=dst, part=custody, num=env.msgid, info=payload.kind)
+        self.record("send", src, payload.eids, dst, int(payload.custody), env.msgid, payload.kind)
         self._transmit(env, link, copy=False)
 
-    def _transmit(self, env: Envelope, link: dict[str, Any], copy: bool) -> None:
+    def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
         src, dst = env.src, env.dst
+        faulty = bool(self.link_faults)
         for cut in self.cuts:
             if cut.separates(src, dst):
                 self.dropped(env, f"partition:{src}->{dst}")
                 return
-        keep = 1.0 - link["loss"]
-        for f in self._active("drop", src, dst) if self.link_faults else ():
-            keep *= 1.0 - f.probability
-        if keep < 1.0 and self.streams(f"net/loss/{src}->{dst}").random() >= keep:
+        keep = 1.0 - link.loss
+        if faulty:
+            for f in self._active("drop", src, dst):
+                keep *= 1.0 - f.probability
+        if keep < 1.0 and link.uniform("loss") >= keep:
             self.dropped(env, f"drop:{src}->{dst}")
             return
-        delay = link["latency"].sample(self.streams(f"net/latency/{src}->{dst}"))
-        if self.link_faults:
+        now = self.env._now
+        arrival = now + link.latency()
+        reorder = 1.0 - link.reorder
+        reorder_faults: list[LinkFault] = []
+        if faulty:
             for f in self._active("delay", src, dst):
-                delay += f.extra.sample(self.streams(f"net/delay/{src}->{dst}"))
-        arrival = self.env.now + delay
-        reorder = 1.0 - link["reorder"]
-        reorder_faults = self._active("reorder", src, dst) if self.link_faults else []
-        for f in reorder_faults:
-            reorder *= 1.0 - f.probability
-        held_back = reorder < 1.0 and self.streams(f"net/reorder/{src}->{dst}").random() >= reorder
-        if held_back:
+                arrival += f.extra.sample(link.stream("delay"))
+            reorder_faults = self._active("reorder", src, dst)
+            for f in reorder_faults:
+                reorder *= 1.0 - f.probability
+        if reorder < 1.0 and link.uniform("reorder") >= reorder:  # held back: later messages overtake it
             hold = next((f.extra for f in reorder_faults if f.extra is not None), self.reorder_hold)
-            arrival += hold.sample(self.streams(f"net/reorder/{src}->{dst}"))
+            arrival += hold.sample(link.stream("reorder-hold"))
         else:
-            arrival = max(arrival, link["last_arrival"])  # FIFO: never overtake an earlier message
-            link["last_arrival"] = arrival
-        timer = self.env.timeout(arrival - self.env.now)
+            if arrival < link.last_arrival:  # FIFO: never overtake an earlier message
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        timer = self.env.timeout(arrival - now)
         timer.callbacks.append(partial(self._arrive_cb, env))
         if not copy:
-            dup = 1.0 - link["duplicate"]
-            for f in self._active("duplicate", src, dst) if self.link_faults else ():
-                dup *= 1.0 - f.probability
-            if dup < 1.0 and self.streams(f"net/duplicate/{src}->{dst}").random() >= dup:
+            dup = 1.0 - link.duplicate
+            if faulty:
+                for f in self._active("duplicate", src, dst):
+                    dup *= 1.0 - f.probability
+            if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
                 twin = Envelope(self._next_msgid, src, dst, env.payload)
                 p = env.payload
-                self.record("dup", src, p.eids, peer=dst, part=int(p.custody), num=twin.msgid, info=p.kind)
+                self.record("dup", src, p.eids, dst, int(p.custody), twin.msgid, p.kind)
                 self._transmit(twin, link, copy=True)
 
     def _arrive_cb(self, env: Envelope, _event: Any) -> None:
-        self._arrive(env)
-
-    def _arrive(self, env: Envelope) -> None:
         node = self.world.nodes[env.dst]
         if node.state == "crashed":
             self.dropped(env, f"crash:{env.dst}")
@@ -144,12 +174,8 @@ class Network:
 
     def dropped(self, env: Envelope, cause: str) -> None:
         p = env.payload
-        self.record("drop", env.src, p.eids, peer=env.dst, part=int(p.custody), num=env.msgid, info=cause)
+        self.record("drop", env.src, p.eids, env.dst, int(p.custody), env.msgid, cause)
 
     def delivered(self, env: Envelope) -> None:
         p = env.payload
-        self.record("deliver", env.dst, p.eids, peer=env.src, part=int(p.custody), num=env.msgid, info=p.kind)
-
-
-def constant_zero() -> Constant:
-    return Constant(value=0.0)
+        self.record("deliver", env.dst, p.eids, env.src, int(p.custody), env.msgid, p.kind)

@@ -29,7 +29,8 @@ fault-start    fault ``num`` (``info``: kind) began on ``node``; fault-end likew
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -46,9 +47,15 @@ class Op(NamedTuple):
 
 
 class Recorder:
+    """Appends operations as plain tuples in :class:`Op` field order.
+
+    Plain tuples of strings and numbers are untracked by Python's cyclic garbage collector,
+    so a long history does not slow down every collection (named tuples would be tracked).
+    """
+
     def __init__(self, env) -> None:  # type: ignore[no-untyped-def]
         self.env = env
-        self.ops: list[Op] = []
+        self.ops: list[tuple[float, str, str, str, tuple[str, ...], int, int, str]] = []
 
     def __call__(
         self,
@@ -60,18 +67,18 @@ class Recorder:
         num: int = -1,
         info: str = "",
     ) -> None:
-        self.ops.append(Op(float(self.env.now), op, node, peer, eids, part, num, info))
+        self.ops.append((self.env._now, op, node, peer, eids, part, num, info))
 
 
-def history_frame(ops: list[Op]) -> pd.DataFrame:
+def history_frame(ops: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """The history as a frame, one row per (operation, event id); operations without events keep one row."""
     rows: list[tuple[object, ...]] = []
-    for seq, o in enumerate(ops):
-        if o.eids:
-            for e in o.eids:
-                rows.append((seq, o.time, o.op, o.node, o.peer, e, o.part, o.num, o.info))
+    for seq, (time, op, node, peer, eids, part, num, info) in enumerate(ops):
+        if eids:
+            for e in eids:
+                rows.append((seq, float(time), op, node, peer, e, part, num, info))
         else:
-            rows.append((seq, o.time, o.op, o.node, o.peer, None, o.part, o.num, o.info))
+            rows.append((seq, float(time), op, node, peer, None, part, num, info))
     return pd.DataFrame(rows, columns=["seq", "time", "op", "node", "peer", "event", "part", "num", "info"])
 
 
