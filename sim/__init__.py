@@ -8,6 +8,7 @@
 from .api import run
 from .config import ConfigError, ExperimentConfig, load_config
 from .results import Results, load_results
+from .stats import aggregate
 
-__all__ = ["ConfigError", "ExperimentConfig", "Results", "load_config", "load_results", "run"]
+__all__ = ["ConfigError", "ExperimentConfig", "Results", "aggregate", "load_config", "load_results", "run"]
 __version__ = "0.1.0"

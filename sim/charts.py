@@ -26,6 +26,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .stats import t95
+
 __all__ = [
     "draw_all",
     "latency_cdf",
@@ -62,15 +64,6 @@ FAULT_STYLE: dict[str, tuple[str, str]] = {
 _DEFAULT_FAULT_STYLE = ("#7f7f7f", "||")
 _INSTANT_KINDS = frozenset({"disk-loss"})
 
-#: Two-sided 95% Student t quantiles for 1..30 degrees of freedom (1.96 above).
-# fmt: off
-T95: tuple[float, ...] = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)
-# fmt: on
-
 #: rcParams applied while building and saving figures (slide-readable, reproducible).
 RC: dict[str, Any] = {
     "font.size": 12,
@@ -92,7 +85,7 @@ FIGSIZE = (10.0, 5.5)
 DPI = 150
 TARGET_BINS = 60
 CDF_MAX_POINTS = 4000
-CHART_NAMES = ("loss_duplicates", "throughput_timeline", "latency_cdf")
+CHART_NAMES = ("loss_duplicates", "throughput_timeline", "latency_cdf", "causes", "sweep")
 
 
 @contextmanager
@@ -100,13 +93,6 @@ def _style() -> Iterator[None]:
     rc: Any = RC  # the stubs only accept literal rcParam names
     with matplotlib.rc_context(rc):
         yield
-
-
-def t95(df: int) -> float:
-    """Two-sided 95% Student t quantile for ``df`` degrees of freedom (1.96 above 30)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    return T95[df - 1] if df <= len(T95) else 1.96
 
 
 # --------------------------------------------------------------------------- helpers
@@ -549,6 +535,100 @@ def latency_cdf(messages: pd.DataFrame, *, strategies: Sequence[str] | None = No
 # ------------------------------------------------------------------ saving
 
 
+def swept_parameters(summary: pd.DataFrame) -> list[str]:
+    """The swept config paths: the summary columns between ``cell`` and ``strategy``."""
+    cols = list(summary.columns)
+    if "cell" not in cols or "strategy" not in cols:
+        return []
+    return cols[cols.index("cell") + 1 : cols.index("strategy")]
+
+
+def sweep_lines(
+    summary: pd.DataFrame,
+    parameter: str | None = None,
+    metrics: Sequence[str] = ("loss_rate", "duplicate_rate"),
+    *,
+    strategies: Sequence[str] | None = None,
+) -> Figure:
+    """Each metric against a swept parameter: one line per strategy (mean across
+    replications) with its 95% confidence band. Other swept parameters are held at their
+    first value."""
+    from .stats import mean_ci
+
+    swept = swept_parameters(summary)
+    if parameter is None:
+        if not swept:
+            raise ValueError("the summary has no swept parameter (no `sweep:` in the config)")
+        parameter = swept[0]
+    rows = summary
+    for other in swept:
+        if other != parameter:
+            rows = rows[rows[other] == rows[other].iloc[0]]
+    order = _strategy_order(rows, strategies)
+    colours = strategy_colours(order)
+    with _style():
+        fig = Figure(figsize=(FIGSIZE[0], 3.2 * len(metrics) + 0.8), dpi=DPI, layout="tight")
+        axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, metric in zip(axes, metrics, strict=True):
+            percent = metric.endswith("_rate")
+            for strategy in order:
+                own = rows[rows["strategy"] == strategy]
+                xs, means, lows, highs = [], [], [], []
+                for x, group in own.groupby(parameter, sort=True):
+                    mean, half = mean_ci(_float_col(group, metric))
+                    half = 0.0 if not math.isfinite(half) else half
+                    scale = 100.0 if percent else 1.0
+                    xs.append(float(x))  # type: ignore[arg-type]
+                    means.append(mean * scale)
+                    lows.append(max(0.0, mean - half) * scale if percent else (mean - half) * scale)
+                    highs.append((mean + half) * scale)
+                ax.plot(xs, means, marker="o", color=colours[strategy], label=strategy)
+                ax.fill_between(xs, lows, highs, color=colours[strategy], alpha=0.2, linewidth=0)
+            label = metric.replace("_", " ")
+            ax.set_ylabel(f"{label} (%)" if percent else label)
+        axes[-1].set_xlabel(parameter)
+        n = _n_replications(rows)
+        axes[0].set_title(f"Against {parameter} (mean of {n} replication{'s' if n != 1 else ''}, 95% CI band)")
+        _legend_outside(axes[0])
+    return fig
+
+
+def cause_breakdown(messages: pd.DataFrame, *, strategies: Sequence[str] | None = None) -> Figure:
+    """Lost events and duplicate effects per strategy, stacked by the cause the checker found
+    in the history (all cells and replications pooled, as a share of committed events)."""
+    order = _strategy_order(messages, strategies)
+    committed = messages[messages["committed"].astype(bool)] if "committed" in messages.columns else messages
+    totals = committed.groupby("strategy", sort=False).size()
+    lost = committed[committed["fate"] == "lost"].groupby(["strategy", "loss_cause"]).size()
+    dup_rows = committed["duplicate_cause"].dropna() if "duplicate_cause" in committed.columns else pd.Series(dtype=str)
+    dups = (
+        dup_rows.str.split("; ").explode().to_frame("cause").join(committed["strategy"]).groupby(["strategy", "cause"]).size()
+        if len(dup_rows) else pd.Series(dtype=float)
+    )
+    with _style():
+        fig = Figure(figsize=(FIGSIZE[0] + 2, FIGSIZE[1]), dpi=DPI, layout="tight")
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, counts, title in ((axes[0], lost, "lost events by cause"), (axes[1], dups, "duplicate effects by cause")):
+            causes = sorted({c for _, c in counts.index}) if len(counts) else []
+            bottom = np.zeros(len(order))
+            cmap = matplotlib.colormaps["tab20"]
+            for i, cause in enumerate(causes):
+                values = np.array([
+                    100.0 * counts.get((s, cause), 0) / totals.get(s, 1) for s in order
+                ])
+                ax.bar(order, values, bottom=bottom, color=cmap(i % 20), label=cause, edgecolor="white", linewidth=0.5)
+                bottom += values
+            ax.set_title(title)
+            ax.tick_params(axis="x", labelrotation=20)
+            if causes:
+                ax.legend(fontsize=9, loc="upper left")
+            else:
+                ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center", color="grey")
+        axes[0].set_ylabel("% of committed events")
+        fig.suptitle("Why events were lost or applied twice (causes read from the history; all runs pooled)")
+    return fig
+
+
 def save_figure(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:
     """Write ``name.png`` and ``name.svg`` into ``out_dir`` atomically; return their paths."""
     folder = Path(out_dir)
@@ -616,4 +696,11 @@ def draw_all(
         rows, _cell, _several = _pick_cell(messages)
         if len(_processed_latencies(rows)):
             written += save_figure(latency_cdf(messages, strategies=order), out_dir, "latency_cdf")
+    if not messages.empty and {"strategy", "fate", "loss_cause"} <= set(messages.columns):
+        written += save_figure(cause_breakdown(messages, strategies=order), out_dir, "causes")
+    if not summary.empty and swept_parameters(summary):
+        for i, parameter in enumerate(swept_parameters(summary)):
+            if summary[parameter].nunique() > 1:
+                name = "sweep" if i == 0 else f"sweep_{i}"
+                written += save_figure(sweep_lines(summary, parameter, strategies=order), out_dir, name)
     return written

@@ -320,4 +320,4 @@ def messages_frame(v: Verdict) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
     return frame.astype({"key": "int64", "partition": "int64", "effects": "int64", "deliveries": "int64",
                          "created_at": "float64", "first_effect_at": "float64", "latency": "float64",
-                         "committed": "bool"})
+                         "committed": "bool", "loss_cause": "str", "duplicate_cause": "str"})

@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .distributions import Constant, Distribution, Exponential
 
@@ -330,7 +331,7 @@ class ExperimentConfig(_Model):
     duration: PositiveFloat = 60.0
     drain: NonNegativeFloat = 30.0
     trace: Literal["summary", "messages", "full"] = "messages"
-    strategies: Annotated[list[str], Field(min_length=1)] = list(STRATEGY_NAMES)
+    strategies: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: _implemented_strategies())
     workload: Workload = Workload()
     topology: Topology = Topology()
     broker: Broker = Broker()
@@ -388,9 +389,11 @@ class ExperimentConfig(_Model):
         for i, f in enumerate(self.faults):
             for node in _fault_nodes(f):
                 if not any(fnmatch.fnmatchcase(n, node) for n in self.node_names()):
-                    problems.append((f"faults.{i}", f"node pattern {node!r} matches no node; nodes are: {', '.join(self.node_names())}"))
+                    where = f"faults.{i}.{_fault_node_key(f, node)}"
+                    problems.append((where, f"node pattern {node!r} matches no node; nodes are: {', '.join(self.node_names())}"))
         if problems:
-            raise ValueError("; ".join(f"{p}: {m}" for p, m in problems))
+            text = "; ".join(f"{p}: {m}" for p, m in problems)
+            raise PydanticCustomError("config_problems", "{text}", {"text": text, "problems": problems})
         return self
 
     def node_names(self) -> list[str]:
@@ -400,6 +403,21 @@ class ExperimentConfig(_Model):
         names += [f"consumer-{i}" for i in range(t.consumers)]
         names.append("sink")
         return names
+
+
+def _implemented_strategies() -> list[str]:
+    """The default: every strategy of the contract that this version implements."""
+    from .strategies import STRATEGIES
+
+    return [name for name in STRATEGY_NAMES if STRATEGIES[name].implemented]
+
+
+def _fault_node_key(f: Any, node: str) -> str:
+    """The key of fault ``f`` that names node pattern ``node`` (for error messages)."""
+    for key in ("node", "link", "between", "groups", "nodes"):
+        if hasattr(f, key) and node in str(getattr(f, key)):
+            return key
+    return "node"
 
 
 def _fault_nodes(f: Any) -> list[str]:
@@ -456,6 +474,13 @@ def format_validation_error(exc: ValidationError, data: Any, origin: str, text: 
     lines = {} if text is None else _key_lines(text)
     parts = []
     for err in exc.errors(include_url=False):
+        if err["type"] == "config_problems":  # cross-field checks: one part per (key path, message)
+            for key, message in err["ctx"]["problems"]:
+                keypath = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+                line = lines.get(keypath)
+                where = f"{origin}, line {line}, key {key}" if line else f"{origin}, key {key}"
+                parts.append(f"{where}: {message}")
+            continue
         path = _data_path(err["loc"], data)
         key = ".".join(str(p) for p in path) or "(top level)"
         line = lines.get(tuple(path))

@@ -147,6 +147,8 @@ def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -
     for c in ("at", "duration", "restart_after", "probability"):
         frame[c] = frame[c].astype(float)
     frame["occurrence"] = frame["occurrence"].astype("Int64")
+    for c in ("target", "extra", "on", "source", "kind"):
+        frame[c] = frame[c].astype("str")  # missing values are NaN, as after a CSV round trip
     return frame
 
 

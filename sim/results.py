@@ -81,6 +81,12 @@ class Results:
         self.resumed = 0
         """Runs read back from an interrupted experiment's folder instead of being run again."""
 
+    def aggregate(self) -> pd.DataFrame:
+        """Mean and 95% CI half-width per (cell, strategy) across replications (see :func:`sim.aggregate`)."""
+        from .stats import aggregate
+
+        return aggregate(self.summary)
+
     def __repr__(self) -> str:
         return f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, {len(self.messages)} message rows, {len(self.faults)} faults>"
 
@@ -100,6 +106,10 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
         write_parquet(out / "events.parquet", res.events)
     if res.errors:
         write_text(out / "errors.json", json.dumps(res.errors, indent=2))
+    if len(res.summary):
+        from .stats import aggregate
+
+        write_csv(out / "aggregate.csv", aggregate(res.summary))
     if charts and len(res.summary):
         from .charts import draw_all
 
