@@ -124,7 +124,7 @@ def make_faults() -> pd.DataFrame:
 
 EXPECTED = {
     f"{name}.{ext}"
-    for name in ("loss_duplicates", "throughput_timeline", "latency_cdf")
+    for name in ("loss_duplicates", "throughput_timeline", "latency_cdf", "causes")
     for ext in ("png", "svg")
 }
 
