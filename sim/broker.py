@@ -22,6 +22,8 @@ from .messages import (
     Envelope,
     Fetch,
     FetchResponse,
+    InitProducerId,
+    InitProducerIdResponse,
     OffsetCommit,
     OffsetCommitAck,
     OffsetFetch,
@@ -58,6 +60,25 @@ class PartitionLog:
 
 
 @dataclass
+class ProducerState:
+    """Idempotence state of one (producer id, partition): the last sequences and their offsets."""
+
+    epoch: int
+    last_seq: int
+    recent: dict[int, int]
+    last_active: float
+    base: int = 0
+    """The first sequence seen: lower ones are unknown when the state was rebuilt empty."""
+    rebuilt: str = ""
+    """Why the state started empty in the middle of a sequence (the crash that lost it)."""
+    gaps: set[int] = field(default_factory=set)
+    """Rebuilt states only: sequences skipped over, which may still arrive."""
+
+
+DEDUPE_DEPTH = 5  # Kafka keeps the last five batches per producer and partition
+
+
+@dataclass
 class ParkedFetch:
     consumer: str
     request: int
@@ -75,6 +96,11 @@ class Broker(Node):
         self.policy = world.strategy.broker
         self.logs: dict[int, PartitionLog] = {p: PartitionLog() for p in partitions}
         self._parked: list[ParkedFetch] = []
+        # idempotent producers: the coordinator's registry (broker-0) and per-partition state
+        self.transactional_ids: dict[str, tuple[int, int]] = {}
+        self.max_epoch: dict[int, int] = {}
+        self.producer_state: dict[tuple[int, int], ProducerState] = {}
+        self.state_lost = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -93,6 +119,12 @@ class Broker(Node):
         self._parked.clear()
         if self.cfg.durability == "memory":
             self._truncate_all(f"crash:{self.name}")
+            self.transactional_ids.clear()
+        if self.cfg.durability == "memory" or not self.cfg.dedupe_durable:
+            if self.producer_state or self.max_epoch:
+                self.state_lost = f"crash:{self.name}"
+            self.producer_state.clear()
+            self.max_epoch.clear()
 
     def lose_unflushed(self, cause: str) -> None:
         if self.cfg.durability == "interval":
@@ -129,24 +161,85 @@ class Broker(Node):
             self._fetch(env.src, msg)
         elif isinstance(msg, OffsetCommit):
             self._commit(env.src, msg)
+        elif isinstance(msg, InitProducerId):
+            pid, epoch = self.transactional_ids.get(msg.transactional_id, (len(self.transactional_ids), -1))
+            self.transactional_ids[msg.transactional_id] = (pid, epoch + 1)
+            self.record("producer-id", self.name, peer=env.src, num=pid, info=f"epoch {epoch + 1}")
+            self.send(env.src, InitProducerIdResponse(msg.request, pid, epoch + 1))
         elif isinstance(msg, OffsetFetch):
             offsets = {p: self.logs[p].committed for p in msg.partitions}
             epochs = {p: self.logs[p].epoch for p in msg.partitions}
             self.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
 
+    def _sequence_check(self, producer: str, msg: Produce) -> tuple[str, int, str]:
+        """(verdict, offset of a duplicate, note) for an idempotent produce request."""
+        p, pid, epoch, seq = msg.records[0].partition, msg.pid, msg.epoch, msg.seq
+        newest = self.max_epoch.get(pid, -1)
+        if epoch < newest:
+            return "fenced", -1, f"epoch {epoch} < {newest}"
+        self.max_epoch[pid] = epoch
+        st = self.producer_state.get((pid, p))
+        now = float(self.env.now)
+        note = ""
+        window = self.cfg.dedupe_window
+        if st is not None and window is not None and now - st.last_active > window:
+            st, note = None, "dedupe-window expired"
+        if st is not None and st.epoch < epoch:
+            st = None
+        if st is None:
+            if seq != 0 and not (self.state_lost or note):
+                return "out-of-sequence", -1, f"expected 0, got {seq}"
+            rebuilt = "" if seq == 0 else (note or self.state_lost)
+            self.producer_state[(pid, p)] = ProducerState(epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt)
+            return "append", -1, rebuilt
+        st.last_active = now
+        if seq in st.recent:
+            return "duplicate", st.recent[seq], ""
+        if seq == st.last_seq + 1:
+            return "append", -1, st.rebuilt
+        if st.rebuilt:  # rebuilt empty mid-stream: accept what it cannot know it has seen
+            if seq > st.last_seq + 1:
+                st.gaps.update(range(st.last_seq + 1, seq))
+                return "append", -1, st.rebuilt
+            if seq < st.base or seq in st.gaps:
+                st.gaps.discard(seq)
+                return "append", -1, st.rebuilt
+        if seq <= st.last_seq - DEDUPE_DEPTH:
+            return "duplicate", -1, "older than the dedupe window"
+        return "out-of-sequence", -1, f"expected {st.last_seq + 1}, got {seq}"
+
     def _produce(self, producer: str, msg: Produce, msgid: int) -> None:
-        p = msg.record.partition
+        p = msg.records[0].partition
         log = self.logs[p]
-        rec = Record(msg.record.eid, msg.record.key, p, msg.record.created_at, msg.record.process_time, log.end)
-        log.records.append(rec)
+        eids = msg.eids
+        note = ""
+        if self.policy.dedupe_producer_retries and msg.pid >= 0:
+            verdict, offset, note = self._sequence_check(producer, msg)
+            if verdict != "append":
+                op = {"duplicate": "dedupe", "fenced": "fenced"}.get(verdict, "reject")
+                self.record(op, self.name, eids, peer=producer, part=p, num=offset, info=f"{verdict} {note}".strip())
+                error = "" if verdict == "duplicate" else verdict
+                self.send(producer, ProduceAck(eids[0], p, offset, error, eids))
+                return
+        base = log.end
+        info = f"{msgid} state-lost:{note}" if note else str(msgid)
+        for r in msg.records:
+            rec = Record(r.eid, r.key, p, r.created_at, r.process_time, log.end)
+            log.records.append(rec)
+            self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset, info=info)
         if self.cfg.durability == "fsync":
             log.flushed = log.end
-        self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset, info=str(msgid))
+        if self.policy.dedupe_producer_retries and msg.pid >= 0:
+            st = self.producer_state[(msg.pid, p)]
+            st.last_seq = max(st.last_seq, msg.seq)
+            st.recent[msg.seq] = base
+            if len(st.recent) > DEDUPE_DEPTH:
+                del st.recent[min(st.recent)]
         self._wake(p)
         if self.cfg.acks != 0:
             self.reach("after-append-before-ack")
             if self.state == "up":
-                self.send(producer, ProduceAck(rec.eid, p, rec.offset))
+                self.send(producer, ProduceAck(eids[0], p, base, "", eids if len(eids) > 1 else ()))
 
     def _available(self, positions: dict[int, int]) -> list[Record]:
         out: list[Record] = []

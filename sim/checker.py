@@ -153,8 +153,12 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             e.copies += 1
             why = None
             if e.appended:  # a second copy in the logs: a network duplicate or a producer resend
-                msgid = int(info) if info else -1
+                words = info.split()
+                msgid = int(words[0]) if words else -1
+                lost_state = next((w.removeprefix("state-lost:") for w in words if w.startswith("state-lost:")), "")
                 why = dup_links.get(msgid) or e.ack_failure or f"timeout:{peer} (late ack)"
+                if lost_state:  # an idempotent resend the broker could not recognise
+                    why = f"{lost_state} lost the dedupe state (resent after {why})"
             append_cause[(node, part, num)] = why
             e.appended = True
         elif op == "log-loss":
@@ -163,8 +167,8 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                 lose(ev[log.pop(num)], 1, info)
         elif op == "offset-reset":
             low[(node, part)] = num
-        elif op == "commit":
-            where = (node, part)
+        elif op in ("commit", "sink-commit"):
+            where = (node, part) if op == "commit" else (peer, part)
             log = logs[where]
             for offset in range(low[where], num):
                 if offset in log:
@@ -213,6 +217,9 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                         e = ev[eid]
                         cause = info + (" after ack" if e.acked_past and node.startswith("consumer") else "")
                         lose(e, n, cause)
+        elif op == "fenced":  # a request of a crashed producer's old epoch, refused
+            for eid in eids:
+                ev[eid].last_failure = f"crash:{peer} (its old request fenced by {node})"
         elif op == "outcome":
             ev[eids[0]].outcome = info
 

@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="redraw the charts of a results folder")
     plot.add_argument("dir")
+
+    exp = sub.add_parser("explain", help="tell one event's journey and draw its sequence diagram (needs trace: full)")
+    exp.add_argument("dir", help="results folder")
+    exp.add_argument("--message", required=True, metavar="ID", help="business event id, e.g. p0-42")
+    exp.add_argument("--run", help="run label c<cell>-<strategy>-r<replication> (default: the most telling run)")
+    exp.add_argument("--out", help="folder for the diagram (default DIR/charts)")
     return parser
 
 
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "plot":
             return _plot(args)
+        if args.command == "explain":
+            return _explain(args)
     except ConfigError as exc:
         print(f"msgsim: error: {exc}", file=sys.stderr)
         return 2
@@ -128,6 +136,20 @@ def _validate(args: argparse.Namespace) -> int:
     print("protocol steps for `crash ... on:` (* = reached by the strategies available now):")
     for step, text in PROTOCOL_STEPS.items():
         print(f"  {'*' if step in SUPPORTED_STEPS else ' '} {step}: {text}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import ExplainError, explain
+
+    try:
+        text, paths = explain(args.dir, args.message, args.run, args.out)
+    except ExplainError as exc:
+        print(f"msgsim: error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    for p in paths:
+        print(f"diagram: {p}")
     return 0
 
 

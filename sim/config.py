@@ -137,6 +137,10 @@ class Backoff(_Model):
 
 class Producer(_Model):
     request_timeout: PositiveFloat = 0.5
+    max_in_flight: Annotated[int, Field(ge=1, le=5)] = 5
+    """Idempotent producers: requests in flight per partition (Kafka allows at most 5)."""
+    max_batch: PositiveInt = 100
+    """Idempotent producers: events per produce request (what queued while requests were in flight)."""
     retries: NonNegInt | None = None
     backoff: Backoff = Backoff()
 

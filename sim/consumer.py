@@ -22,6 +22,7 @@ from .messages import (
     OffsetFetchResponse,
     Record,
     SinkAck,
+    SinkOffsetFetch,
     SinkTxn,
 )
 from .node import Node, RequestTracker
@@ -80,10 +81,14 @@ class Consumer(Node):
     # ------------------------------------------------------------------ the poll loop
 
     def _run(self) -> Generator[Any, Any, None]:
-        for broker, parts in self.by_broker.items():
-            reply = yield from self._call(broker, lambda r, parts=parts: OffsetFetch(r, tuple(parts)))
+        if self.policy.commit == "in-sink":  # resume from the offsets stored with the effects
+            reply = yield from self._call("sink", lambda r: SinkOffsetFetch(r, tuple(self.partitions)))
             self.positions.update(reply.offsets)
-            self.epochs.update(reply.epochs)
+        else:
+            for broker, parts in self.by_broker.items():
+                reply = yield from self._call(broker, lambda r, parts=parts: OffsetFetch(r, tuple(parts)))
+                self.positions.update(reply.offsets)
+                self.epochs.update(reply.epochs)
         self.processed = dict(self.positions)
         if self.policy.commit == "after-process":
             self.spawn(self._auto_commit())
@@ -118,6 +123,15 @@ class Consumer(Node):
             self.reach("after-ack-before-process")
             for rec in batch:
                 yield from self._process(rec)
+        elif self.policy.commit == "in-sink":
+            for rec in batch:
+                p = rec.partition
+                if rec.offset != self.positions[p]:  # moved by a refused transaction: skip
+                    self.record("release", self.name, (rec.eid,), info="skipped")
+                    continue
+                reply = yield from self._process(rec, {p: (broker, rec.offset, rec.offset + 1)})
+                if reply is not None and reply.offsets is not None:
+                    self.positions[p] = reply.offsets.get(p, rec.offset + 1)
         else:
             for rec in batch:
                 yield from self._process(rec)
@@ -125,11 +139,13 @@ class Consumer(Node):
                 self.processed[rec.partition] = rec.offset + 1
                 self.reach("after-process-before-commit")
 
-    def _process(self, rec: Record) -> Generator[Any, Any, None]:
+    def _process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None) -> Generator[Any, Any, Any]:
+        """Process ``rec`` and apply its effect (with ``offsets``, in the same sink transaction)."""
         if rec.process_time > 0:
             yield from self.sleep(rec.process_time)
-        reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,)), retry=self.policy.retry_sink)
+        reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,), offsets), retry=self.policy.retry_sink)
         self.record("release", self.name, (rec.eid,), info="done" if reply is not None else "gave-up")
+        return reply
 
     def _auto_commit(self) -> Generator[Any, Any, None]:
         committed = dict(self.processed)

@@ -31,26 +31,54 @@ class Message:
 
 @dataclass(slots=True)
 class Produce(Message):
+    """Append ``records`` (one partition). An idempotent producer adds its id, epoch and the
+    batch's sequence number in the partition."""
+
     kind: ClassVar[str] = "produce"
     custody: ClassVar[bool] = True
-    record: Record
+    records: tuple[Record, ...]
     attempt: int
+    pid: int = -1
+    epoch: int = -1
+    seq: int = -1
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return (self.record.eid,)
+        return tuple(r.eid for r in self.records)
 
 
 @dataclass(slots=True)
 class ProduceAck(Message):
+    """The batch whose first event is ``eid`` is stored from ``offset`` on (``error`` set
+    instead when refused: out-of-sequence or fenced)."""
+
     kind: ClassVar[str] = "produce-ack"
     eid: str
     partition: int
     offset: int
+    error: str = ""
+    batch: tuple[str, ...] = ()
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return (self.eid,)
+        return self.batch or (self.eid,)
+
+
+@dataclass(slots=True)
+class InitProducerId(Message):
+    """Ask for the producer id and a new epoch of ``transactional_id`` (fences older instances)."""
+
+    kind: ClassVar[str] = "init-producer-id"
+    request: int
+    transactional_id: str
+
+
+@dataclass(slots=True)
+class InitProducerIdResponse(Message):
+    kind: ClassVar[str] = "init-producer-id-response"
+    request: int
+    pid: int
+    epoch: int
 
 
 @dataclass(slots=True)
@@ -99,6 +127,15 @@ class OffsetFetch(Message):
 
 
 @dataclass(slots=True)
+class SinkOffsetFetch(Message):
+    """Read the consumed offsets stored in the sink (transactional consumers resume from them)."""
+
+    kind: ClassVar[str] = "sink-offset-fetch"
+    request: int
+    partitions: tuple[int, ...]
+
+
+@dataclass(slots=True)
 class OffsetFetchResponse(Message):
     kind: ClassVar[str] = "offset-fetch-response"
     request: int
@@ -108,12 +145,17 @@ class OffsetFetchResponse(Message):
 
 @dataclass(slots=True)
 class SinkTxn(Message):
-    """Apply the effects of ``records`` in one atomic sink transaction."""
+    """Apply the effects of ``records`` in one atomic sink transaction.
+
+    With ``offsets`` ({partition: (broker, expected, new)}) the transaction also stores the
+    consumed offsets, and applies only if the stored offsets are the expected ones (so a
+    retried transaction is not applied twice, and a stale consumer cannot apply at all)."""
 
     kind: ClassVar[str] = "sink-txn"
     custody: ClassVar[bool] = True
     request: int
     records: tuple[Record, ...]
+    offsets: dict[int, tuple[str, int, int]] | None = None
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -125,6 +167,8 @@ class SinkAck(Message):
     kind: ClassVar[str] = "sink-ack"
     request: int
     applied: tuple[str, ...] = ()
+    offsets: dict[int, int] | None = None
+    """The offsets the sink holds (offset transactions), so a consumer can resume from them."""
 
     @property
     def eids(self) -> tuple[str, ...]:

@@ -110,6 +110,13 @@ class Network:
     def _active(self, kind: str, src: str, dst: str) -> list[LinkFault]:
         return [f for f in self.link_faults if f.kind == kind and link_matches(f.pattern, src, dst)]
 
+    def reconnect(self, node: str) -> None:
+        """A restarted node opens new connections: FIFO order does not hold across incarnations
+        (messages of the old connection still in flight arrive when they arrive)."""
+        for (src, dst), link in self.links.items():
+            if node in (src, dst):
+                link.last_arrival = 0.0
+
     # ------------------------------------------------------------------ sending
 
     def send(self, src: str, dst: str, payload: Message) -> None:

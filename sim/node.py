@@ -137,6 +137,7 @@ class Node:
             return
         self.state = "up"
         self.record("restart", self.name)
+        self.world.network.reconnect(self.name)
         self.on_start()
 
     def pause(self) -> None:

@@ -3,6 +3,13 @@
 Its policy decides whether it waits for the broker's acknowledgement and whether it resends
 after ``request_timeout`` (with exponential backoff). Unacknowledged events live only in its
 memory, so a producer crash loses them.
+
+An *idempotent* producer (Kafka's ``enable.idempotence``) first gets a producer id and an
+epoch for its transactional id from the coordinator (``broker-0``); every restart bumps the
+epoch, which fences requests of the previous instance still in flight. Each request carries
+a sequence number per partition, at most ``max_in_flight`` requests are outstanding per
+partition, and a resend keeps its sequence, so the broker can acknowledge a duplicate with
+its original offset instead of appending it again.
 """
 
 from __future__ import annotations
@@ -10,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from .messages import Envelope, Produce, ProduceAck, Record
+import simpy
+
+from .messages import Envelope, InitProducerId, InitProducerIdResponse, Produce, ProduceAck, Record
 from .node import Node, RequestTracker
 from .rng import stable_index
 from .workload import Arrival
 
 if TYPE_CHECKING:
     from .world import World
+
+COORDINATOR = "broker-0"
 
 
 class Producer(Node):
@@ -28,18 +39,56 @@ class Producer(Node):
         self.policy = world.strategy.producer
         self.partitions = world.cfg.topology.partitions
         self.acks = RequestTracker(self)
+        self.requests = RequestTracker(self)
+        # volatile idempotence state, renewed by every start
+        self.pid = -1
+        self.epoch = -1
+        self.ready: simpy.Event | None = None
+        self.next_seq: dict[int, int] = {}
+        self.queues: dict[int, list[Record]] = {}
+        self.senders: dict[int, simpy.Process] = {}
+        self.wake: dict[int, simpy.Event] = {}
+        self.seq_acked: dict[tuple[int, int], simpy.Event] = {}
+        self.fenced = False
 
     def partition_of(self, key: int) -> int:
         return stable_index(f"key-{key}", self.partitions)
 
+    def on_start(self) -> None:
+        if self.policy.idempotent:
+            self.ready = self.env.event()
+            self.next_seq = {}
+            self.queues, self.senders, self.wake, self.seq_acked = {}, {}, {}, {}
+            self.fenced = False
+            self.spawn(self._init_producer_id())
+
     def on_crash(self) -> None:
         self.acks.clear()
+        self.requests.clear()
+        self.ready = None
+
+    def _init_producer_id(self) -> Generator[Any, Any, None]:
+        while True:
+            req, ev = self.requests.new()
+            self.send(COORDINATOR, InitProducerId(req, self.name))
+            reply = yield from self.wait_for(ev, self.cfg.request_timeout)
+            if reply is not None:
+                self.pid, self.epoch = reply.pid, reply.epoch
+                assert self.ready is not None
+                self.ready.succeed()
+                return
+            self.requests.forget(req)
 
     def arrive(self, a: Arrival) -> None:
-        """A business event arrives from the application (dropped if the producer is down)."""
+        """A business event arrives from the application (not created if the producer is down)."""
         if self.state == "crashed":
             return
         self.spawn(self._publish(a))
+
+    def _finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None:
+        self.record("release", self.name, eids, info=copy)
+        for eid in eids:
+            self.record("outcome", self.name, (eid,), info=outcome)
 
     def _publish(self, a: Arrival) -> Generator[Any, Any, None]:
         yield from self.unpaused()
@@ -48,37 +97,100 @@ class Producer(Node):
         self.record("create", self.name, (a.eid,), part=part, num=a.key, info=repr(a.time))
         broker = self.world.leader_of(part)
         if not self.policy.await_ack:
-            self.send(broker, Produce(rec, 1))
-            self.record("release", self.name, (a.eid,), info="sent")
-            self.record("outcome", self.name, (a.eid,), info="ok")
-            return
-        _, acked = self.acks.new(a.eid)
+            self.send(broker, Produce((rec,), 1))
+            self._finish((a.eid,), "sent", "ok")
+        elif not self.policy.idempotent:
+            yield from self._until_acked(broker, (rec,), lambda attempt: Produce((rec,), attempt))
+        else:
+            self.queues.setdefault(part, []).append(rec)
+            if part not in self.senders:
+                self.senders[part] = self.spawn(self._sender(part))
+            wake = self.wake.pop(part, None)
+            if wake is not None:
+                wake.succeed()
+
+    # ------------------------------------------------------------------ idempotent sending
+
+    def _sender(self, part: int) -> Generator[Any, Any, None]:
+        """Batches what queued for ``part`` while its requests were in flight, in sequence order."""
+        assert self.ready is not None
+        yield self.ready
+        broker = self.world.leader_of(part)
+        slots = simpy.Resource(self.env, capacity=self.cfg.max_in_flight)
+        while True:
+            while not self.queues.get(part):
+                self.wake[part] = self.env.event()
+                yield self.wake[part]
+            slot = slots.request()
+            yield slot  # at most max_in_flight requests outstanding per partition
+            yield from self.unpaused()
+            queue = self.queues[part]
+            batch = tuple(queue[: self.cfg.max_batch])
+            del queue[: len(batch)]
+            seq = self.next_seq.get(part, 0)
+            self.next_seq[part] = seq + 1
+            self.spawn(self._send_batch(broker, part, seq, batch, slots, slot))
+
+    def _send_batch(self, broker: str, part: int, seq: int, batch: tuple[Record, ...], slots: simpy.Resource, slot: Any) -> Generator[Any, Any, None]:
+        pid, epoch = self.pid, self.epoch
+        ok = yield from self._until_acked(broker, batch, lambda attempt: Produce(batch, attempt, pid, epoch, seq), (part, seq))
+        slots.release(slot)
+        if ok:
+            self._seq_event(part, seq).succeed()
+
+    def _seq_event(self, part: int, seq: int) -> simpy.Event:
+        ev = self.seq_acked.get((part, seq))
+        if ev is None:
+            ev = self.seq_acked[(part, seq)] = self.env.event()
+        return ev
+
+    def _until_acked(self, broker: str, batch: tuple[Record, ...], make: Any, sequence: tuple[int, int] | None = None) -> Generator[Any, Any, bool]:
+        """Send until acknowledged; True when it was. An out-of-sequence refusal waits for the
+        previous sequence to be acknowledged and resends at once (no backoff)."""
+        eids = tuple(r.eid for r in batch)
+        key = eids[0]
         attempt = 0
         backoff = self.cfg.backoff
         while True:
+            if self.fenced:
+                self._finish(eids, "gave-up", "fail")
+                return False
             attempt += 1
-            self.send(broker, Produce(rec, attempt))
+            _, acked = self.acks.new(key)
+            self.send(broker, make(attempt))
             self.reach("after-send-before-ack")
-            result = yield from self.wait_for(acked, self.cfg.request_timeout)
-            if result is not None:
-                self.record("release", self.name, (a.eid,), info="acked")
-                self.record("outcome", self.name, (a.eid,), info="ok")
-                return
+            reply = yield from self.wait_for(acked, self.cfg.request_timeout)
+            if reply is not None and not reply.error:
+                self._finish(eids, "acked", "ok")
+                return True
+            if reply is not None and reply.error == "fenced":
+                self.fenced = True  # a newer instance owns this transactional id
+                self._finish(eids, "gave-up", "fail")
+                return False
+            if reply is not None and reply.error == "out-of-sequence" and sequence is not None:
+                part, seq = sequence
+                previous = self._seq_event(part, seq - 1) if seq > 0 else None
+                if previous is not None and not previous.triggered:  # resend once the earlier one is in
+                    yield from self.wait_for(previous, self.cfg.request_timeout)
+                else:
+                    yield from self.sleep(max(backoff.initial, 1e-3))
+                attempt -= 1
+                continue
             retries_left = self.cfg.retries is None or attempt <= self.cfg.retries
             if not (self.policy.retry and retries_left):
-                self.acks.forget(a.eid)
-                self.record("release", self.name, (a.eid,), info="gave-up")
-                self.record("outcome", self.name, (a.eid,), info="fail")
-                return
+                self.acks.forget(key)
+                self._finish(eids, "gave-up", "fail")
+                return False
             pause = min(backoff.max, backoff.initial * backoff.multiplier ** (attempt - 1))
             if pause > 0:
                 yield from self.sleep(pause)
-            if acked.triggered:  # the ack of an earlier attempt arrived during the backoff
-                self.record("release", self.name, (a.eid,), info="acked")
-                self.record("outcome", self.name, (a.eid,), info="ok")
-                return
+            if acked.triggered and not getattr(acked.value, "error", ""):  # acknowledged during the backoff
+                self._finish(eids, "acked", "ok")
+                return True
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
         if isinstance(msg, ProduceAck):
-            self.acks.resolve(msg.eid, msg.offset)
+            self.acks.resolve(msg.eid, msg)
+        elif isinstance(msg, InitProducerIdResponse):
+            self.requests.resolve(msg.request, msg)

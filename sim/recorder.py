@@ -18,6 +18,12 @@ append         broker ``node`` appended ``eids[0]`` to ``part`` at offset ``num`
 log-loss       broker ``node`` lost the record at ``part``/``num`` (``info``: cause)
 offset-reset   broker ``node`` forgot committed offsets of ``part``; committed is now ``num``
 commit         broker ``node`` stored committed offset ``num`` for ``part`` (from consumer ``peer``)
+sink-commit    the sink stored consumed offset ``num`` of ``part`` (of broker ``peer``) with an effect
+txn-refused    the sink refused an offset transaction: stored offsets (``info``) were not the expected
+producer-id    coordinator ``node`` gave producer id ``num`` a new epoch (``info``) for ``peer``
+dedupe         broker ``node`` acknowledged a resent ``eids[0]`` without appending (original offset ``num``)
+fenced         broker ``node`` rejected a request of an older producer epoch (``info``)
+reject         broker ``node`` refused a produce request (``info``: out-of-sequence, ...)
 receive        consumer ``node`` received ``eids[0]`` from ``part``/``num`` (a delivery)
 effect         the sink applied the effect of each of ``eids`` (message ``num`` from consumer ``peer``)
 outcome        producer ``node`` told its application ``info`` (ok | fail) about ``eids[0]``

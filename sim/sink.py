@@ -2,7 +2,8 @@
 
 Each transaction is atomic and durable: all its effects are applied together, and a crash
 keeps them. The effects table is the sink's own state; the checker counts effects from the
-history, and the run verifies that the two agree.
+history, and the run verifies that the two agree. Transactional consumers store their consumed
+offsets here too, in the same transaction as the effect, guarded by the offset they expect.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from .messages import Envelope, SinkAck, SinkTxn
+from .messages import Envelope, OffsetFetchResponse, SinkAck, SinkOffsetFetch, SinkTxn
 from .node import Node
 
 if TYPE_CHECKING:
@@ -23,12 +24,31 @@ class Sink(Node):
     def __init__(self, name: str, world: World) -> None:
         super().__init__(name, world)
         self.effects: Counter[str] = Counter()  # durable
+        self.offsets: dict[int, int] = {}  # durable: consumed offsets stored by transactional consumers
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
         if isinstance(msg, SinkTxn):
-            eids = tuple(r.eid for r in msg.records)
-            for eid in eids:
-                self.effects[eid] += 1
-            self.record("effect", self.name, eids, peer=env.src, num=env.msgid)
-            self.send(env.src, SinkAck(msg.request, eids))
+            self._transaction(env, msg)
+        elif isinstance(msg, SinkOffsetFetch):
+            offsets = {p: self.offsets.get(p, 0) for p in msg.partitions}
+            self.send(env.src, OffsetFetchResponse(msg.request, offsets, {}))
+
+    def _transaction(self, env: Envelope, msg: SinkTxn) -> None:
+        if msg.offsets is not None:
+            stored = {p: self.offsets.get(p, 0) for p in msg.offsets}
+            if any(stored[p] != expected for p, (_b, expected, _n) in msg.offsets.items()):
+                # already applied (a resent transaction) or a stale consumer: change nothing
+                self.record("txn-refused", self.name, tuple(r.eid for r in msg.records), peer=env.src, num=env.msgid,
+                            info=" ".join(f"p{p}:{o}" for p, o in sorted(stored.items())))
+                self.send(env.src, SinkAck(msg.request, (), stored))
+                return
+        eids = tuple(r.eid for r in msg.records)
+        for eid in eids:
+            self.effects[eid] += 1
+        self.record("effect", self.name, eids, peer=env.src, num=env.msgid)
+        if msg.offsets is not None:
+            for p, (broker, _expected, new) in sorted(msg.offsets.items()):
+                self.offsets[p] = new
+                self.record("sink-commit", self.name, peer=broker, part=p, num=new)
+        self.send(env.src, SinkAck(msg.request, eids, dict(self.offsets) if msg.offsets is not None else None))

@@ -19,6 +19,9 @@ class ProducerPolicy:
     """Wait for the broker's acknowledgement (else: send once and report success at once)."""
     retry: bool
     """Resend after ``producer.request_timeout`` with backoff until acknowledged (or ``producer.retries``)."""
+    idempotent: bool = False
+    """Producer id + epoch from the broker, a sequence number per partition, at most
+    ``max_in_flight`` requests in flight per partition; the broker drops resent duplicates."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,11 @@ class BrokerPolicy:
 class ConsumerPolicy:
     """When a consumer commits its position relative to applying the effect."""
 
-    commit: Literal["on-receipt", "after-process"]
+    commit: Literal["on-receipt", "after-process", "in-sink"]
     """``on-receipt``: commit the fetched offsets synchronously, then process (at-most-once).
-    ``after-process``: process, then commit processed offsets every ``auto_commit_interval``."""
+    ``after-process``: process, then commit processed offsets every ``auto_commit_interval``.
+    ``in-sink``: the offset is stored in the same sink transaction as the effect, and the
+    consumer resumes from the sink's offsets (Kafka's exactly-once consume-transform-produce)."""
     retry_sink: bool
     """Retry the sink transaction until the sink acknowledges it (else: one attempt)."""
 
@@ -67,6 +72,15 @@ AT_LEAST_ONCE = Strategy(
 )
 
 
+EXACTLY_ONCE = Strategy(
+    name="exactly-once",
+    description="idempotent producer (id, epoch, sequences; broker dedupes resends); effect and offset in one sink transaction",
+    producer=ProducerPolicy(await_ack=True, retry=True, idempotent=True),
+    broker=BrokerPolicy(dedupe_producer_retries=True),
+    consumer=ConsumerPolicy(commit="in-sink", retry_sink=True),
+)
+
+
 def _planned(name: str, description: str, missing: str) -> Strategy:
     return Strategy(
         name=name,
@@ -84,7 +98,7 @@ STRATEGIES: dict[str, Strategy] = {
     for s in (
         AT_MOST_ONCE,
         AT_LEAST_ONCE,
-        _planned("exactly-once", "idempotent producer + transactional consumer", "needs the idempotent producer and transactional sink (issue 4)"),
+        EXACTLY_ONCE,
         _planned("outbox", "transactional outbox with relay and idempotent consumer", "needs producer databases and relays (issue 5)"),
         _planned("two-phase-commit", "2PC over the producer database and the broker", "needs the coordinator (issue 5)"),
     )
