@@ -18,12 +18,15 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .group import GroupCoordinator
 from .messages import (
     Envelope,
     Fetch,
     FetchResponse,
+    Heartbeat,
     InitProducerId,
     InitProducerIdResponse,
+    JoinGroup,
     OffsetCommit,
     OffsetCommitAck,
     OffsetFetch,
@@ -70,6 +73,9 @@ class ProducerState:
     base: int = 0
     """The first sequence seen: lower ones are unknown when the state was rebuilt empty."""
     rebuilt: str = ""
+    lost: str = ""
+    """Set when this state was started after the broker lost producer state (or it expired):
+    its appends are annotated, since one of them may repeat a batch the lost state knew."""
     """Why the state started empty in the middle of a sequence (the crash that lost it)."""
     gaps: set[int] = field(default_factory=set)
     """Rebuilt states only: sequences skipped over, which may still arrive."""
@@ -101,12 +107,17 @@ class Broker(Node):
         self.max_epoch: dict[int, int] = {}
         self.producer_state: dict[tuple[int, int], ProducerState] = {}
         self.state_lost = ""
+        self.group: GroupCoordinator | None = None
+        if name == world.coordinator_name:
+            self.group = GroupCoordinator(self, list(range(world.cfg.topology.partitions)))
 
     # ------------------------------------------------------------------ lifecycle
 
     def on_start(self) -> None:
         if self.cfg.durability == "interval":
             self.spawn(self._flusher())
+        if self.group is not None:
+            self.spawn(self.group.sweeper())
 
     def _flusher(self) -> Generator[Any, Any, None]:
         while True:
@@ -117,6 +128,8 @@ class Broker(Node):
 
     def on_crash(self) -> None:
         self._parked.clear()
+        if self.group is not None:
+            self.group.reset()
         if self.cfg.durability == "memory":
             self._truncate_all(f"crash:{self.name}")
             self.transactional_ids.clear()
@@ -161,6 +174,14 @@ class Broker(Node):
             self._fetch(env.src, msg)
         elif isinstance(msg, OffsetCommit):
             self._commit(env.src, msg)
+        elif isinstance(msg, JoinGroup) and self.group is not None:
+            reply = self.group.join(env.src)
+            reply.request = msg.request
+            self.send(env.src, reply)
+        elif isinstance(msg, Heartbeat) and self.group is not None:
+            reply = self.group.heartbeat(env.src, msg.generation, msg.held)
+            reply.request = msg.request
+            self.send(env.src, reply)
         elif isinstance(msg, InitProducerId):
             pid, epoch = self.transactional_ids.get(msg.transactional_id, (len(self.transactional_ids), -1))
             self.transactional_ids[msg.transactional_id] = (pid, epoch + 1)
@@ -189,14 +210,15 @@ class Broker(Node):
         if st is None:
             if seq != 0 and not (self.state_lost or note):
                 return "out-of-sequence", -1, f"expected 0, got {seq}"
-            rebuilt = "" if seq == 0 else (note or self.state_lost)
-            self.producer_state[(pid, p)] = ProducerState(epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt)
-            return "append", -1, rebuilt
+            lost = note or self.state_lost
+            rebuilt = "" if seq == 0 else lost
+            self.producer_state[(pid, p)] = ProducerState(epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt, lost=lost)
+            return "append", -1, lost
         st.last_active = now
         if seq in st.recent:
             return "duplicate", st.recent[seq], ""
         if seq == st.last_seq + 1:
-            return "append", -1, st.rebuilt
+            return "append", -1, st.lost
         if st.rebuilt:  # rebuilt empty mid-stream: accept what it cannot know it has seen
             if seq > st.last_seq + 1:
                 st.gaps.update(range(st.last_seq + 1, seq))
@@ -296,7 +318,17 @@ class Broker(Node):
         self._parked = still
 
     def _commit(self, consumer: str, msg: OffsetCommit) -> None:
+        coordinator = self.world.nodes[self.world.coordinator_name]
+        group = getattr(coordinator, "group", None)
+        refused = tuple(
+            p for p in sorted(msg.offsets)
+            if coordinator.state != "up" or group is None or not group.owns(consumer, p)
+        )
+        if refused:  # a member the group no longer counts (or an unreachable coordinator)
+            self.record("commit-refused", self.name, peer=consumer, num=msg.generation, info=",".join(map(str, refused)))
         for p, offset in sorted(msg.offsets.items()):
+            if p in refused:
+                continue
             log = self.logs[p]
             point = log.divergence(msg.epochs.get(p, 0))
             offset = min(offset, log.end if point is None else point)  # never commit past the log
@@ -305,4 +337,4 @@ class Broker(Node):
                 if self.cfg.durability == "fsync":
                     log.committed_flushed = offset
                 self.record("commit", self.name, peer=consumer, part=p, num=offset)
-        self.send(consumer, OffsetCommitAck(msg.request))
+        self.send(consumer, OffsetCommitAck(msg.request, refused))

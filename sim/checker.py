@@ -30,7 +30,7 @@ MESSAGE_COLUMNS = [
 COUNT_COLUMNS = [
     "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
     "duplicates", "redeliveries", "lost", "pending", "dead_lettered", "expired", "phantoms",
-    "in_doubt", "order_violations",
+    "in_doubt", "order_violations", "deduplicated", "fenced",
 ]
 RATE_COLUMNS = [
     "loss_rate", "duplicate_rate", "latency_mean", "latency_p50", "latency_p99", "throughput",
@@ -83,6 +83,7 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
     logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
     low: dict[tuple[str, int], int] = defaultdict(int)
     sends = 0
+    dedupes = fenced = 0
     dup_links: dict[int, str] = {}  # message copies made by the network -> link
     reply_kinds: dict[int, str] = {}  # produce-ack / sink-ack message ids -> kind
     append_cause: dict[tuple[str, int, int], str | None] = {}  # log copy -> why it exists twice
@@ -174,8 +175,12 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                 if offset in log:
                     e = ev[log.pop(offset)]
                     e.acked_past = True
-                    # committed past a record no consumer ever received: it is skipped
-                    lose(e, 1, None if e.deliveries else f"skipped:{node}/p{part}")
+                    if e.effects == 0:  # committed past a record whose effect is not (yet) applied
+                        if e.last_failure is None:
+                            e.last_failure = f"skipped:{node}/p{part}" + (f" (committed by {peer} before processing)" if e.deliveries else "")
+                        elif e.last_failure.startswith("crash:consumer") and not e.last_failure.endswith("after ack"):
+                            e.last_failure += " after ack"  # its commit landed after the crash
+                    lose(e, 1, None)
             low[where] = num
         elif op == "receive":
             eid = eids[0]
@@ -217,7 +222,10 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                         e = ev[eid]
                         cause = info + (" after ack" if e.acked_past and node.startswith("consumer") else "")
                         lose(e, n, cause)
+        elif op == "dedupe":
+            dedupes += 1
         elif op == "fenced":  # a request of a crashed producer's old epoch, refused
+            fenced += 1
             for eid in eids:
                 ev[eid].last_failure = f"crash:{peer} (its old request fenced by {node})"
         elif op == "outcome":
@@ -235,6 +243,8 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             causes[eid] = e.zero_cause or e.last_failure or "unknown"
     verdict = Verdict(ev, fates, causes)
     verdict.counts = _counts(verdict, sends, duration, sim_time)
+    verdict.counts["deduplicated"] = dedupes
+    verdict.counts["fenced"] = fenced
     return verdict
 
 
@@ -280,6 +290,8 @@ def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[st
         "phantoms": 0,
         "in_doubt": 0,
         "order_violations": order_violations(ev),
+        "deduplicated": 0,  # filled in by check(): resent requests the broker recognised
+        "fenced": 0,  # requests of an older producer epoch the broker refused
         "loss_rate": fate_n["lost"] / committed if committed else float("nan"),
         "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
         "latency_mean": float(latencies.mean()) if len(latencies) else float("nan"),

@@ -1,4 +1,8 @@
-"""The consumer: a single-threaded poll loop over its assigned partitions (as Kafka's).
+"""The consumer: a group member with a single-threaded poll loop over its partitions (as Kafka's).
+
+Membership runs beside the poll loop: join, heartbeat, and apply what the coordinator says
+(revoke, take) between batches, as Kafka's ``poll()`` does; a partition taken over starts from
+its committed offset (from the sink's offsets for a transactional consumer).
 
 Its commit policy decides the order of the two things that matter: ``on-receipt`` commits the
 fetched offsets (synchronously) and then processes, so a crash in between loses the batch;
@@ -16,6 +20,9 @@ from .messages import (
     Envelope,
     Fetch,
     FetchResponse,
+    GroupResponse,
+    Heartbeat,
+    JoinGroup,
     OffsetCommit,
     OffsetCommitAck,
     OffsetFetch,
@@ -34,34 +41,41 @@ if TYPE_CHECKING:
 class Consumer(Node):
     role = "consumer"
 
-    def __init__(self, name: str, world: World, partitions: list[int]) -> None:
+    def __init__(self, name: str, world: World) -> None:
         super().__init__(name, world)
         self.policy = world.strategy.consumer
         self.group = world.cfg.consumer_group
         self.timeout = world.cfg.producer.request_timeout
         self.fetch_wait = world.cfg.broker.fetch_max_wait
-        self.partitions = sorted(partitions)
-        self.by_broker: dict[str, list[int]] = {}
-        for p in self.partitions:
-            self.by_broker.setdefault(world.leader_of(p), []).append(p)
+        self.coordinator = world.coordinator_name
         self.requests = RequestTracker(self)
+        self._reset()
+
+    def _reset(self) -> None:
+        """Volatile state: what it holds, where it is, what the coordinator asked."""
+        self.assigned: list[int] = []
         self.positions: dict[int, int] = {}
         self.processed: dict[int, int] = {}
+        self.committed: dict[int, int] = {}
         self.epochs: dict[int, int] = {}
+        self.generation = -1
+        self.to_revoke: set[int] = set()
+        self.to_take: set[int] = set()
+        self.changed = self.env.event()
 
     def on_start(self) -> None:
-        if self.partitions:
-            self.spawn(self._run())
+        self._reset()
+        self.spawn(self._membership())
+        self.spawn(self._run())
+        if self.policy.commit == "after-process":
+            self.spawn(self._auto_commit())
 
     def on_crash(self) -> None:
         self.requests.clear()
-        self.positions = {}
-        self.processed = {}
-        self.epochs = {}
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
-        if isinstance(msg, FetchResponse | OffsetFetchResponse | OffsetCommitAck | SinkAck):
+        if isinstance(msg, FetchResponse | OffsetFetchResponse | OffsetCommitAck | SinkAck | GroupResponse):
             self.requests.resolve(msg.request, msg)
 
     # ------------------------------------------------------------------ request helpers
@@ -78,22 +92,77 @@ class Consumer(Node):
             if not retry:
                 return None
 
+    def _by_broker(self, partitions: list[int]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for p in sorted(partitions):
+            out.setdefault(self.world.leader_of(p), []).append(p)
+        return out
+
+    # ------------------------------------------------------------------ membership
+
+    def _membership(self) -> Generator[Any, Any, None]:
+        reply = yield from self._call(self.coordinator, lambda r: JoinGroup(r))
+        self._apply(reply)
+        while True:
+            settling = bool(self.to_revoke or self.to_take) or reply is None or reply.generation != self.generation or not reply.grant
+            yield from self.sleep(min(0.05, self.group.heartbeat_interval) if settling and self.generation >= 0 else self.group.heartbeat_interval)
+            held = tuple(sorted(self.assigned))
+            reply = yield from self._call(self.coordinator, lambda r, h=held: Heartbeat(r, self.generation, h), retry=False)
+            if reply is None:
+                continue
+            if reply.rejoin:  # the coordinator forgot us (session timeout, or it restarted)
+                self._apply(reply)
+                reply = yield from self._call(self.coordinator, lambda r: JoinGroup(r))
+            self._apply(reply)
+
+    def _apply(self, reply: GroupResponse) -> None:
+        self.generation = reply.generation
+        self.to_revoke |= set(reply.revoke) & set(self.assigned)
+        self.to_take |= set(reply.grant) - set(self.assigned)
+        if (self.to_revoke or self.to_take) and not self.changed.triggered:
+            self.changed.succeed()
+
+    def _rebalance(self) -> Generator[Any, Any, None]:
+        """Between batches: give back what was revoked (committing it first), take what was granted."""
+        self.changed = self.env.event()
+        if self.to_revoke:
+            gone = sorted(self.to_revoke)
+            self.to_revoke = set()
+            if self.policy.commit == "after-process":
+                yield from self._commit_processed(gone)
+            self.assigned = [p for p in self.assigned if p not in gone]
+            for p in gone:
+                for table in (self.positions, self.processed, self.committed):
+                    table.pop(p, None)
+            self.record("revoke", self.name, num=self.generation, info=",".join(map(str, gone)))
+        if self.to_take:
+            new = sorted(self.to_take)
+            self.to_take = set()
+            if self.policy.commit == "in-sink":  # resume from the offsets stored with the effects
+                reply = yield from self._call("sink", lambda r: SinkOffsetFetch(r, tuple(new)))
+                self.positions.update(reply.offsets)
+            else:
+                for broker, parts in self._by_broker(new).items():
+                    reply = yield from self._call(broker, lambda r, ps=parts: OffsetFetch(r, tuple(ps)))
+                    self.positions.update(reply.offsets)
+                    self.epochs.update(reply.epochs)
+            for p in new:
+                self.processed[p] = self.committed[p] = self.positions[p]
+            self.assigned = sorted(set(self.assigned) | set(new))
+            self.record("assign", self.name, num=self.generation, info=",".join(map(str, new)))
+
     # ------------------------------------------------------------------ the poll loop
 
     def _run(self) -> Generator[Any, Any, None]:
-        if self.policy.commit == "in-sink":  # resume from the offsets stored with the effects
-            reply = yield from self._call("sink", lambda r: SinkOffsetFetch(r, tuple(self.partitions)))
-            self.positions.update(reply.offsets)
-        else:
-            for broker, parts in self.by_broker.items():
-                reply = yield from self._call(broker, lambda r, parts=parts: OffsetFetch(r, tuple(parts)))
-                self.positions.update(reply.offsets)
-                self.epochs.update(reply.epochs)
-        self.processed = dict(self.positions)
-        if self.policy.commit == "after-process":
-            self.spawn(self._auto_commit())
         while True:
-            for broker, parts in self.by_broker.items():
+            if self.to_revoke or self.to_take:
+                yield from self._rebalance()
+            if not self.assigned:
+                yield from self.wait_for(self.changed, self.group.heartbeat_interval)
+                continue
+            for broker, parts in self._by_broker(self.assigned).items():
+                if self.to_revoke or self.to_take:
+                    break
                 positions = {p: self.positions[p] for p in parts}
                 epochs = {p: self.epochs.get(p, 0) for p in parts}
                 reply = yield from self._call(
@@ -103,10 +172,11 @@ class Consumer(Node):
                 if reply is None:
                     continue
                 for p, offset in reply.resets.items():  # the log was truncated: rewind to it
-                    self.positions[p] = min(self.positions[p], offset)
-                    self.processed[p] = min(self.processed[p], offset)
+                    if p in self.positions:
+                        self.positions[p] = min(self.positions[p], offset)
+                        self.processed[p] = min(self.processed[p], offset)
                 self.epochs.update(reply.epochs)
-                batch = [r for r in reply.records if r.offset >= self.positions[r.partition]]
+                batch = [r for r in reply.records if r.partition in self.positions and r.offset >= self.positions[r.partition]]
                 if batch:
                     yield from self._consume(broker, batch)
 
@@ -118,25 +188,29 @@ class Consumer(Node):
             for rec in batch:
                 offsets[rec.partition] = rec.offset + 1
             epochs = {p: self.epochs.get(p, 0) for p in offsets}
-            yield from self._call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs))
-            self.positions.update(offsets)
+            reply = yield from self._call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs, self.generation))
+            self.positions.update({p: o for p, o in offsets.items() if p not in reply.refused and p in self.positions})
             self.reach("after-ack-before-process")
             for rec in batch:
+                if rec.partition in reply.refused:  # not ours any more: another member has it
+                    self.record("release", self.name, (rec.eid,), info="not-owner")
+                    continue
                 yield from self._process(rec)
         elif self.policy.commit == "in-sink":
             for rec in batch:
                 p = rec.partition
-                if rec.offset != self.positions[p]:  # moved by a refused transaction: skip
+                if rec.offset != self.positions.get(p):  # moved by a refused transaction: skip
                     self.record("release", self.name, (rec.eid,), info="skipped")
                     continue
                 reply = yield from self._process(rec, {p: (broker, rec.offset, rec.offset + 1)})
-                if reply is not None and reply.offsets is not None:
+                if reply is not None and reply.offsets is not None and p in self.positions:
                     self.positions[p] = reply.offsets.get(p, rec.offset + 1)
         else:
             for rec in batch:
                 yield from self._process(rec)
-                self.positions[rec.partition] = rec.offset + 1
-                self.processed[rec.partition] = rec.offset + 1
+                if rec.partition in self.positions:
+                    self.positions[rec.partition] = rec.offset + 1
+                    self.processed[rec.partition] = rec.offset + 1
                 self.reach("after-process-before-commit")
 
     def _process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None) -> Generator[Any, Any, Any]:
@@ -147,14 +221,21 @@ class Consumer(Node):
         self.record("release", self.name, (rec.eid,), info="done" if reply is not None else "gave-up")
         return reply
 
+    # ------------------------------------------------------------------ committing (after-process)
+
+    def _commit_processed(self, partitions: list[int]) -> Generator[Any, Any, None]:
+        for broker, parts in self._by_broker(partitions).items():
+            changed = {p: self.processed[p] for p in parts if p in self.processed and self.processed[p] != self.committed.get(p)}
+            if not changed:
+                continue
+            epochs = {p: self.epochs.get(p, 0) for p in changed}
+            reply = yield from self._call(broker, lambda r, c=changed, ep=epochs: OffsetCommit(r, c, ep, self.generation), retry=False)
+            if reply is not None:
+                for p, offset in changed.items():
+                    if p not in reply.refused and p in self.committed:
+                        self.committed[p] = offset
+
     def _auto_commit(self) -> Generator[Any, Any, None]:
-        committed = dict(self.processed)
         while True:
             yield from self.sleep(self.group.auto_commit_interval)
-            for broker, parts in self.by_broker.items():
-                changed = {p: self.processed[p] for p in parts if self.processed[p] != committed.get(p)}
-                if changed:
-                    epochs = {p: self.epochs.get(p, 0) for p in changed}
-                    reply = yield from self._call(broker, lambda r, c=changed, ep=epochs: OffsetCommit(r, c, ep), retry=False)
-                    if reply is not None:
-                        committed.update(changed)
+            yield from self._commit_processed(list(self.assigned))

@@ -82,6 +82,34 @@ class InitProducerIdResponse(Message):
 
 
 @dataclass(slots=True)
+class JoinGroup(Message):
+    kind: ClassVar[str] = "join-group"
+    request: int
+
+
+@dataclass(slots=True)
+class Heartbeat(Message):
+    """A group member is alive, in ``generation``, holding ``held``."""
+
+    kind: ClassVar[str] = "heartbeat"
+    request: int
+    generation: int
+    held: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class GroupResponse(Message):
+    """What a member must revoke and may take in ``generation`` (``rejoin``: unknown member)."""
+
+    kind: ClassVar[str] = "group-response"
+    request: int
+    generation: int
+    grant: tuple[int, ...]
+    revoke: tuple[int, ...]
+    rejoin: bool = False
+
+
+@dataclass(slots=True)
 class Fetch(Message):
     """Records from each partition's position; ``epochs`` are the log epochs the consumer last saw."""
 
@@ -111,12 +139,15 @@ class OffsetCommit(Message):
     request: int
     offsets: dict[int, int]
     epochs: dict[int, int]
+    generation: int = -1
 
 
 @dataclass(slots=True)
 class OffsetCommitAck(Message):
     kind: ClassVar[str] = "offset-commit-ack"
     request: int
+    refused: tuple[int, ...] = ()
+    """Partitions whose offsets were not stored: the member no longer owns them (a zombie)."""
 
 
 @dataclass(slots=True)

@@ -49,6 +49,7 @@ class World:
         self.record = Recorder(self.env)
         t = cfg.topology
         self.nodes: dict[str, Node] = {}
+        self.coordinator_name = "broker-0"  # hosts the consumer group (and the producer ids)
         self.producers = [Producer(f"producer-{i}", self) for i in range(cfg.workload.producers)]
         self.brokers = [
             Broker(f"broker-{b}", self, [p for p in range(t.partitions) if p % t.brokers == b])
@@ -56,10 +57,7 @@ class World:
         ]
         for n in [*self.producers, *self.brokers]:
             self.nodes[n.name] = n
-        self.consumers = [
-            Consumer(f"consumer-{k}", self, [p for p in range(t.partitions) if p % t.consumers == k])
-            for k in range(t.consumers)
-        ]
+        self.consumers = [Consumer(f"consumer-{k}", self) for k in range(t.consumers)]
         self.sink = Sink("sink", self)
         for n in [*self.consumers, self.sink]:
             self.nodes[n.name] = n

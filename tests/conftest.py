@@ -12,6 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# Property tests: a quick default; `HYPOTHESIS_PROFILE=deep pytest tests/test_properties.py` hunts longer.
+settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Small enough that a run of both strategies x 2 replications takes about a second.
 _SMALL_CONFIG: dict[str, Any] = {

@@ -63,13 +63,13 @@ def test_consumer_crash_redelivers_since_last_auto_commit() -> None:
     assert alo["lost"] == 0
 
 
-def test_consumer_down_for_good_leaves_its_partitions_pending() -> None:
-    rows, msgs = run([{"kind": "crash", "node": "consumer-0", "at": 5}])
+def test_consumers_down_for_good_leave_events_pending_not_lost() -> None:
+    rows, msgs = run([{"kind": "crash", "node": "consumer-*", "at": 5}])
     for s, row in rows.items():
         assert row["lost"] == 0
-        assert row["pending"] > 0
+        assert row["pending"] > 1000  # still in the log, waiting for a consumer
         pending = msgs[s][msgs[s]["fate"] == "pending"]
-        assert set(pending["partition"]) <= {0, 2}  # consumer-0's static assignment (p % 2 == 0)
+        assert pending["created_at"].min() >= 4.9
 
 
 @pytest.mark.parametrize("durability", ["memory", "fsync"])
