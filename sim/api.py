@@ -56,14 +56,16 @@ def run(
                 write_parquet(folder / "runs" / f"{spec.key}.messages.parquet", output.messages)
             if output.events is not None:
                 write_parquet(folder / "runs" / f"{spec.key}.events.parquet", output.events)
+            if output.lag is not None:
+                write_parquet(folder / "runs" / f"{spec.key}.lag.parquet", output.lag)
             write_text(folder / "runs" / f"{spec.key}.json", json.dumps(output.row))  # last: marks the run done
 
     todo = [s for s in specs if s.key not in finished]
     outputs, errors = execute(todo, workers=workers or default_workers(), dask=dask, progress=progress, on_done=on_done)
     outputs.update(finished)
-    summary, messages, events = assemble(cfg, specs, outputs)
+    summary, messages, events, lag = assemble(cfg, specs, outputs)
     res = Results(summary, messages, events, faults, cfg.model_dump(mode="json"),
-                  [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors])
+                  [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors], lag=lag)
     res.resumed = len(finished)
     if folder is not None:
         write_frames(folder, res, charts=charts)
@@ -89,5 +91,7 @@ def _finished_runs(folder: Path, config_text: str, specs: list[RunSpec], trace: 
             msgs = pd.read_parquet(folder / "runs" / f"{spec.key}.messages.parquet")
         if trace == "full":
             evs = pd.read_parquet(folder / "runs" / f"{spec.key}.events.parquet")
-        out[spec.key] = RunOutput(row, msgs, evs)
+        lag_file = folder / "runs" / f"{spec.key}.lag.parquet"
+        lag = pd.read_parquet(lag_file) if lag_file.exists() else None
+        out[spec.key] = RunOutput(row, msgs, evs, lag)
     return out

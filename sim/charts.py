@@ -463,6 +463,38 @@ def throughput_timeline(
         return fig
 
 
+def lag_timeline(lag: pd.DataFrame, faults: pd.DataFrame | None = None, *, strategies: Sequence[str] | None = None) -> Figure:
+    """Consumer lag (records not yet consumed, summed over partitions) over time, one line per
+    strategy, cell 0 and replication 0, with that replication's fault windows shaded."""
+    with _style():
+        rows, cell, several = _pick_cell(lag)
+        if "replication" in rows.columns and len(rows):
+            rows = rows[rows["replication"] == rows["replication"].min()]
+        order = [s for s in _strategy_order(rows, strategies) if (rows["strategy"].astype(str) == s).any()]
+        colours = strategy_colours(_strategy_order(lag, strategies))
+        fig, ax = _new_figure()
+        right = float(_float_col(rows, "time").max()) if len(rows) else 1.0
+        _shade_faults(ax, _fault_windows(_first_replication(faults), cell, right))
+        for strategy in order:
+            own = rows[rows["strategy"].astype(str) == strategy]
+            total = own.groupby("time", sort=True)["lag"].sum()
+            ax.plot(total.index.to_numpy(dtype=float), total.to_numpy(dtype=float), color=colours.get(strategy, PALETTE[0]),
+                    linewidth=2.0, label=strategy, drawstyle="steps-post", zorder=2)
+        ax.set_xlim(0.0, right)
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel("consumer lag (records, all partitions)")
+        ax.set_title("Consumer lag over time" + _join_notes(_cell_note(cell, several), "replication 0"))
+        _legend_outside(ax, first=order)
+        return fig
+
+
+def _first_replication(faults: pd.DataFrame | None) -> pd.DataFrame:
+    if faults is None or faults.empty or "replication" not in faults.columns:
+        return faults if faults is not None else pd.DataFrame()
+    return faults[faults["replication"] == faults["replication"].min()]
+
+
 # ------------------------------------------------------------------ 3. latency CDF
 
 
@@ -669,6 +701,8 @@ def draw_all(
     messages: pd.DataFrame,
     faults: pd.DataFrame,
     out_dir: str | Path,
+    *,
+    lag: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Draw every chart the frames support into out_dir (created if needed); return written paths (png and svg for each chart).
 
@@ -696,6 +730,8 @@ def draw_all(
         rows, _cell, _several = _pick_cell(messages)
         if len(_processed_latencies(rows)):
             written += save_figure(latency_cdf(messages, strategies=order), out_dir, "latency_cdf")
+    if lag is not None and not lag.empty:
+        written += save_figure(lag_timeline(lag, faults, strategies=order), out_dir, "lag_timeline")
     if not messages.empty and {"strategy", "fate", "loss_cause"} <= set(messages.columns):
         written += save_figure(cause_breakdown(messages, strategies=order), out_dir, "causes")
     if not summary.empty and swept_parameters(summary):

@@ -158,7 +158,7 @@ def _plot(args: argparse.Namespace) -> int:
     from .results import load_results
 
     res = load_results(args.dir)
-    paths = draw_all(res.summary, res.messages, res.faults, Path(args.dir) / "charts")
+    paths = draw_all(res.summary, res.messages, res.faults, Path(args.dir) / "charts", lag=res.lag)
     for p in paths:
         print(p)
     return 0

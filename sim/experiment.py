@@ -193,9 +193,9 @@ def execute(
     return done, errors
 
 
-def assemble(cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str, RunOutput]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Summary, messages and events frames in plan order (independent of completion order)."""
-    rows, messages, events = [], [], []
+def assemble(cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str, RunOutput]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Summary, messages, events and lag frames in plan order (independent of completion order)."""
+    rows, messages, events, lags = [], [], [], []
     for spec in specs:
         out = outputs.get(spec.key)
         if out is None:
@@ -205,10 +205,13 @@ def assemble(cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str,
             messages.append(out.messages)
         if out.events is not None:
             events.append(out.events)
+        if out.lag is not None:
+            lags.append(out.lag)
     summary = pd.DataFrame(rows)
     msgs = pd.concat(messages, ignore_index=True) if messages else pd.DataFrame()
     evs = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
-    return summary, msgs, evs
+    lag = pd.concat(lags, ignore_index=True) if lags else pd.DataFrame()
+    return summary, msgs, evs, lag
 
 
 def resolve(config: str | Path | dict[str, Any] | ExperimentConfig, **overrides: Any) -> ExperimentConfig:

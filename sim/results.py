@@ -71,6 +71,7 @@ class Results:
         faults: pd.DataFrame,
         config: dict[str, Any],
         errors: list[str] | None = None,
+        lag: pd.DataFrame | None = None,
     ) -> None:
         self.summary = summary
         self.messages = messages
@@ -78,6 +79,8 @@ class Results:
         self.faults = faults
         self.config = config
         self.errors = errors or []
+        self.lag = lag if lag is not None else pd.DataFrame()
+        """Consumer lag per partition over time (``strategy, cell, replication, time, partition, lag``)."""
         self.resumed = 0
         """Runs read back from an interrupted experiment's folder instead of being run again."""
 
@@ -104,6 +107,8 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
         write_parquet(out / "messages.parquet", res.messages)
     if len(res.events):
         write_parquet(out / "events.parquet", res.events)
+    if len(res.lag):
+        write_parquet(out / "lag.parquet", res.lag)
     if res.errors:
         write_text(out / "errors.json", json.dumps(res.errors, indent=2))
     if len(res.summary):
@@ -113,7 +118,7 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
     if charts and len(res.summary):
         from .charts import draw_all
 
-        draw_all(res.summary, res.messages, res.faults, out / "charts")
+        draw_all(res.summary, res.messages, res.faults, out / "charts", lag=res.lag)
     write_parquet(out / "summary.parquet", res.summary)
     write_csv(out / "summary.csv", res.summary)  # last: marks the folder complete
 
@@ -129,4 +134,5 @@ def load_results(path: str | Path) -> Results:
     faults = pd.read_csv(out / "faults.csv", dtype={"extra": "object", "on": "object", "target": "object", "source": "object"}) if (out / "faults.csv").exists() else pd.DataFrame()
     config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) if (out / "config.yaml").exists() else {}
     errors = json.loads((out / "errors.json").read_text()) if (out / "errors.json").exists() else []
-    return Results(summary, messages, events, faults, config, errors)
+    lag = pd.read_parquet(out / "lag.parquet") if (out / "lag.parquet").exists() else None
+    return Results(summary, messages, events, faults, config, errors, lag=lag)

@@ -35,6 +35,7 @@ class RunOutput:
     row: dict[str, Any]
     messages: pd.DataFrame | None
     events: pd.DataFrame | None
+    lag: pd.DataFrame | None = None
 
 
 class World:
@@ -86,8 +87,21 @@ class World:
         for producer, arrivals in zip(self.producers, workload, strict=True):
             self.env.process(self._arrivals(producer, arrivals))
         until = self.cfg.duration + self.cfg.drain
+        self.lag_samples: list[tuple[float, int, int]] = []
+        self.env.process(self._sample_lag(max(0.05, until / 400)))
         self.env.run(until=until)
         return until
+
+    def _sample_lag(self, every: float) -> Generator[Any, Any, None]:
+        """Consumer lag per partition: records in the log not yet consumed and committed (the
+        committed offset is the broker's, or the sink's for transactional consumers)."""
+        in_sink = self.strategy.consumer.commit == "in-sink"
+        while True:
+            for broker in self.brokers:
+                for p, log in broker.logs.items():
+                    consumed = self.sink.offsets.get(p, 0) if in_sink else log.committed
+                    self.lag_samples.append((float(self.env.now), p, max(0, log.end - consumed)))
+            yield self.env.timeout(every)
 
 
 def run_one(
@@ -130,4 +144,7 @@ def run_one(
         events = history_frame(ops)
         for i, k in enumerate(("strategy", "cell", "replication")):
             events.insert(i, k, ident[k])
-    return RunOutput(row, messages, events)
+    lag = pd.DataFrame(world.lag_samples, columns=["time", "partition", "lag"])
+    for i, k in enumerate(("strategy", "cell", "replication")):
+        lag.insert(i, k, ident[k])
+    return RunOutput(row, messages, events, lag)
