@@ -75,7 +75,7 @@ def test_a_dead_consumers_partition_moves_after_the_session_timeout(textbook) ->
         # a survivor takes its partition at its next heartbeat (at most one interval later)
         orphan = held_by(ev, "consumer-1", 20.0)
         assert len(orphan) == 1
-        took = ev[(ev["op"] == "assign") & (ev["time"] > 20) & ev["info"].str.split(",").map(lambda ps: bool(orphan & set(ps)))]
+        took = ev[(ev["op"] == "assign") & (ev["time"] > 20) & ev["info"].str.split(",").map(lambda ps, o=orphan: bool(o & set(ps)))]
         assert len(took) >= 1 and took["node"].iloc[0] != "consumer-1"
         assert 7.0 <= took["time"].iloc[0] - 20.0 <= 13.5
         msgs = res.messages[res.messages["strategy"] == strategy]
