@@ -51,6 +51,15 @@ class PartitionLog:
     epoch: int = 0
     truncations: list[tuple[int, int]] = field(default_factory=list)
     """(epoch that began, offset the log was truncated to)."""
+    gone: set[int] = field(default_factory=set)
+    """Offsets never to hand out again: expired (TTL) or discarded (drop-oldest)."""
+    fetched: int = 0
+    """The highest position a consumer fetched from: what lies below it has been read."""
+
+    def backlog(self) -> int:
+        """Records not yet read or committed (what ``capacity`` bounds)."""
+        consumed = max(self.committed, self.fetched)
+        return sum(1 for o in range(consumed, self.end) if o not in self.gone)
 
     def divergence(self, epoch: int) -> int | None:
         """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""
@@ -230,11 +239,58 @@ class Broker(Node):
             return "duplicate", -1, "older than the dedupe window"
         return "out-of-sequence", -1, f"expected {st.last_seq + 1}, got {seq}"
 
+    def _overflow(self, producer: str, msg: Produce, p: int, log: PartitionLog) -> bool:
+        """Apply ``capacity`` to a produce request: True when it was refused (block / reject).
+
+        A request is refused only when the partition is already full, so a batch may overshoot
+        the capacity by its own size (as a broker checks per request, not per record)."""
+        cap = self.cfg.capacity
+        if cap is None:
+            return False
+        backlog = log.backlog()
+        if self.cfg.overflow == "drop-oldest":
+            if backlog + len(msg.records) <= cap:
+                return False
+            consumed = max(log.committed, log.fetched)
+            excess = backlog + len(msg.records) - cap
+            for rec in log.records[consumed:]:
+                if excess <= 0:
+                    break
+                if rec.offset in log.gone:
+                    continue
+                log.gone.add(rec.offset)
+                excess -= 1
+                self.record("log-loss", self.name, (rec.eid,), part=p, num=rec.offset, info=f"overflow:{self.name}/p{p} (drop-oldest)")
+            return False
+        if backlog < cap:
+            return False
+        verdict = "full" if self.cfg.overflow == "block" else "rejected"
+        self.record("reject", self.name, msg.eids, peer=producer, part=p, info=f"{verdict} overflow:{self.name}/p{p}")
+        self.send(producer, ProduceAck(msg.eids[0], p, -1, verdict, msg.eids))
+        return True
+
+    def _drop_expired(self, p: int, log: PartitionLog, records: list[Record]) -> list[Record]:
+        """Discard records older than the TTL (they are never handed out); return the others."""
+        ttl = self.cfg.ttl
+        if ttl is None:
+            return records
+        now = float(self.env.now)
+        kept = []
+        for rec in records:
+            if now - rec.created_at > ttl:
+                log.gone.add(rec.offset)
+                self.record("expire", self.name, (rec.eid,), part=p, num=rec.offset, info=f"ttl:{self.name}/p{p}")
+            else:
+                kept.append(rec)
+        return kept
+
     def _produce(self, producer: str, msg: Produce, msgid: int) -> None:
         p = msg.records[0].partition
         log = self.logs[p]
         eids = msg.eids
         note = ""
+        if self._overflow(producer, msg, p, log):
+            return
         if self.policy.dedupe_producer_retries and msg.pid >= 0:
             verdict, offset, note = self._sequence_check(producer, msg)
             if verdict != "append":
@@ -268,8 +324,18 @@ class Broker(Node):
         budget = self.cfg.max_poll_records
         for p, pos in sorted(positions.items()):
             log = self.logs[p]
+            log.fetched = max(log.fetched, min(pos, log.end))
             if pos < log.end:
-                out.extend(log.records[pos : pos + budget - len(out)])
+                if log.gone:
+                    chunk = []
+                    for rec in log.records[pos:]:
+                        if rec.offset not in log.gone:
+                            chunk.append(rec)
+                            if len(chunk) >= budget - len(out):
+                                break
+                else:
+                    chunk = log.records[pos : pos + budget - len(out)]
+                out.extend(self._drop_expired(p, log, chunk))
             if len(out) >= budget:
                 break
         return out

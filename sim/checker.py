@@ -59,6 +59,8 @@ class EventState:
     last_failure: str | None = None
     zero_cause: str | None = None
     acked_past: bool = False
+    expired: bool = False
+    dead_lettered: bool = False
     ack_failure: str | None = None
     sink_ack_failure: str | None = None
     sources: list[tuple[Any, ...]] = field(default_factory=list)
@@ -222,6 +224,16 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                         e = ev[eid]
                         cause = info + (" after ack" if e.acked_past and node.startswith("consumer") else "")
                         lose(e, n, cause)
+        elif op == "reject":
+            if "overflow:" in info and info.startswith("rejected"):
+                for eid in eids:
+                    ev[eid].last_failure = info.split()[1]
+        elif op == "expire":  # discarded by the broker for its age: never applied
+            log = logs[(node, part)]
+            if num in log:
+                e = ev[log.pop(num)]
+                e.expired = True
+                lose(e, 1, info)
         elif op == "dedupe":
             dedupes += 1
         elif op == "fenced":  # a request of a crashed producer's old epoch, refused
@@ -238,6 +250,10 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             fates[eid], causes[eid] = "processed", None
         elif e.copies > 0:
             fates[eid], causes[eid] = "pending", None
+        elif e.dead_lettered:
+            fates[eid], causes[eid] = "dead_lettered", e.last_failure
+        elif e.expired:
+            fates[eid], causes[eid] = "expired", e.zero_cause or e.last_failure
         else:
             fates[eid] = "lost"
             causes[eid] = e.zero_cause or e.last_failure or "unknown"

@@ -375,10 +375,6 @@ class ExperimentConfig(_Model):
             problems.append(("broker.min_insync_replicas", "must be <= broker.replication_factor"))
         if b.mode == "queue":
             problems.append(("broker.mode", "queue mode is not supported yet (use log)"))
-        if b.ttl is not None:
-            problems.append(("broker.ttl", "TTL is not supported yet (use null)"))
-        if b.capacity is not None:
-            problems.append(("broker.capacity", "bounded partitions are not supported yet (use null)"))
         if self.workload.abort_probability > 0:
             problems.append(("workload.abort_probability", "business transactions (database strategies) are not supported yet (use 0)"))
         if self.workload.poison_probability > 0:

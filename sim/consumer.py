@@ -199,10 +199,13 @@ class Consumer(Node):
         elif self.policy.commit == "in-sink":
             for rec in batch:
                 p = rec.partition
-                if rec.offset != self.positions.get(p):  # moved by a refused transaction: skip
+                position = self.positions.get(p)
+                if position is None or rec.offset < position:  # moved by a refused transaction: skip
                     self.record("release", self.name, (rec.eid,), info="skipped")
                     continue
-                reply = yield from self._process(rec, {p: (broker, rec.offset, rec.offset + 1)})
+                # the sink stores the offset after this record if it still holds our position
+                # (records between them were expired or discarded by the broker)
+                reply = yield from self._process(rec, {p: (broker, position, rec.offset + 1)})
                 if reply is not None and reply.offsets is not None and p in self.positions:
                     self.positions[p] = reply.offsets.get(p, rec.offset + 1)
         else:

@@ -18,6 +18,8 @@ class Record:
     created_at: float
     process_time: float
     offset: int = -1
+    poison: bool = False
+    """Its processing always fails (a malformed event)."""
 
 
 class Message:

@@ -40,6 +40,8 @@ class Producer(Node):
         self.partitions = world.cfg.topology.partitions
         self.acks = RequestTracker(self)
         self.requests = RequestTracker(self)
+        broker_cfg = world.cfg.broker
+        self.blocking = broker_cfg.capacity is not None and broker_cfg.overflow == "block"
         # volatile idempotence state, renewed by every start
         self.pid = -1
         self.epoch = -1
@@ -93,11 +95,20 @@ class Producer(Node):
     def _publish(self, a: Arrival) -> Generator[Any, Any, None]:
         yield from self.unpaused()
         part = self.partition_of(a.key)
-        rec = Record(a.eid, a.key, part, a.time, a.process_time)
+        rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
         self.record("create", self.name, (a.eid,), part=part, num=a.key, info=repr(a.time))
         broker = self.world.leader_of(part)
         if not self.policy.await_ack:
-            self.send(broker, Produce((rec,), 1))
+            if self.blocking:  # a full partition pushes back: the send waits until there is room
+                while True:
+                    _, verdict = self.acks.new(a.eid)
+                    self.send(broker, Produce((rec,), 1))
+                    reply = yield from self.wait_for(verdict, self.cfg.request_timeout)
+                    if reply is None or reply.error != "full":
+                        break
+                    yield from self.sleep(max(self.cfg.backoff.initial, 0.01))
+            else:
+                self.send(broker, Produce((rec,), 1))
             self._finish((a.eid,), "sent", "ok")
         elif not self.policy.idempotent:
             yield from self._until_acked(broker, (rec,), lambda attempt: Produce((rec,), attempt))
@@ -167,6 +178,10 @@ class Producer(Node):
                 self.fenced = True  # a newer instance owns this transactional id
                 self._finish(eids, "gave-up", "fail")
                 return False
+            if reply is not None and reply.error == "full":  # backpressure: wait for room, not a failure
+                yield from self.sleep(max(backoff.initial, 0.01))
+                attempt -= 1
+                continue
             if reply is not None and reply.error == "out-of-sequence" and sequence is not None:
                 part, seq = sequence
                 previous = self._seq_event(part, seq - 1) if seq > 0 else None

@@ -23,7 +23,9 @@ txn-refused    the sink refused an offset transaction: stored offsets (``info``)
 producer-id    coordinator ``node`` gave producer id ``num`` a new epoch (``info``) for ``peer``
 dedupe         broker ``node`` acknowledged a resent ``eids[0]`` without appending (original offset ``num``)
 fenced         broker ``node`` rejected a request of an older producer epoch (``info``)
-reject         broker ``node`` refused a produce request (``info``: out-of-sequence, ...)
+reject         broker ``node`` refused a produce request (``info``: out-of-sequence, full, rejected overflow:...)
+expire         broker ``node`` discarded ``eids[0]`` at ``part``/``num`` for its age (TTL)
+dead-letter    ``eids`` were moved to a dead-letter queue (``info``: why)
 receive        consumer ``node`` received ``eids[0]`` from ``part``/``num`` (a delivery)
 effect         the sink applied the effect of each of ``eids`` (message ``num`` from consumer ``peer``)
 outcome        producer ``node`` told its application ``info`` (ok | fail) about ``eids[0]``

@@ -21,6 +21,7 @@ class Arrival:
     time: float
     key: int
     process_time: float
+    poison: bool = False
 
 
 def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[Arrival]]:
@@ -36,8 +37,9 @@ def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[A
         keys = _keys(streams(f"workload/keys/producer-{i}"), n, w.keys, w.key_skew)
         prng = streams(f"workload/process/producer-{i}")
         ptimes = [w.process_time.sample(prng) for _ in range(n)]
+        poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
         out.append(
-            [Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j])) for j in range(n)]
+            [Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j]), bool(poison[j])) for j in range(n)]
         )
     return out
 
