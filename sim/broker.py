@@ -15,11 +15,15 @@ skipping the records appended since.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .group import GroupCoordinator
 from .messages import (
+    DeadLetter,
+    DeadLetterAck,
+    Delete,
+    DeleteAck,
     Envelope,
     Fetch,
     FetchResponse,
@@ -33,6 +37,8 @@ from .messages import (
     OffsetFetchResponse,
     Produce,
     ProduceAck,
+    Receive,
+    ReceiveResponse,
     Record,
 )
 from .node import Node
@@ -116,8 +122,16 @@ class Broker(Node):
         self.max_epoch: dict[int, int] = {}
         self.producer_state: dict[tuple[int, int], ProducerState] = {}
         self.state_lost = ""
+        self.dead_letters: list[Record] = []  # the dead-letter queue / topic (durable)
+        # queue mode: per partition, when each in-flight message becomes visible again and how
+        # often it was received (durable with the queue)
+        self.visible_at: dict[int, dict[int, float]] = {p: {} for p in partitions}
+        self.receives: dict[int, dict[int, int]] = {p: {} for p in partitions}
+        self.head: dict[int, int] = {p: 0 for p in partitions}
+        self._parked_receives: list[tuple[str, Receive]] = []
+        self._turn = 0
         self.group: GroupCoordinator | None = None
-        if name == world.coordinator_name:
+        if name == world.coordinator_name and world.cfg.broker.mode == "log":
             self.group = GroupCoordinator(self, list(range(world.cfg.topology.partitions)))
 
     # ------------------------------------------------------------------ lifecycle
@@ -137,6 +151,7 @@ class Broker(Node):
 
     def on_crash(self) -> None:
         self._parked.clear()
+        self._parked_receives.clear()
         if self.group is not None:
             self.group.reset()
         if self.cfg.durability == "memory":
@@ -196,6 +211,19 @@ class Broker(Node):
             self.transactional_ids[msg.transactional_id] = (pid, epoch + 1)
             self.record("producer-id", self.name, peer=env.src, num=pid, info=f"epoch {epoch + 1}")
             self.send(env.src, InitProducerIdResponse(msg.request, pid, epoch + 1))
+        elif isinstance(msg, Receive):
+            self._receive(env.src, msg)
+        elif isinstance(msg, Delete):
+            for p, offset in msg.items:
+                log = self.logs[p]
+                if offset not in log.gone:
+                    log.gone.add(offset)
+                    self.record("delete", self.name, (log.records[offset].eid,), peer=env.src, part=p, num=offset)
+            self.send(env.src, DeleteAck(msg.request))
+        elif isinstance(msg, DeadLetter):
+            self.dead_letters.append(msg.record)
+            self.record("dead-letter", self.name, (msg.record.eid,), peer=env.src, part=msg.record.partition, num=msg.record.offset, info=msg.reason)
+            self.send(env.src, DeadLetterAck(msg.request))
         elif isinstance(msg, OffsetFetch):
             offsets = {p: self.logs[p].committed for p in msg.partitions}
             epochs = {p: self.logs[p].epoch for p in msg.partitions}
@@ -247,7 +275,7 @@ class Broker(Node):
         cap = self.cfg.capacity
         if cap is None:
             return False
-        backlog = log.backlog()
+        backlog = self._backlog(p, log)
         if self.cfg.overflow == "drop-oldest":
             if backlog + len(msg.records) <= cap:
                 return False
@@ -268,6 +296,11 @@ class Broker(Node):
         self.record("reject", self.name, msg.eids, peer=producer, part=p, info=f"{verdict} overflow:{self.name}/p{p}")
         self.send(producer, ProduceAck(msg.eids[0], p, -1, verdict, msg.eids))
         return True
+
+    def _backlog(self, p: int, log: PartitionLog) -> int:
+        if self.cfg.mode == "queue":  # messages not yet deleted, dead-lettered or expired
+            return sum(1 for o in range(self.head[p], log.end) if o not in log.gone)
+        return log.backlog()
 
     def _drop_expired(self, p: int, log: PartitionLog, records: list[Record]) -> list[Record]:
         """Discard records older than the TTL (they are never handed out); return the others."""
@@ -302,7 +335,7 @@ class Broker(Node):
         base = log.end
         info = f"{msgid} state-lost:{note}" if note else str(msgid)
         for r in msg.records:
-            rec = Record(r.eid, r.key, p, r.created_at, r.process_time, log.end)
+            rec = replace(r, partition=p, offset=log.end)
             log.records.append(rec)
             self.record("append", self.name, (rec.eid,), peer=producer, part=p, num=rec.offset, info=info)
         if self.cfg.durability == "fsync":
@@ -314,10 +347,75 @@ class Broker(Node):
             if len(st.recent) > DEDUPE_DEPTH:
                 del st.recent[min(st.recent)]
         self._wake(p)
+        self._wake_receives()
         if self.cfg.acks != 0:
             self.reach("after-append-before-ack")
             if self.state == "up":
                 self.send(producer, ProduceAck(eids[0], p, base, "", eids if len(eids) > 1 else ()))
+
+    # ------------------------------------------------------------------ queue mode (SQS-like)
+
+    def _visible(self, limit: int) -> tuple[list[Record], list[int]]:
+        """Take up to ``limit`` visible messages, oldest first, partitions in turn; a message
+        already received ``max_receives`` times moves to the dead-letter queue instead."""
+        now = float(self.env.now)
+        out: list[Record] = []
+        counts: list[int] = []
+        parts = sorted(self.logs)
+        self._turn = (self._turn + 1) % len(parts)
+        for p in parts[self._turn :] + parts[: self._turn]:
+            log = self.logs[p]
+            while self.head[p] < log.end and self.head[p] in log.gone:
+                self.head[p] += 1
+            visible_at, receives = self.visible_at[p], self.receives[p]
+            for rec in log.records[self.head[p] :]:
+                if len(out) >= limit:
+                    break
+                o = rec.offset
+                if o in log.gone or visible_at.get(o, 0.0) > now:
+                    continue
+                if self._drop_expired(p, log, [rec]) == []:
+                    continue
+                n = receives.get(o, 0)
+                if self.cfg.max_receives is not None and n >= self.cfg.max_receives:
+                    log.gone.add(o)
+                    self.dead_letters.append(rec)
+                    self.record("dead-letter", self.name, (rec.eid,), part=p, num=o, info=f"received {n} times")
+                    continue
+                receives[o] = n + 1
+                visible_at[o] = now + self.cfg.visibility_timeout
+                out.append(rec)
+                counts.append(n + 1)
+        return out, counts
+
+    def _receive(self, consumer: str, msg: Receive) -> None:
+        records, counts = self._visible(msg.max_records)
+        if records:
+            self.send(consumer, ReceiveResponse(msg.request, records, counts))
+            return
+        entry = (consumer, msg)
+        self._parked_receives.append(entry)
+        incarnation = self.incarnation
+        timer = self.env.timeout(self.cfg.fetch_max_wait)
+        timer.callbacks.append(lambda _e: self._receive_timeout(entry, incarnation))
+
+    def _receive_timeout(self, entry: tuple[str, Receive], incarnation: int) -> None:
+        if incarnation != self.incarnation or entry not in self._parked_receives or self.state != "up":
+            return
+        self._parked_receives.remove(entry)
+        consumer, msg = entry
+        records, counts = self._visible(msg.max_records)
+        self.send(consumer, ReceiveResponse(msg.request, records, counts))
+
+    def _wake_receives(self) -> None:
+        while self._parked_receives and self.state == "up":
+            records, counts = self._visible(self._parked_receives[0][1].max_records)
+            if not records:
+                return
+            consumer, msg = self._parked_receives.pop(0)
+            self.send(consumer, ReceiveResponse(msg.request, records, counts))
+
+    # ------------------------------------------------------------------ log mode
 
     def _available(self, positions: dict[int, int]) -> list[Record]:
         out: list[Record] = []

@@ -195,7 +195,12 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             redelivery = None
             if before is not None:
                 who, crash_count = before
-                redelivery = f"redelivery after crash:{who}" if crashes[who] > crash_count else f"redelivery to {node}"
+                if crashes[who] > crash_count:
+                    redelivery = f"redelivery after crash:{who}"
+                elif info.startswith("receive "):  # queue mode: not deleted in time
+                    redelivery = f"redelivery after visibility timeout ({who})"
+                else:
+                    redelivery = f"redelivery to {node}"
             receivers[copy_key] = (node, crashes[node])
             holding[node].setdefault(eid, deque()).append((copy_key, seq, redelivery))
         elif op == "effect":
@@ -228,6 +233,28 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             if "overflow:" in info and info.startswith("rejected"):
                 for eid in eids:
                     ev[eid].last_failure = info.split()[1]
+        elif op == "delete":  # queue mode: the consumer's acknowledgement removes the message
+            log = logs[(node, part)]
+            if num in log:
+                e = ev[log.pop(num)]
+                e.acked_past = True
+                if e.effects == 0 and e.last_failure is None:
+                    e.last_failure = f"skipped:{node}/p{part} (deleted by {peer} before processing)"
+                lose(e, 1, None)
+        elif op == "dead-letter":
+            for eid in eids:
+                e = ev[eid]
+                e.dead_lettered = True
+                e.last_failure = f"dead-letter:{node} ({info})"
+            log = logs[(node, part)]
+            if node == peer or not peer:  # the broker moved it out of the queue itself
+                if num in log and log[num] in eids:
+                    lose(ev[log.pop(num)], 1, None)
+            else:  # a consumer published it to the dead-letter topic: its custody message ended here
+                pass
+        elif op == "process-fail":  # processing failed (a poison event)
+            for eid in eids:
+                ev[eid].last_failure = f"poison:{node}"
         elif op == "expire":  # discarded by the broker for its age: never applied
             log = logs[(node, part)]
             if num in log:
@@ -248,10 +275,10 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
     for eid, e in ev.items():
         if e.effects > 0:
             fates[eid], causes[eid] = "processed", None
-        elif e.copies > 0:
-            fates[eid], causes[eid] = "pending", None
         elif e.dead_lettered:
             fates[eid], causes[eid] = "dead_lettered", e.last_failure
+        elif e.copies > 0:
+            fates[eid], causes[eid] = "pending", None
         elif e.expired:
             fates[eid], causes[eid] = "expired", e.zero_cause or e.last_failure
         else:

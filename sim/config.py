@@ -374,11 +374,13 @@ class ExperimentConfig(_Model):
         if b.min_insync_replicas > b.replication_factor:
             problems.append(("broker.min_insync_replicas", "must be <= broker.replication_factor"))
         if b.mode == "queue":
-            problems.append(("broker.mode", "queue mode is not supported yet (use log)"))
+            from .strategies import STRATEGIES
+
+            for s in self.strategies:
+                if STRATEGIES[s].consumer.commit == "in-sink":
+                    problems.append(("broker.mode", f"strategy {s!r} needs broker.mode: log (it stores log offsets in the sink)"))
         if self.workload.abort_probability > 0:
             problems.append(("workload.abort_probability", "business transactions (database strategies) are not supported yet (use 0)"))
-        if self.workload.poison_probability > 0:
-            problems.append(("workload.poison_probability", "poison events are not supported yet (use 0)"))
         if b.acks == 0:
             for s in self.strategies:
                 from .strategies import STRATEGIES

@@ -17,6 +17,10 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from .messages import (
+    DeadLetter,
+    DeadLetterAck,
+    Delete,
+    DeleteAck,
     Envelope,
     Fetch,
     FetchResponse,
@@ -27,6 +31,8 @@ from .messages import (
     OffsetCommitAck,
     OffsetFetch,
     OffsetFetchResponse,
+    Receive,
+    ReceiveResponse,
     Record,
     SinkAck,
     SinkOffsetFetch,
@@ -48,6 +54,9 @@ class Consumer(Node):
         self.timeout = world.cfg.producer.request_timeout
         self.fetch_wait = world.cfg.broker.fetch_max_wait
         self.coordinator = world.coordinator_name
+        self.queue_mode = world.cfg.broker.mode == "queue"
+        self.max_receives = world.cfg.broker.max_receives
+        self.max_records = world.cfg.broker.max_poll_records
         self.requests = RequestTracker(self)
         self._reset()
 
@@ -65,6 +74,9 @@ class Consumer(Node):
 
     def on_start(self) -> None:
         self._reset()
+        if self.queue_mode:
+            self.spawn(self._run_queue())
+            return
         self.spawn(self._membership())
         self.spawn(self._run())
         if self.policy.commit == "after-process":
@@ -75,7 +87,8 @@ class Consumer(Node):
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
-        if isinstance(msg, FetchResponse | OffsetFetchResponse | OffsetCommitAck | SinkAck | GroupResponse):
+        if isinstance(msg, FetchResponse | OffsetFetchResponse | OffsetCommitAck | SinkAck | GroupResponse
+                      | ReceiveResponse | DeleteAck | DeadLetterAck):
             self.requests.resolve(msg.request, msg)
 
     # ------------------------------------------------------------------ request helpers
@@ -195,7 +208,7 @@ class Consumer(Node):
                 if rec.partition in reply.refused:  # not ours any more: another member has it
                     self.record("release", self.name, (rec.eid,), info="not-owner")
                     continue
-                yield from self._process(rec)
+                yield from self._process(rec, attempts=1)
         elif self.policy.commit == "in-sink":
             for rec in batch:
                 p = rec.partition
@@ -205,24 +218,77 @@ class Consumer(Node):
                     continue
                 # the sink stores the offset after this record if it still holds our position
                 # (records between them were expired or discarded by the broker)
-                reply = yield from self._process(rec, {p: (broker, position, rec.offset + 1)})
+                reply = yield from self._process(rec, {p: (broker, position, rec.offset + 1)}, self.max_receives)
                 if reply is not None and reply.offsets is not None and p in self.positions:
                     self.positions[p] = reply.offsets.get(p, rec.offset + 1)
         else:
             for rec in batch:
-                yield from self._process(rec)
+                yield from self._process(rec, attempts=self.max_receives if self.policy.dead_letter else 1)
                 if rec.partition in self.positions:
                     self.positions[rec.partition] = rec.offset + 1
                     self.processed[rec.partition] = rec.offset + 1
                 self.reach("after-process-before-commit")
 
-    def _process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None) -> Generator[Any, Any, Any]:
-        """Process ``rec`` and apply its effect (with ``offsets``, in the same sink transaction)."""
+    def _process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None, attempts: int | None = None) -> Generator[Any, Any, Any]:
+        """Process ``rec`` and apply its effect (with ``offsets``, in the same sink transaction).
+
+        A poison record fails every attempt. In log mode the consumer tries it ``attempts``
+        times in place (blocking its partition, as an in-consumer retry handler does), then,
+        if its policy dead-letters, publishes it to the dead-letter topic and moves on."""
+        if rec.poison:
+            return (yield from self._fail(rec, offsets, attempts))
         if rec.process_time > 0:
             yield from self.sleep(rec.process_time)
         reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,), offsets), retry=self.policy.retry_sink)
         self.record("release", self.name, (rec.eid,), info="done" if reply is not None else "gave-up")
         return reply
+
+    def _fail(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None, attempts: int | None) -> Generator[Any, Any, Any]:
+        tries = 0
+        while True:
+            if rec.process_time > 0:
+                yield from self.sleep(rec.process_time)
+            tries += 1
+            self.record("process-fail", self.name, (rec.eid,), part=rec.partition, num=tries, info="poison")
+            if attempts is not None and tries >= attempts:
+                break
+        if self.queue_mode or not self.policy.dead_letter:
+            self.record("release", self.name, (rec.eid,), info="failed")
+            return None
+        yield from self._call(self.world.leader_of(rec.partition), lambda r: DeadLetter(r, rec, f"failed {tries} times"))
+        reply = None
+        if offsets is not None:  # a transactional consumer still stores its position past it
+            reply = yield from self._call("sink", lambda r: SinkTxn(r, (), offsets))
+        self.record("release", self.name, (rec.eid,), info="dead-lettered")
+        return reply if reply is not None else True
+
+    # ------------------------------------------------------------------ queue mode
+
+    def _run_queue(self) -> Generator[Any, Any, None]:
+        """SQS-style: receive from every broker in turn; delete on receipt (at-most-once) or
+        after processing (at-least-once); what is not deleted becomes visible again."""
+        brokers = [b.name for b in self.world.brokers]
+        while True:
+            for broker in brokers:
+                reply = yield from self._call(
+                    broker, lambda r: Receive(r, self.max_records), retry=False, timeout=self.fetch_wait + self.timeout
+                )
+                if reply is None or not reply.records:
+                    continue
+                for rec, n in zip(reply.records, reply.receives, strict=True):
+                    self.record("receive", self.name, (rec.eid,), peer=broker, part=rec.partition, num=rec.offset, info=f"receive {n}")
+                if self.policy.commit == "on-receipt":
+                    items = tuple((r.partition, r.offset) for r in reply.records)
+                    yield from self._call(broker, lambda r, i=items: Delete(r, i))
+                    self.reach("after-ack-before-process")
+                    for rec in reply.records:
+                        yield from self._process(rec, attempts=1)
+                else:
+                    for rec in reply.records:
+                        done = yield from self._process(rec, attempts=1)
+                        self.reach("after-process-before-commit")
+                        if done is not None:
+                            yield from self._call(broker, lambda r, rec=rec: Delete(r, ((rec.partition, rec.offset),)), retry=False)
 
     # ------------------------------------------------------------------ committing (after-process)
 

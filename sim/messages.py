@@ -177,6 +177,65 @@ class OffsetFetchResponse(Message):
 
 
 @dataclass(slots=True)
+class Receive(Message):
+    """Queue mode: up to ``max_records`` visible messages, made invisible for the visibility timeout."""
+
+    kind: ClassVar[str] = "receive"
+    request: int
+    max_records: int
+
+
+@dataclass(slots=True)
+class ReceiveResponse(Message):
+    kind: ClassVar[str] = "receive-response"
+    request: int
+    records: list[Record]
+    receives: list[int]
+    """How many times each record has now been received."""
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return tuple(r.eid for r in self.records)
+
+
+@dataclass(slots=True)
+class Delete(Message):
+    """Queue mode: remove received messages (the acknowledgement)."""
+
+    kind: ClassVar[str] = "delete"
+    request: int
+    items: tuple[tuple[int, int], ...]
+    """(partition, offset) of each message."""
+
+
+@dataclass(slots=True)
+class DeleteAck(Message):
+    kind: ClassVar[str] = "delete-ack"
+    request: int
+
+
+@dataclass(slots=True)
+class DeadLetter(Message):
+    """Log mode: publish a record that keeps failing to the dead-letter topic."""
+
+    kind: ClassVar[str] = "dead-letter"
+    custody: ClassVar[bool] = True
+    request: int
+    record: Record
+    reason: str
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.record.eid,)
+
+
+@dataclass(slots=True)
+class DeadLetterAck(Message):
+    kind: ClassVar[str] = "dead-letter-ack"
+    request: int
+
+
+@dataclass(slots=True)
 class SinkTxn(Message):
     """Apply the effects of ``records`` in one atomic sink transaction.
 

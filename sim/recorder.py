@@ -25,7 +25,9 @@ dedupe         broker ``node`` acknowledged a resent ``eids[0]`` without appendi
 fenced         broker ``node`` rejected a request of an older producer epoch (``info``)
 reject         broker ``node`` refused a produce request (``info``: out-of-sequence, full, rejected overflow:...)
 expire         broker ``node`` discarded ``eids[0]`` at ``part``/``num`` for its age (TTL)
-dead-letter    ``eids`` were moved to a dead-letter queue (``info``: why)
+dead-letter    ``eids`` were moved to a dead-letter queue by broker ``node`` (from consumer ``peer``, if any)
+delete         queue mode: broker ``node`` deleted ``eids[0]`` (``part``/``num``) for consumer ``peer``
+process-fail   consumer ``node`` failed to process ``eids[0]`` (attempt ``num``, ``info``: why)
 receive        consumer ``node`` received ``eids[0]`` from ``part``/``num`` (a delivery)
 effect         the sink applied the effect of each of ``eids`` (message ``num`` from consumer ``peer``)
 outcome        producer ``node`` told its application ``info`` (ok | fail) about ``eids[0]``

@@ -46,7 +46,8 @@ class Sink(Node):
         eids = tuple(r.eid for r in msg.records)
         for eid in eids:
             self.effects[eid] += 1
-        self.record("effect", self.name, eids, peer=env.src, num=env.msgid)
+        if eids:
+            self.record("effect", self.name, eids, peer=env.src, num=env.msgid)
         if msg.offsets is not None:
             for p, (broker, _expected, new) in sorted(msg.offsets.items()):
                 self.offsets[p] = new

@@ -42,6 +42,9 @@ class ConsumerPolicy:
     consumer resumes from the sink's offsets (Kafka's exactly-once consume-transform-produce)."""
     retry_sink: bool
     """Retry the sink transaction until the sink acknowledges it (else: one attempt)."""
+    dead_letter: bool = False
+    """An event whose processing keeps failing goes to the dead-letter queue after
+    ``broker.max_receives`` attempts (else: one attempt, then it is dropped)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ AT_LEAST_ONCE = Strategy(
     description="retry until acked; process, then commit; redeliver what was not committed",
     producer=ProducerPolicy(await_ack=True, retry=True),
     broker=BrokerPolicy(),
-    consumer=ConsumerPolicy(commit="after-process", retry_sink=True),
+    consumer=ConsumerPolicy(commit="after-process", retry_sink=True, dead_letter=True),
 )
 
 
@@ -77,7 +80,7 @@ EXACTLY_ONCE = Strategy(
     description="idempotent producer (id, epoch, sequences; broker dedupes resends); effect and offset in one sink transaction",
     producer=ProducerPolicy(await_ack=True, retry=True, idempotent=True),
     broker=BrokerPolicy(dedupe_producer_retries=True),
-    consumer=ConsumerPolicy(commit="in-sink", retry_sink=True),
+    consumer=ConsumerPolicy(commit="in-sink", retry_sink=True, dead_letter=True),
 )
 
 
