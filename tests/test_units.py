@@ -67,7 +67,7 @@ def test_link_patterns() -> None:
         ({"workload": {"rat": 1}}, "did you mean 'rate'"),
         ({"topology": {"network": {"loss": 1.5}}}, "topology.network.loss"),
         ({"strategies": ["outbox"]}, "not supported yet"),
-        ({"strategies": ["at-most-once"], "broker": {"mode": "queue"}}, "queue mode is not supported yet"),
+        ({"strategies": ["exactly-once"], "broker": {"mode": "queue"}}, "needs broker.mode: log"),
         ({"strategies": ["at-least-once"], "broker": {"acks": 0}}, "acks must be 1 or all"),
         ({"strategies": ["at-most-once"], "faults": [{"kind": "crash", "node": "nobody-*", "at": 1}]}, "matches no node"),
         ({"strategies": ["at-most-once"], "faults": [{"kind": "crash", "node": "sink"}]}, "exactly one of `at`"),
