@@ -22,6 +22,7 @@ from .group import GroupCoordinator
 from .messages import (
     DeadLetter,
     DeadLetterAck,
+    Decision,
     Delete,
     DeleteAck,
     Envelope,
@@ -35,6 +36,7 @@ from .messages import (
     OffsetCommitAck,
     OffsetFetch,
     OffsetFetchResponse,
+    Prepare,
     Produce,
     ProduceAck,
     Receive,
@@ -42,6 +44,7 @@ from .messages import (
     Record,
 )
 from .node import Node
+from .twophase import Participant
 
 if TYPE_CHECKING:
     from .world import World
@@ -130,13 +133,29 @@ class Broker(Node):
         self.head: dict[int, int] = {p: 0 for p in partitions}
         self._parked_receives: list[tuple[str, Receive]] = []
         self._turn = 0
+        self.participant = Participant(self, lambda rec: True, self._txn_apply)
         self.group: GroupCoordinator | None = None
         if name == world.coordinator_name and world.cfg.broker.mode == "log":
             self.group = GroupCoordinator(self, list(range(world.cfg.topology.partitions)))
 
     # ------------------------------------------------------------------ lifecycle
 
+    def _txn_apply(self, rec: Record, commit: bool) -> None:
+        """2PC: a committed transaction's prepared message becomes visible (appended)."""
+        if not commit:
+            return
+        p = rec.partition
+        log = self.logs[p]
+        stored = replace(rec, offset=log.end)
+        log.records.append(stored)
+        if self.cfg.durability == "fsync":
+            log.flushed = log.end
+        self.record("append", self.name, (rec.eid,), peer="coordinator", part=p, num=stored.offset, info="2pc")
+        self._wake(p)
+        self._wake_receives()
+
     def on_start(self) -> None:
+        self.participant.recover()
         if self.cfg.durability == "interval":
             self.spawn(self._flusher())
         if self.group is not None:
@@ -211,6 +230,10 @@ class Broker(Node):
             self.transactional_ids[msg.transactional_id] = (pid, epoch + 1)
             self.record("producer-id", self.name, peer=env.src, num=pid, info=f"epoch {epoch + 1}")
             self.send(env.src, InitProducerIdResponse(msg.request, pid, epoch + 1))
+        elif isinstance(msg, Prepare):
+            self.participant.on_prepare(env.src, msg)
+        elif isinstance(msg, Decision):
+            self.participant.on_decision(env.src, msg)
         elif isinstance(msg, Receive):
             self._receive(env.src, msg)
         elif isinstance(msg, Delete):

@@ -30,7 +30,7 @@ MESSAGE_COLUMNS = [
 COUNT_COLUMNS = [
     "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
     "duplicates", "redeliveries", "lost", "pending", "dead_lettered", "expired", "phantoms",
-    "in_doubt", "order_violations", "deduplicated", "fenced",
+    "in_doubt", "order_violations", "deduplicated", "fenced", "forced_writes",
 ]
 RATE_COLUMNS = [
     "loss_rate", "duplicate_rate", "latency_mean", "latency_p50", "latency_p99", "throughput",
@@ -61,6 +61,14 @@ class EventState:
     acked_past: bool = False
     expired: bool = False
     dead_lettered: bool = False
+    db: bool = False
+    """The event is a business transaction in the producer's database (database strategies)."""
+    txn: str = ""
+    """How that transaction ended: commit, abort, or "" (never decided: it did not commit)."""
+
+    @property
+    def committed(self) -> bool:
+        return not self.db or self.txn == "commit"
     ack_failure: str | None = None
     sink_ack_failure: str | None = None
     sources: list[tuple[Any, ...]] = field(default_factory=list)
@@ -85,7 +93,10 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
     logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
     low: dict[tuple[str, int], int] = defaultdict(int)
     sends = 0
-    dedupes = fenced = 0
+    dedupes = fenced = forced = 0
+    outbox: dict[str, Counter[str]] = defaultdict(Counter)  # producer database -> outbox rows
+    doubt_since: dict[tuple[str, str], float] = {}  # (participant, txn) -> prepared at
+    blocked = 0.0
     dup_links: dict[int, str] = {}  # message copies made by the network -> link
     reply_kinds: dict[int, str] = {}  # produce-ack / sink-ack message ids -> kind
     append_cause: dict[tuple[str, int, int], str | None] = {}  # log copy -> why it exists twice
@@ -261,6 +272,32 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
                 e = ev[log.pop(num)]
                 e.expired = True
                 lose(e, 1, info)
+        elif op == "txn-begin":
+            ev[eids[0]].db = True
+        elif op == "txn-commit":
+            ev[eids[0]].txn = "commit"
+        elif op == "txn-abort":
+            ev[eids[0]].txn = "abort"
+        elif op == "outbox-write":  # a durable copy in the producer's database until marked sent
+            outbox[node][eids[0]] += 1
+            ev[eids[0]].copies += 1
+        elif op == "outbox-mark":
+            for eid in eids:
+                if outbox[peer][eid] > 0:
+                    outbox[peer][eid] -= 1
+                    lose(ev[eid], 1, None)
+        elif op == "prepared":  # 2PC: the participant holds the prepared write, in doubt
+            doubt_since[(node, eids[0])] = time
+            if node.startswith("broker"):
+                ev[eids[0]].copies += 1
+        elif op == "resolved":
+            since = doubt_since.pop((node, eids[0]), None)
+            if since is not None:
+                blocked += time - since
+                if node.startswith("broker"):
+                    lose(ev[eids[0]], 1, None)
+        elif op == "force-log":
+            forced += 1
         elif op == "dedupe":
             dedupes += 1
         elif op == "fenced":  # a request of a crashed producer's old epoch, refused
@@ -273,7 +310,9 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
     fates: dict[str, str] = {}
     causes: dict[str, str | None] = {}
     for eid, e in ev.items():
-        if e.effects > 0:
+        if not e.committed:
+            fates[eid], causes[eid] = "aborted", None
+        elif e.effects > 0:
             fates[eid], causes[eid] = "processed", None
         elif e.dead_lettered:
             fates[eid], causes[eid] = "dead_lettered", e.last_failure
@@ -288,6 +327,9 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
     verdict.counts = _counts(verdict, sends, duration, sim_time)
     verdict.counts["deduplicated"] = dedupes
     verdict.counts["fenced"] = fenced
+    verdict.counts["forced_writes"] = forced
+    verdict.counts["in_doubt"] = len({txn for _, txn in doubt_since})
+    verdict.counts["blocked_time"] = blocked + sum(sim_time - since for since in doubt_since.values())
     return verdict
 
 
@@ -308,10 +350,11 @@ def _duplicate_cause(e: EventState, source: tuple[Any, ...], append_cause: dict[
 
 
 def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
-    ev = v.events
+    every = v.events
     fate_n = Counter(v.fates.values())
-    intended = len(ev)
-    committed = intended
+    intended = len(every)
+    ev = {eid: e for eid, e in every.items() if e.committed}  # rates and effects are about these
+    committed = len(ev)
     processed = fate_n["processed"]
     effects = sum(e.effects for e in ev.values())
     delivered = sum(1 for e in ev.values() if e.deliveries > 0)
@@ -319,7 +362,7 @@ def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[st
     c: dict[str, float] = {
         "intended": intended,
         "committed": committed,
-        "aborted": 0,
+        "aborted": intended - committed,
         "published": sum(1 for e in ev.values() if e.appended),
         "delivered": delivered,
         "processed": processed,
@@ -330,11 +373,12 @@ def _counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[st
         "pending": fate_n["pending"],
         "dead_lettered": fate_n["dead_lettered"],
         "expired": fate_n["expired"],
-        "phantoms": 0,
+        "phantoms": sum(1 for e in every.values() if not e.committed and e.effects > 0),
         "in_doubt": 0,
         "order_violations": order_violations(ev),
         "deduplicated": 0,  # filled in by check(): resent requests the broker recognised
         "fenced": 0,  # requests of an older producer epoch the broker refused
+        "forced_writes": 0,  # 2PC: forced (synchronous) log writes of coordinator and participants
         "loss_rate": fate_n["lost"] / committed if committed else float("nan"),
         "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
         "latency_mean": float(latencies.mean()) if len(latencies) else float("nan"),
@@ -377,7 +421,7 @@ def messages_frame(v: Verdict) -> pd.DataFrame:
     for eid, e in v.events.items():
         latency = e.first_effect_at - e.created_at if e.effects > 0 else float("nan")
         dup = "; ".join(e.duplicate_causes) if e.duplicate_causes else None
-        rows.append((eid, e.producer, e.key, e.partition, e.created_at, True, e.outcome, v.fates[eid],
+        rows.append((eid, e.producer, e.key, e.partition, e.created_at, e.committed, e.outcome, v.fates[eid],
                      e.effects, e.deliveries, e.first_effect_at, latency, v.causes[eid], dup))
     frame = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
     return frame.astype({"key": "int64", "partition": "int64", "effects": "int64", "deliveries": "int64",

@@ -148,11 +148,17 @@ class Producer(_Model):
 class Outbox(_Model):
     poll_interval: PositiveFloat = 0.1
     batch: PositiveInt = 100
+    relay: Literal["poll", "cdc"] = "poll"
+    """``poll``: read the outbox table every poll_interval; ``cdc``: tail the database's log and
+    publish as soon as a row commits (change data capture)."""
 
 
 class TwoPhaseCommit(_Model):
     prepare_timeout: PositiveFloat = 1.0
     decision: Literal["presumed-abort"] = "presumed-abort"
+    log_write: Distribution = Constant(value=0.002)
+    """Time of one forced (synchronous) log write: a participant's prepare and commit records,
+    the coordinator's commit decision."""
 
 
 # --------------------------------------------------------------------------- faults
@@ -162,18 +168,13 @@ PROTOCOL_STEPS: dict[str, str] = {
     "after-process-before-commit": "consumer: effect applied in the sink, before the offset is committed (at-least-once)",
     "after-send-before-ack": "producer: request sent, before its acknowledgement arrives",
     "after-append-before-ack": "broker: record appended to the log, before the acknowledgement is sent",
-    "after-commit-before-publish": "producer (database strategies): local transaction committed, before publishing (not supported yet)",
-    "before-commit-after-publish": "producer (database strategies): published, before the local commit (not supported yet)",
-    "after-publish-before-mark": "relay (outbox): published, before marking the outbox row sent (not supported yet)",
-    "after-prepare": "coordinator (2PC): participants prepared, before the decision (not supported yet)",
-    "after-decision-logged": "coordinator (2PC): decision logged, before it is sent (not supported yet)",
+    "after-commit-before-publish": "producer (commit-then-publish, outbox): local transaction committed, before publishing",
+    "before-commit-after-publish": "producer (publish-then-commit): published, before the local commit",
+    "after-publish-before-mark": "relay (outbox): published, before marking the outbox rows sent",
+    "after-prepare": "coordinator (2PC): prepare sent to the participants, before the decision",
+    "after-decision-logged": "coordinator (2PC): decision forced to its log, before it is sent",
 }
-SUPPORTED_STEPS = {
-    "after-ack-before-process",
-    "after-process-before-commit",
-    "after-send-before-ack",
-    "after-append-before-ack",
-}
+SUPPORTED_STEPS = set(PROTOCOL_STEPS)
 
 
 class _Fault(_Model):
@@ -379,8 +380,6 @@ class ExperimentConfig(_Model):
             for s in self.strategies:
                 if STRATEGIES[s].consumer.commit == "in-sink":
                     problems.append(("broker.mode", f"strategy {s!r} needs broker.mode: log (it stores log offsets in the sink)"))
-        if self.workload.abort_probability > 0:
-            problems.append(("workload.abort_probability", "business transactions (database strategies) are not supported yet (use 0)"))
         if b.acks == 0:
             for s in self.strategies:
                 from .strategies import STRATEGIES
@@ -404,6 +403,13 @@ class ExperimentConfig(_Model):
         names += [f"broker-{i}" for i in range(t.brokers)]
         names += [f"consumer-{i}" for i in range(t.consumers)]
         names.append("sink")
+        from .strategies import STRATEGIES
+
+        couplings = {STRATEGIES[s].producer.coupling for s in self.strategies if s in STRATEGIES}
+        if "outbox" in couplings:
+            names += [f"relay-{i}" for i in range(self.workload.producers)]
+        if "two-phase-commit" in couplings:
+            names.append("coordinator")
         return names
 
 

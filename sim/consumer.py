@@ -239,7 +239,8 @@ class Consumer(Node):
             return (yield from self._fail(rec, offsets, attempts))
         if rec.process_time > 0:
             yield from self.sleep(rec.process_time)
-        reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,), offsets), retry=self.policy.retry_sink)
+        dedupe = self.policy.dedupe_ids
+        reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,), offsets, dedupe), retry=self.policy.retry_sink)
         self.record("release", self.name, (rec.eid,), info="done" if reply is not None else "gave-up")
         return reply
 

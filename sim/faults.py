@@ -180,6 +180,8 @@ class FaultInjector:
 
     def _start(self, f: ConcreteFault) -> None:
         w, rec = self.world, self.world.record
+        if f.kind in ("crash", "pause", "disk-loss") and f.target not in w.nodes:
+            return  # a node this strategy does not have (a relay, the coordinator)
         rec("fault-start", f.target, num=f.fault, info=f.kind)
         if f.kind == "crash":
             node = w.nodes[f.target]

@@ -248,6 +248,8 @@ class SinkTxn(Message):
     request: int
     records: tuple[Record, ...]
     offsets: dict[int, tuple[str, int, int]] | None = None
+    dedupe: bool = False
+    """Idempotent consumer: skip events whose id the sink has already processed."""
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -275,3 +277,91 @@ class Envelope:
     src: str
     dst: str
     payload: Message
+
+
+# --------------------------------------------------------------------------- two-phase commit
+
+
+@dataclass(slots=True)
+class Begin(Message):
+    """The producing application asks the coordinator to commit its business write and its
+    message atomically (transaction id = the event id)."""
+
+    kind: ClassVar[str] = "2pc-begin"
+    custody: ClassVar[bool] = True
+    record: Record
+    aborts: bool
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.record.eid,)
+
+
+@dataclass(slots=True)
+class Prepare(Message):
+    kind: ClassVar[str] = "2pc-prepare"
+    custody: ClassVar[bool] = True
+    record: Record
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.record.eid,)
+
+
+@dataclass(slots=True)
+class Vote(Message):
+    kind: ClassVar[str] = "2pc-vote"
+    txn: str
+    yes: bool
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.txn,)
+
+
+@dataclass(slots=True)
+class Decision(Message):
+    """Commit or abort ``txn`` (also the coordinator's answer to a participant's ``Status``)."""
+
+    kind: ClassVar[str] = "2pc-decision"
+    txn: str
+    commit: bool
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.txn,)
+
+
+@dataclass(slots=True)
+class DecisionAck(Message):
+    kind: ClassVar[str] = "2pc-ack"
+    txn: str
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.txn,)
+
+
+@dataclass(slots=True)
+class Status(Message):
+    """An in-doubt participant asks the coordinator how ``txn`` ended."""
+
+    kind: ClassVar[str] = "2pc-status"
+    txn: str
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.txn,)
+
+
+@dataclass(slots=True)
+class Outcome(Message):
+    """The coordinator tells the application whether its transaction committed."""
+
+    kind: ClassVar[str] = "2pc-outcome"
+    txn: str
+    committed: bool
+
+    @property
+    def eids(self) -> tuple[str, ...]:
+        return (self.txn,)

@@ -19,9 +19,22 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from .messages import Envelope, InitProducerId, InitProducerIdResponse, Produce, ProduceAck, Record
+from .messages import (
+    Begin,
+    Decision,
+    Envelope,
+    InitProducerId,
+    InitProducerIdResponse,
+    Outcome,
+    Prepare,
+    Produce,
+    ProduceAck,
+    Record,
+)
 from .node import Node, RequestTracker
 from .rng import stable_index
+from .twophase import COORDINATOR as TWO_PC_COORDINATOR
+from .twophase import Participant
 from .workload import Arrival
 
 if TYPE_CHECKING:
@@ -42,6 +55,13 @@ class Producer(Node):
         self.requests = RequestTracker(self)
         broker_cfg = world.cfg.broker
         self.blocking = broker_cfg.capacity is not None and broker_cfg.overflow == "block"
+        # the producer's own database (durable): business rows, the outbox, 2PC prepared writes
+        self.rows: dict[str, str] = {}
+        self.outbox: list[Record] = []
+        self.relay_wake: simpy.Event | None = None
+        self.participant = Participant(self, self._db_vote, self._db_apply)
+        self.open_txns: dict[str, simpy.Event] = {}
+        self.aborting: dict[str, bool] = {}
         # volatile idempotence state, renewed by every start
         self.pid = -1
         self.epoch = -1
@@ -57,6 +77,11 @@ class Producer(Node):
         return stable_index(f"key-{key}", self.partitions)
 
     def on_start(self) -> None:
+        self.open_txns, self.aborting = {}, {}
+        for eid, state in sorted(self.rows.items()):
+            if state == "open" and eid not in self.participant.prepared:  # rolled back by recovery
+                self._txn_end(eid, False, "open at the crash")
+        self.participant.recover()
         if self.policy.idempotent:
             self.ready = self.env.event()
             self.next_seq = {}
@@ -98,6 +123,11 @@ class Producer(Node):
         rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
         self.record("create", self.name, (a.eid,), part=part, num=a.key, info=repr(a.time))
         broker = self.world.leader_of(part)
+        coupling = self.policy.coupling
+        if coupling != "none":
+            self.record("txn-begin", self.name, (a.eid,))
+            yield from self._with_database(a, rec, broker, coupling)
+            return
         if not self.policy.await_ack:
             if self.blocking:  # a full partition pushes back: the send waits until there is room
                 while True:
@@ -119,6 +149,79 @@ class Producer(Node):
             wake = self.wake.pop(part, None)
             if wake is not None:
                 wake.succeed()
+
+    # ------------------------------------------------------------------ database-coupled publishing
+
+    def _txn_end(self, eid: str, commit: bool, why: str = "") -> None:
+        self.rows[eid] = "committed" if commit else "aborted"
+        self.record("txn-commit" if commit else "txn-abort", self.name, (eid,), info=why)
+
+    def _with_database(self, a: Arrival, rec: Record, broker: str, coupling: str) -> Generator[Any, Any, None]:
+        eid = a.eid
+        publish = lambda attempt: Produce((rec,), attempt)  # noqa: E731
+        if coupling == "commit-then-publish":
+            if a.aborts:
+                self._txn_end(eid, False, "rolled back")
+                self._finish((eid,), "aborted", "fail")
+                return
+            self._txn_end(eid, True)
+            self.reach("after-commit-before-publish")  # the intent to publish lives only in memory
+            yield from self._until_acked(broker, (rec,), publish)
+        elif coupling == "publish-then-commit":
+            ok = yield from self._until_acked(broker, (rec,), publish)
+            self.reach("before-commit-after-publish")
+            if ok:
+                self._txn_end(eid, not a.aborts, "" if not a.aborts else "rolled back after publishing")
+                if a.aborts:
+                    self.record("outcome", self.name, (eid,), info="fail")
+        elif coupling == "outbox":
+            if a.aborts:
+                self._txn_end(eid, False, "rolled back")
+                self._finish((eid,), "aborted", "fail")
+                return
+            # business row and outbox row in one local transaction
+            self._txn_end(eid, True)
+            self.outbox.append(rec)
+            self.record("outbox-write", self.name, (eid,), part=rec.partition)
+            self._finish((eid,), "outboxed", "ok")
+            self.reach("after-commit-before-publish")
+            if self.relay_wake is not None and not self.relay_wake.triggered:
+                self.relay_wake.succeed()
+        elif coupling == "two-phase-commit":
+            yield from self._two_phase(a, rec)
+
+    def _two_phase(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
+        eid = a.eid
+        self.rows[eid] = "open"
+        prepared = self.env.event()
+        self.open_txns[eid] = prepared
+        _, outcome = self.acks.new(eid)
+        self.aborting[eid] = a.aborts
+        self.send(TWO_PC_COORDINATOR, Begin(rec, a.aborts))
+        self.spawn(self._prepare_timeout(eid, prepared))
+        cfg = self.world.cfg.two_phase_commit
+        reply = yield from self.wait_for(outcome, cfg.prepare_timeout + 2 * self.cfg.request_timeout)
+        if reply is None:
+            self.acks.forget(eid)
+        verdict = "unknown" if reply is None else ("ok" if reply.committed else "fail")
+        self.record("release", self.name, (eid,), info="2pc")
+        self.record("outcome", self.name, (eid,), info=verdict)
+
+    def _prepare_timeout(self, eid: str, prepared: simpy.Event) -> Generator[Any, Any, None]:
+        """A participant that never saw prepare aborts its open transaction on its own."""
+        yield from self.wait_for(prepared, self.world.cfg.two_phase_commit.prepare_timeout)
+        if not prepared.triggered and self.rows.get(eid) == "open":
+            self.rows[eid] = "aborted"
+            self.record("txn-abort", self.name, (eid,), info="no prepare in time")
+
+    def _db_vote(self, rec: Record) -> bool:
+        ev = self.open_txns.pop(rec.eid, None)
+        if ev is not None and not ev.triggered:
+            ev.succeed()
+        return self.rows.get(rec.eid) == "open" and not self.aborting.get(rec.eid, True)
+
+    def _db_apply(self, rec: Record, commit: bool) -> None:
+        self.rows[rec.eid] = "committed" if commit else "aborted"
 
     # ------------------------------------------------------------------ idempotent sending
 
@@ -209,3 +312,9 @@ class Producer(Node):
             self.acks.resolve(msg.eid, msg)
         elif isinstance(msg, InitProducerIdResponse):
             self.requests.resolve(msg.request, msg)
+        elif isinstance(msg, Outcome):
+            self.acks.resolve(msg.txn, msg)
+        elif isinstance(msg, Prepare):
+            self.participant.on_prepare(env.src, msg)
+        elif isinstance(msg, Decision):
+            self.participant.on_decision(env.src, msg)

@@ -25,6 +25,7 @@ class Sink(Node):
         super().__init__(name, world)
         self.effects: Counter[str] = Counter()  # durable
         self.offsets: dict[int, int] = {}  # durable: consumed offsets stored by transactional consumers
+        self.processed_ids: set[str] = set()  # durable: the idempotent consumer's processed-id table
 
     def handle(self, env: Envelope) -> None:
         msg = env.payload
@@ -44,6 +45,12 @@ class Sink(Node):
                 self.send(env.src, SinkAck(msg.request, (), stored))
                 return
         eids = tuple(r.eid for r in msg.records)
+        if msg.dedupe:  # same transaction: check and record the processed ids with the effects
+            seen = tuple(e for e in eids if e in self.processed_ids)
+            if seen:
+                self.record("dedupe-skip", self.name, seen, peer=env.src, num=env.msgid)
+            eids = tuple(e for e in eids if e not in self.processed_ids)
+            self.processed_ids.update(eids)
         for eid in eids:
             self.effects[eid] += 1
         if eids:

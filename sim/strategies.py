@@ -22,6 +22,10 @@ class ProducerPolicy:
     idempotent: bool = False
     """Producer id + epoch from the broker, a sequence number per partition, at most
     ``max_in_flight`` requests in flight per partition; the broker drops resent duplicates."""
+    coupling: Literal["none", "commit-then-publish", "publish-then-commit", "outbox", "two-phase-commit"] = "none"
+    """How publishing is tied to the business transaction in the producer's database:
+    ``none`` (no transaction), the two naive dual writes, the transactional outbox (a relay
+    publishes committed outbox rows), or two-phase commit through the coordinator."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class ConsumerPolicy:
     consumer resumes from the sink's offsets (Kafka's exactly-once consume-transform-produce)."""
     retry_sink: bool
     """Retry the sink transaction until the sink acknowledges it (else: one attempt)."""
+    dedupe_ids: bool = False
+    """Idempotent consumer: the sink transaction also records the event id, and an id already
+    processed is not applied again (the outbox's consumer)."""
     dead_letter: bool = False
     """An event whose processing keeps failing goes to the dead-letter queue after
     ``broker.max_receives`` attempts (else: one attempt, then it is dropped)."""
@@ -84,6 +91,39 @@ EXACTLY_ONCE = Strategy(
 )
 
 
+COMMIT_THEN_PUBLISH = Strategy(
+    name="commit-then-publish",
+    description="dual write: commit the business transaction, then publish (at-least-once); a crash in between loses the event",
+    producer=ProducerPolicy(await_ack=True, retry=True, coupling="commit-then-publish"),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="after-process", retry_sink=True, dead_letter=True),
+)
+
+PUBLISH_THEN_COMMIT = Strategy(
+    name="publish-then-commit",
+    description="dual write: publish (at-least-once), then commit; an abort or a crash in between makes a phantom",
+    producer=ProducerPolicy(await_ack=True, retry=True, coupling="publish-then-commit"),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="after-process", retry_sink=True, dead_letter=True),
+)
+
+OUTBOX = Strategy(
+    name="outbox",
+    description="business row + outbox row in one local transaction; a relay publishes with retries and marks them sent; idempotent consumer",
+    producer=ProducerPolicy(await_ack=True, retry=True, coupling="outbox"),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="after-process", retry_sink=True, dedupe_ids=True, dead_letter=True),
+)
+
+TWO_PHASE_COMMIT = Strategy(
+    name="two-phase-commit",
+    description="business write and enqueue committed atomically by 2PC through the coordinator (presumed abort); consumer as exactly-once",
+    producer=ProducerPolicy(await_ack=True, retry=True, coupling="two-phase-commit"),
+    broker=BrokerPolicy(),
+    consumer=ConsumerPolicy(commit="in-sink", retry_sink=True, dead_letter=True),
+)
+
+
 def _planned(name: str, description: str, missing: str) -> Strategy:
     return Strategy(
         name=name,
@@ -102,8 +142,10 @@ STRATEGIES: dict[str, Strategy] = {
         AT_MOST_ONCE,
         AT_LEAST_ONCE,
         EXACTLY_ONCE,
-        _planned("outbox", "transactional outbox with relay and idempotent consumer", "needs producer databases and relays (issue 5)"),
-        _planned("two-phase-commit", "2PC over the producer database and the broker", "needs the coordinator (issue 5)"),
+        OUTBOX,
+        TWO_PHASE_COMMIT,
+        COMMIT_THEN_PUBLISH,
+        PUBLISH_THEN_COMMIT,
     )
 }
 

@@ -22,6 +22,8 @@ class Arrival:
     key: int
     process_time: float
     poison: bool = False
+    aborts: bool = False
+    """Its business transaction rolls back (database strategies only)."""
 
 
 def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[Arrival]]:
@@ -38,8 +40,10 @@ def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[A
         prng = streams(f"workload/process/producer-{i}")
         ptimes = [w.process_time.sample(prng) for _ in range(n)]
         poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
+        aborts = streams(f"workload/abort/producer-{i}").random(n) < w.abort_probability
         out.append(
-            [Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j]), bool(poison[j])) for j in range(n)]
+            [Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j]), bool(poison[j]), bool(aborts[j]))
+             for j in range(n)]
         )
     return out
 

@@ -20,9 +20,11 @@ from .network import Network
 from .node import Node
 from .producer import Producer
 from .recorder import Recorder, history_frame
+from .relay import Relay
 from .rng import Streams
 from .sink import Sink
 from .strategies import STRATEGIES
+from .twophase import Coordinator
 from .workload import Arrival, materialise_workload
 
 
@@ -62,12 +64,20 @@ class World:
         self.sink = Sink("sink", self)
         for n in [*self.consumers, self.sink]:
             self.nodes[n.name] = n
+        coupling = self.strategy.producer.coupling
+        self.relays = [Relay(f"relay-{i}", self, p) for i, p in enumerate(self.producers)] if coupling == "outbox" else []
+        self.coordinator = Coordinator("coordinator", self) if coupling == "two-phase-commit" else None
+        for extra in [*self.relays, *([self.coordinator] if self.coordinator else [])]:
+            self.nodes[extra.name] = extra
         edges: list[tuple[str, str]] = []
-        for a in [*self.producers, *self.consumers]:
+        for a in [*self.producers, *self.consumers, *self.relays]:
             for b in self.brokers:
                 edges += [(a.name, b.name), (b.name, a.name)]
         for c in self.consumers:
             edges += [(c.name, "sink"), ("sink", c.name)]
+        if self.coordinator is not None:
+            for n in [*self.producers, *self.brokers]:
+                edges += [(n.name, "coordinator"), ("coordinator", n.name)]
         self.network = Network(self, t.network, edges)
         self.faults = FaultInjector(self, schedule)
 

@@ -66,7 +66,7 @@ def test_link_patterns() -> None:
     [
         ({"workload": {"rat": 1}}, "did you mean 'rate'"),
         ({"topology": {"network": {"loss": 1.5}}}, "topology.network.loss"),
-        ({"strategies": ["outbox"]}, "not supported yet"),
+        ({"strategies": ["outbox"], "topology": {"brokers": 2}, "broker": {"replication_factor": 2}}, "not supported yet"),
         ({"strategies": ["exactly-once"], "broker": {"mode": "queue"}}, "needs broker.mode: log"),
         ({"strategies": ["at-least-once"], "broker": {"acks": 0}}, "acks must be 1 or all"),
         ({"strategies": ["at-most-once"], "faults": [{"kind": "crash", "node": "nobody-*", "at": 1}]}, "matches no node"),
@@ -90,6 +90,9 @@ def test_config_defaults_follow_the_contract() -> None:
     assert cfg.broker.acks == "all" and cfg.broker.durability == "fsync" and cfg.broker.max_receives == 5
     assert cfg.consumer_group.auto_commit_interval == 5 and cfg.producer.request_timeout == 0.5
     assert cfg.node_names() == ["producer-0", "broker-0", "consumer-0", "consumer-1", "sink"]
+    everything = validate_dict({})  # the default: every strategy of the contract
+    assert everything.strategies == ["at-most-once", "at-least-once", "exactly-once", "outbox", "two-phase-commit"]
+    assert everything.node_names()[-2:] == ["relay-0", "coordinator"]
 
 
 @pytest.mark.parametrize("trace", ["summary", "messages", "full"])
