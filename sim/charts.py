@@ -625,6 +625,48 @@ def sweep_lines(
     return fig
 
 
+COST_PANELS: tuple[tuple[str, str, float], ...] = (
+    ("loss_rate", "lost (% of committed)", 100.0),
+    ("duplicate_rate", "duplicate effects (% of committed)", 100.0),
+    ("phantom_rate", "phantoms (% of intended)", 100.0),
+    ("latency_p50", "median latency (ms)", 1000.0),
+    ("messages_per_event", "network messages per event", 1.0),
+)
+
+
+def strategy_costs(summary: pd.DataFrame, *, strategies: Sequence[str] | None = None) -> Figure:
+    """Loss, duplicates, phantoms, latency and messages per event, one panel each, all
+    strategies side by side (cell 0, mean across replications, 95% CI)."""
+    from .stats import mean_ci
+
+    rows, cell, several = _pick_cell(summary)
+    rows = rows.assign(
+        phantom_rate=_float_col(rows, "phantoms") / _float_col(rows, "intended"),
+        messages_per_event=_float_col(rows, "network_messages") / _float_col(rows, "intended"),
+    )
+    order = _strategy_order(rows, strategies)
+    colours = strategy_colours(_strategy_order(summary, strategies))
+    with _style():
+        fig = Figure(figsize=(3.1 * len(COST_PANELS), 5.2), dpi=DPI, layout="tight")
+        axes = fig.subplots(1, len(COST_PANELS))
+        for ax, (col, label, scale) in zip(axes, COST_PANELS, strict=True):
+            means, errs = [], []
+            for s in order:
+                mean, half = mean_ci(_float_col(rows[rows["strategy"].astype(str) == s], col))
+                means.append(0.0 if not math.isfinite(mean) else mean * scale)
+                errs.append(0.0 if not math.isfinite(half) else half * scale)
+            xs = np.arange(len(order))
+            ax.bar(xs, means, yerr=errs, color=[colours[s] for s in order], capsize=3, edgecolor="black", linewidth=0.5)
+            for x, m in zip(xs, means, strict=True):
+                ax.annotate(f"{m:.3g}", (x, m), ha="center", va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")
+            ax.set_xticks(xs, order, rotation=60, ha="right", fontsize=10)
+            ax.set_title(label, fontsize=11)
+            ax.set_ylim(bottom=0)
+        n = _n_replications(rows)
+        fig.suptitle("What each strategy costs" + _join_notes(_cell_note(cell, several), f"mean of {n} replication{'s' if n != 1 else ''}"))
+    return fig
+
+
 def cause_breakdown(messages: pd.DataFrame, *, strategies: Sequence[str] | None = None) -> Figure:
     """Lost events and duplicate effects per strategy, stacked by the cause the checker found
     in the history (all cells and replications pooled, as a share of committed events)."""
@@ -730,6 +772,8 @@ def draw_all(
         rows, _cell, _several = _pick_cell(messages)
         if len(_processed_latencies(rows)):
             written += save_figure(latency_cdf(messages, strategies=order), out_dir, "latency_cdf")
+    if not summary.empty and {"strategy", "loss_rate", "phantoms", "network_messages"} <= set(summary.columns):
+        written += save_figure(strategy_costs(summary, strategies=order), out_dir, "costs")
     if lag is not None and not lag.empty:
         written += save_figure(lag_timeline(lag, faults, strategies=order), out_dir, "lag_timeline")
     if not messages.empty and {"strategy", "fate", "loss_cause"} <= set(messages.columns):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import itertools
+import re
 import types
 import typing
 from pathlib import Path
@@ -34,6 +35,22 @@ from .distributions import Constant, Distribution, Exponential
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with YAML 1.2 booleans: only true/false. In YAML 1.1 the fault key
+    ``on:`` (and yes/no/off) would silently turn into a boolean."""
+
+
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 class ConfigError(ValueError):
@@ -458,7 +475,7 @@ def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> Exper
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc}). An experiment config is a UTF-8 YAML file.") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -611,7 +628,7 @@ def _explain(err: Any, path: list[Any], data: Any = None) -> str:
 def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
     """Map each key path in a YAML document to its 1-based line number."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=ConfigLoader)
     except yaml.YAMLError:
         return {}
     out: dict[tuple[Any, ...], int] = {}

@@ -1,8 +1,9 @@
 """The outbox relay of a producer (``relay-i``): its own node, crashable.
 
 Every ``outbox.poll_interval`` (or, with ``relay: cdc``, as soon as a row commits, tailing the
-database's log) it reads up to ``outbox.batch`` committed outbox rows from the producer's database, publishes them in order (each retried until acknowledged, which keeps
-per-key order), then marks them sent. A crash after publishing and before marking makes the
+database's log) it reads up to ``outbox.batch`` committed outbox rows from the producer's database, publishes them as one produce request per partition (the partitions in
+parallel, each request retried until acknowledged, which keeps per-key order), then marks
+them sent. A crash after publishing and before marking makes the
 next poll publish them again: duplicates at the broker with the same event id, which the
 idempotent consumer absorbs.
 """
@@ -51,20 +52,24 @@ class Relay(Node):
             rows = list(self.producer.outbox[: self.cfg.batch])  # a read of the producer's database
             if not rows:
                 continue
+            by_partition: dict[int, list[Any]] = {}
             for rec in rows:
-                yield from self._publish(rec)
+                by_partition.setdefault(rec.partition, []).append(rec)
+            senders = [self.spawn(self._publish(tuple(batch))) for _, batch in sorted(by_partition.items())]
+            yield self.env.all_of(senders)
+            yield from self.unpaused()
             self.reach("after-publish-before-mark")
             sent = {r.eid for r in rows}
             self.producer.outbox[:] = [r for r in self.producer.outbox if r.eid not in sent]
             self.record("outbox-mark", self.name, tuple(r.eid for r in rows), peer=self.producer.name)
 
-    def _publish(self, rec: Any) -> Generator[Any, Any, None]:
-        broker = self.world.leader_of(rec.partition)
+    def _publish(self, batch: tuple[Any, ...]) -> Generator[Any, Any, None]:
+        broker = self.world.leader_of(batch[0].partition)
         attempt = 0
         while True:
             attempt += 1
-            _, acked = self.acks.new(rec.eid)
-            self.send(broker, Produce((rec,), attempt))
+            _, acked = self.acks.new(batch[0].eid)
+            self.send(broker, Produce(batch, attempt))
             reply = yield from self.wait_for(acked, self.timeout)
             if reply is not None:
                 return
