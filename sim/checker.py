@@ -119,19 +119,14 @@ def check(ops: Sequence[tuple[Any, ...]], duration: float, sim_time: float) -> V
             eid = eids[0]
             ev[eid] = EventState(seq, node, num, part, float(info) if info else time)
             mem[node][eid] += 1
-        elif op == "send":
-            sends += 1
+        elif op in ("send", "dup"):  # a message (or a copy the network made) is in flight
+            if op == "send":
+                sends += 1
+            else:
+                dup_links[num] = f"duplicate:{node}->{peer}"
             if info in ("produce-ack", "sink-ack"):
                 reply_kinds[num] = info
-            if part == 1:
-                net[num] = eids
-                for eid in eids:
-                    ev[eid].copies += 1
-        elif op == "dup":
-            dup_links[num] = f"duplicate:{node}->{peer}"
-            if info in ("produce-ack", "sink-ack"):
-                reply_kinds[num] = info
-            if part == 1:
+            if part == 1:  # it carries custody: one more copy of each of its events
                 net[num] = eids
                 for eid in eids:
                     ev[eid].copies += 1
