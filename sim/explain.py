@@ -524,6 +524,10 @@ def _narrate(rows: pd.DataFrame, info: dict[str, Any], faults: list[_Fault], car
             verb = "began" if op == "fault-start" else "ended"
             text = f"fault {num} ({text_info}{p}) {verb} on {node}"
             label = f"{text_info} {'starts' if op == 'fault-start' else 'ends'} ({node})"
+        elif op in _PLAIN_STEPS:
+            step, template = _PLAIN_STEPS[op]
+            mark, label = "minor", step
+            text = template.format(node=node, peer=peer, info=text_info, num=num, part=part).replace(" ()", "")
         else:
             step, text, mark, label = op, f"{node} {op} {peer} {text_info}".strip(), "minor", op
         out.append(dict(time=float(row["time"]), seq=seq, node=node, peer=peer, step=step, text=text,
@@ -531,6 +535,28 @@ def _narrate(rows: pd.DataFrame, info: dict[str, Any], faults: list[_Fault], car
                         mark=mark, label=label))
     cols = [*JOURNEY_COLUMNS, "op", "num", "part", "info", "kind", "unit", "prio", "mark", "label"]
     return pd.DataFrame(out, columns=cols)
+
+
+#: Operations told with a fixed sentence: op -> (step verb, sentence template).
+_PLAIN_STEPS: dict[str, tuple[str, str]] = {
+    "txn-begin": ("txn-begin", "{node} began its business transaction"),
+    "txn-commit": ("txn-commit", "{node} committed the business transaction ({info})"),
+    "txn-abort": ("txn-abort", "{node} rolled the business transaction back ({info})"),
+    "outbox-write": ("outboxed", "{node} wrote it to the outbox in the same local transaction"),
+    "outbox-mark": ("marked-sent", "{node} marked its outbox row sent"),
+    "prepared": ("prepared", "{node} prepared it for {peer} and voted yes (in doubt until the decision)"),
+    "resolved": ("resolved", "{node} learned the decision from {peer}: {info}"),
+    "force-log": ("forced-write", "{node} forced its {info} record to its log"),
+    "dedupe": ("deduplicated", "{node} recognised a resend and acknowledged it without appending ({info})"),
+    "dedupe-skip": ("deduplicated", "{node} skipped its effect: the id was already processed"),
+    "fenced": ("fenced", "{node} refused it from {peer}: an older producer epoch ({info})"),
+    "reject": ("refused", "{node} refused it from {peer} ({info})"),
+    "expire": ("expired", "{node} discarded it for its age ({info})"),
+    "delete": ("deleted", "{node} deleted it for {peer} (its acknowledgement)"),
+    "dead-letter": ("dead-lettered", "{node} moved it to the dead-letter queue ({info})"),
+    "process-fail": ("failed", "{node} failed to process it (attempt {num}: {info})"),
+    "txn-refused": ("refused", "{node} refused the transaction of {peer}: stored offsets {info}"),
+}
 
 
 def journey(results: Results, message_id: str, run: str | None = None) -> pd.DataFrame:
@@ -621,6 +647,13 @@ def _why(info: dict[str, Any]) -> str:
                      "a consumer) and could still be delivered")
     elif fate == "processed":
         parts.append("processed" + (" once" if effects == 1 else f", applied {effects} times"))
+    elif fate == "aborted":
+        parts.append("its business transaction did not commit, so the event does not exist"
+                     + (f"; yet its effect was applied {effects} time(s): a phantom" if effects else ""))
+    elif fate == "dead_lettered":
+        parts.append(f"dead-lettered, cause: {_present(info.get('loss_cause')) or 'unknown'} (its processing kept failing)")
+    elif fate == "expired":
+        parts.append(f"expired, cause: {_present(info.get('loss_cause')) or 'ttl'} (older than the TTL when it would have been delivered)")
     else:
         parts.append(f"fate {fate}")
     grouped: dict[str, list[int]] = {}

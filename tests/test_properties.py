@@ -2,8 +2,8 @@
 
 Every run already asserts conservation and that the sink's own effects table agrees with the
 history; here random schedules hunt for a case that breaks them, and for the guarantees: with
-durable brokers and producers that stay up, at-least-once loses nothing, and exactly-once
-loses nothing and applies nothing twice.
+durable brokers and producers that stay up, at-least-once loses nothing, and exactly-once, the
+outbox and two-phase commit lose nothing, apply nothing twice and leave nothing in doubt.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_conservation_and_at_least_once_guarantee_under_random_faults(faults, se
         "duration": 10,
         "drain": 40,
         "trace": "messages",
-        "strategies": ["at-most-once", "at-least-once", "exactly-once"],
+        "strategies": ["at-most-once", "at-least-once", "exactly-once", "outbox", "two-phase-commit"],
         "workload": {"rate": 50},
         "faults": faults,
     }
@@ -65,5 +65,7 @@ def test_conservation_and_at_least_once_guarantee_under_random_faults(faults, se
     alo = by.loc["at-least-once"]
     assert alo["lost"] == 0
     assert alo["pending"] == 0  # every node restarts and the drain is long enough
-    eos = by.loc["exactly-once"]
-    assert eos["lost"] == 0 and eos["pending"] == 0 and eos["duplicates"] == 0
+    for strategy in ("exactly-once", "outbox", "two-phase-commit"):
+        row = by.loc[strategy]
+        assert row["lost"] == 0 and row["pending"] == 0 and row["duplicates"] == 0 and row["phantoms"] == 0, strategy
+        assert row["in_doubt"] == 0
