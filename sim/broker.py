@@ -461,10 +461,14 @@ class Broker(Node):
                 break
         return out
 
-    def _response(self, request: int, positions: dict[int, int], resets: dict[int, int]) -> FetchResponse:
-        live = {p: pos for p, pos in positions.items() if p not in resets}
+    def _response(self, request: int, positions: dict[int, int], resets: dict[int, int],
+                  records: list[Record] | None = None) -> FetchResponse:
+        """The answer to a fetch: records from the partitions not being reset (``records`` when
+        the caller already took them), the log epochs, and the resets."""
+        if records is None:
+            records = self._available({p: pos for p, pos in positions.items() if p not in resets})
         epochs = {p: self.logs[p].epoch for p in positions}
-        return FetchResponse(request, self._available(live), epochs, resets)
+        return FetchResponse(request, records, epochs, resets)
 
     def _fetch(self, consumer: str, msg: Fetch) -> None:
         resets = {}
@@ -472,8 +476,9 @@ class Broker(Node):
             point = self.logs[p].divergence(msg.epochs.get(p, 0))
             if point is not None or pos > self.logs[p].end:
                 resets[p] = min(pos, self.logs[p].end if point is None else point)
-        if resets or self._available(msg.positions):
-            self.send(consumer, self._response(msg.request, msg.positions, resets))
+        records = self._available({p: pos for p, pos in msg.positions.items() if p not in resets})
+        if resets or records:
+            self.send(consumer, self._response(msg.request, msg.positions, resets, records))
             return
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
         self._parked.append(parked)

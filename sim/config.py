@@ -151,6 +151,10 @@ class Backoff(_Model):
     multiplier: Annotated[float, Field(ge=1.0)] = 2.0
     max: NonNegativeFloat = 5.0
 
+    def delay(self, attempt: int) -> float:
+        """The pause after failed attempt number ``attempt`` (1, 2, ...): exponential, capped."""
+        return min(self.max, self.initial * self.multiplier ** (attempt - 1))
+
 
 class Producer(_Model):
     request_timeout: PositiveFloat = 0.5

@@ -38,7 +38,7 @@ from .messages import (
     SinkOffsetFetch,
     SinkTxn,
 )
-from .node import Node, RequestTracker
+from .node import Node
 
 if TYPE_CHECKING:
     from .world import World
@@ -51,13 +51,11 @@ class Consumer(Node):
         super().__init__(name, world)
         self.policy = world.strategy.consumer
         self.group = world.cfg.consumer_group
-        self.timeout = world.cfg.producer.request_timeout
         self.fetch_wait = world.cfg.broker.fetch_max_wait
         self.coordinator = world.coordinator_name
         self.queue_mode = world.cfg.broker.mode == "queue"
         self.max_receives = world.cfg.broker.max_receives
         self.max_records = world.cfg.broker.max_poll_records
-        self.requests = RequestTracker(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -82,28 +80,11 @@ class Consumer(Node):
         if self.policy.commit == "after-process":
             self.spawn(self._auto_commit())
 
-    def on_crash(self) -> None:
-        self.requests.clear()
-
     def handle(self, env: Envelope) -> None:
         msg = env.payload
         if isinstance(msg, FetchResponse | OffsetFetchResponse | OffsetCommitAck | SinkAck | GroupResponse
                       | ReceiveResponse | DeleteAck | DeadLetterAck):
             self.requests.resolve(msg.request, msg)
-
-    # ------------------------------------------------------------------ request helpers
-
-    def _call(self, dst: str, make: Any, retry: bool = True, timeout: float | None = None) -> Generator[Any, Any, Any]:
-        """Send ``make(request_id)`` to ``dst`` and wait for the reply; resend on timeout if ``retry``."""
-        while True:
-            req, ev = self.requests.new()
-            self.send(dst, make(req))
-            reply = yield from self.wait_for(ev, self.timeout if timeout is None else timeout)
-            if reply is not None:
-                return reply
-            self.requests.forget(req)
-            if not retry:
-                return None
 
     def _by_broker(self, partitions: list[int]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -114,18 +95,18 @@ class Consumer(Node):
     # ------------------------------------------------------------------ membership
 
     def _membership(self) -> Generator[Any, Any, None]:
-        reply = yield from self._call(self.coordinator, lambda r: JoinGroup(r))
+        reply = yield from self.call(self.coordinator, lambda r: JoinGroup(r))
         self._apply(reply)
         while True:
             settling = bool(self.to_revoke or self.to_take) or reply is None or reply.generation != self.generation or not reply.grant
             yield from self.sleep(min(0.05, self.group.heartbeat_interval) if settling and self.generation >= 0 else self.group.heartbeat_interval)
             held = tuple(sorted(self.assigned))
-            reply = yield from self._call(self.coordinator, lambda r, h=held: Heartbeat(r, self.generation, h), retry=False)
+            reply = yield from self.call(self.coordinator, lambda r, h=held: Heartbeat(r, self.generation, h), retry=False)
             if reply is None:
                 continue
             if reply.rejoin:  # the coordinator forgot us (session timeout, or it restarted)
                 self._apply(reply)
-                reply = yield from self._call(self.coordinator, lambda r: JoinGroup(r))
+                reply = yield from self.call(self.coordinator, lambda r: JoinGroup(r))
             self._apply(reply)
 
     def _apply(self, reply: GroupResponse) -> None:
@@ -152,11 +133,11 @@ class Consumer(Node):
             new = sorted(self.to_take)
             self.to_take = set()
             if self.policy.commit == "in-sink":  # resume from the offsets stored with the effects
-                reply = yield from self._call("sink", lambda r: SinkOffsetFetch(r, tuple(new)))
+                reply = yield from self.call("sink", lambda r: SinkOffsetFetch(r, tuple(new)))
                 self.positions.update(reply.offsets)
             else:
                 for broker, parts in self._by_broker(new).items():
-                    reply = yield from self._call(broker, lambda r, ps=parts: OffsetFetch(r, tuple(ps)))
+                    reply = yield from self.call(broker, lambda r, ps=parts: OffsetFetch(r, tuple(ps)))
                     self.positions.update(reply.offsets)
                     self.epochs.update(reply.epochs)
             for p in new:
@@ -178,9 +159,9 @@ class Consumer(Node):
                     break
                 positions = {p: self.positions[p] for p in parts}
                 epochs = {p: self.epochs.get(p, 0) for p in parts}
-                reply = yield from self._call(
+                reply = yield from self.call(
                     broker, lambda r, pos=positions, ep=epochs: Fetch(r, pos, ep), retry=False,
-                    timeout=self.fetch_wait + self.timeout,
+                    timeout=self.fetch_wait + self.request_timeout,
                 )
                 if reply is None:
                     continue
@@ -201,7 +182,7 @@ class Consumer(Node):
             for rec in batch:
                 offsets[rec.partition] = rec.offset + 1
             epochs = {p: self.epochs.get(p, 0) for p in offsets}
-            reply = yield from self._call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs, self.generation))
+            reply = yield from self.call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs, self.generation))
             self.positions.update({p: o for p, o in offsets.items() if p not in reply.refused and p in self.positions})
             self.reach("after-ack-before-process")
             for rec in batch:
@@ -240,7 +221,7 @@ class Consumer(Node):
         if rec.process_time > 0:
             yield from self.sleep(rec.process_time)
         dedupe = self.policy.dedupe_ids
-        reply = yield from self._call("sink", lambda r: SinkTxn(r, (rec,), offsets, dedupe), retry=self.policy.retry_sink)
+        reply = yield from self.call("sink", lambda r: SinkTxn(r, (rec,), offsets, dedupe), retry=self.policy.retry_sink)
         self.record("release", self.name, (rec.eid,), info="done" if reply is not None else "gave-up")
         return reply
 
@@ -256,10 +237,10 @@ class Consumer(Node):
         if self.queue_mode or not self.policy.dead_letter:
             self.record("release", self.name, (rec.eid,), info="failed")
             return None
-        yield from self._call(self.world.leader_of(rec.partition), lambda r: DeadLetter(r, rec, f"failed {tries} times"))
+        yield from self.call(self.world.leader_of(rec.partition), lambda r: DeadLetter(r, rec, f"failed {tries} times"))
         reply = None
         if offsets is not None:  # a transactional consumer still stores its position past it
-            reply = yield from self._call("sink", lambda r: SinkTxn(r, (), offsets))
+            reply = yield from self.call("sink", lambda r: SinkTxn(r, (), offsets))
         self.record("release", self.name, (rec.eid,), info="dead-lettered")
         return reply if reply is not None else True
 
@@ -271,8 +252,8 @@ class Consumer(Node):
         brokers = [b.name for b in self.world.brokers]
         while True:
             for broker in brokers:
-                reply = yield from self._call(
-                    broker, lambda r: Receive(r, self.max_records), retry=False, timeout=self.fetch_wait + self.timeout
+                reply = yield from self.call(
+                    broker, lambda r: Receive(r, self.max_records), retry=False, timeout=self.fetch_wait + self.request_timeout
                 )
                 if reply is None or not reply.records:
                     continue
@@ -280,7 +261,7 @@ class Consumer(Node):
                     self.record("receive", self.name, (rec.eid,), peer=broker, part=rec.partition, num=rec.offset, info=f"receive {n}")
                 if self.policy.commit == "on-receipt":
                     items = tuple((r.partition, r.offset) for r in reply.records)
-                    yield from self._call(broker, lambda r, i=items: Delete(r, i))
+                    yield from self.call(broker, lambda r, i=items: Delete(r, i))
                     self.reach("after-ack-before-process")
                     for rec in reply.records:
                         yield from self._process(rec, attempts=1)
@@ -289,7 +270,7 @@ class Consumer(Node):
                         done = yield from self._process(rec, attempts=1)
                         self.reach("after-process-before-commit")
                         if done is not None:
-                            yield from self._call(broker, lambda r, rec=rec: Delete(r, ((rec.partition, rec.offset),)), retry=False)
+                            yield from self.call(broker, lambda r, rec=rec: Delete(r, ((rec.partition, rec.offset),)), retry=False)
 
     # ------------------------------------------------------------------ committing (after-process)
 
@@ -299,7 +280,7 @@ class Consumer(Node):
             if not changed:
                 continue
             epochs = {p: self.epochs.get(p, 0) for p in changed}
-            reply = yield from self._call(broker, lambda r, c=changed, ep=epochs: OffsetCommit(r, c, ep, self.generation), retry=False)
+            reply = yield from self.call(broker, lambda r, c=changed, ep=epochs: OffsetCommit(r, c, ep, self.generation), retry=False)
             if reply is not None:
                 for p, offset in changed.items():
                     if p not in reply.refused and p in self.committed:

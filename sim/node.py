@@ -37,6 +37,8 @@ class Node:
         self._held: list[Envelope] = []
         self._resumed: simpy.Event | None = None
         self.disk_loss_armed = False
+        self.requests = RequestTracker(self)
+        self.request_timeout = world.cfg.producer.request_timeout
 
     # ------------------------------------------------------------------ processes
 
@@ -72,6 +74,19 @@ class Node:
         if event in result:
             return result[event]
         return None
+
+    def call(self, dst: str, make: Any, retry: bool = True, timeout: float | None = None) -> Generator[Any, Any, Any]:
+        """Send ``make(request_id)`` to ``dst`` and wait for the reply (resolved through
+        ``self.requests`` by ``handle``); resend on timeout if ``retry``, else return None."""
+        while True:
+            req, ev = self.requests.new()
+            self.send(dst, make(req))
+            reply = yield from self.wait_for(ev, self.request_timeout if timeout is None else timeout)
+            if reply is not None:
+                return reply
+            self.requests.forget(req)
+            if not retry:
+                return None
 
     def reach(self, step: str) -> None:
         """Report a protocol step; a fault armed on this step crashes the node here."""
@@ -125,6 +140,7 @@ class Node:
         if self._resumed is not None and not self._resumed.triggered:
             self._resumed.succeed()
         self._resumed = None
+        self.requests.clear()
         self.on_crash()
         if self.disk_loss_armed:
             self.disk_loss_armed = False

@@ -52,7 +52,6 @@ class Producer(Node):
         self.policy = world.strategy.producer
         self.partitions = world.cfg.topology.partitions
         self.acks = RequestTracker(self)
-        self.requests = RequestTracker(self)
         broker_cfg = world.cfg.broker
         self.blocking = broker_cfg.capacity is not None and broker_cfg.overflow == "block"
         # the producer's own database (durable): business rows, the outbox, 2PC prepared writes
@@ -91,20 +90,13 @@ class Producer(Node):
 
     def on_crash(self) -> None:
         self.acks.clear()
-        self.requests.clear()
         self.ready = None
 
     def _init_producer_id(self) -> Generator[Any, Any, None]:
-        while True:
-            req, ev = self.requests.new()
-            self.send(COORDINATOR, InitProducerId(req, self.name))
-            reply = yield from self.wait_for(ev, self.cfg.request_timeout)
-            if reply is not None:
-                self.pid, self.epoch = reply.pid, reply.epoch
-                assert self.ready is not None
-                self.ready.succeed()
-                return
-            self.requests.forget(req)
+        reply = yield from self.call(COORDINATOR, lambda r: InitProducerId(r, self.name))
+        self.pid, self.epoch = reply.pid, reply.epoch
+        assert self.ready is not None
+        self.ready.succeed()
 
     def arrive(self, a: Arrival) -> None:
         """A business event arrives from the application (not created if the producer is down)."""
@@ -299,7 +291,7 @@ class Producer(Node):
                 self.acks.forget(key)
                 self._finish(eids, "gave-up", "fail")
                 return False
-            pause = min(backoff.max, backoff.initial * backoff.multiplier ** (attempt - 1))
+            pause = backoff.delay(attempt)
             if pause > 0:
                 yield from self.sleep(pause)
             if acked.triggered and not getattr(acked.value, "error", ""):  # acknowledged during the backoff

@@ -73,7 +73,7 @@ class Relay(Node):
             reply = yield from self.wait_for(acked, self.timeout)
             if reply is not None:
                 return
-            pause = min(self.backoff.max, self.backoff.initial * self.backoff.multiplier ** (attempt - 1))
+            pause = self.backoff.delay(attempt)
             if pause > 0:
                 yield from self.sleep(pause)
             if acked.triggered:

@@ -2,7 +2,7 @@
 
 Every random draw in a run comes from a stream named for its purpose (``"net/loss/producer-0->broker-0"``,
 ``"workload/arrivals/producer-0"``, ...). A stream's generator is seeded from the run seed and a
-stable hash (BLAKE2b) of its name, never Python's salted ``hash()``, so the same seed gives the
+stable hash (BLAKE2b) of its name, never Python's per-process salted string hash, so the same seed gives the
 same draws in every process, under every ``PYTHONHASHSEED`` and on every machine.
 """
 
