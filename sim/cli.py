@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from .config import PROTOCOL_STEPS, SUPPORTED_STEPS, ConfigError
+from .config import PROTOCOL_STEPS, ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,14 +133,14 @@ def _validate(args: argparse.Namespace) -> int:
             print(faults.drop(columns=["source"]).to_string(index=False))
     else:
         print("fault schedule: empty")
-    print("protocol steps for `crash ... on:` (* = reached by the strategies available now):")
+    print("protocol steps for `crash ... on:`:")
     for step, text in PROTOCOL_STEPS.items():
-        print(f"  {'*' if step in SUPPORTED_STEPS else ' '} {step}: {text}")
+        print(f"  {step}: {text}")
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from .explain import ExplainError, explain
+    from .report.explain import ExplainError, explain
 
     try:
         text, paths = explain(args.dir, args.message, args.run, args.out)
@@ -154,8 +154,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .charts import draw_all
-    from .results import load_results
+    from .report.charts import draw_all
+    from .report.results import load_results
 
     res = load_results(args.dir)
     paths = draw_all(res.summary, res.messages, res.faults, Path(args.dir) / "charts", lag=res.lag)

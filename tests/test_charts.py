@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.charts import (
+from sim.report.charts import (
     draw_all,
     latency_cdf,
     loss_duplicate_bars,
@@ -275,7 +275,7 @@ def ax_is_linear(line) -> bool:
 
 def test_sweep_lines_and_cause_breakdown_from_a_real_sweep(tmp_path) -> None:
     import sim
-    from sim.charts import cause_breakdown, sweep_lines, swept_parameters
+    from sim.report.charts import cause_breakdown, sweep_lines, swept_parameters
 
     res = sim.run({"strategies": ["at-most-once", "at-least-once"], "replications": 2, "duration": 4, "drain": 3,
                    "faults": [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.0},
@@ -296,7 +296,7 @@ def test_sweep_lines_and_cause_breakdown_from_a_real_sweep(tmp_path) -> None:
 def test_aggregate_gives_mean_and_ci_per_cell_and_strategy() -> None:
     import numpy as np
 
-    from sim.stats import aggregate, mean_ci
+    from sim.report.stats import aggregate, mean_ci
 
     summary = pd.DataFrame({
         "experiment": "x", "cell": [0, 0, 0, 0], "strategy": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1],

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from sim.checker import check
-from sim.recorder import Op, frame_to_ops, history_frame
+from sim.check import check
+from sim.history import Op, frame_to_ops, history_frame
 
 
 def op(t, kind, node, eids=(), peer="", part=-1, num=-1, info=""):
-    return Op(t, kind, node, peer, tuple(eids), part, num, info)
+    """An operation tuple; ``info`` is its detail (typed per operation: see sim/history/ops.py)."""
+    kind = Op(kind)
+    if kind == Op.CREATE:
+        info = float(info)
+    elif kind == Op.APPEND:
+        info = (-1, "")
+    elif kind == Op.RECEIVE:
+        info = 0
+    return (t, kind, node, peer, tuple(eids), part, num, info)
 
 
 def test_dropped_only_copy_is_lost_with_the_link_as_cause() -> None:

@@ -99,7 +99,7 @@ def test_idempotent_producer_batches_under_load() -> None:
     res = sim.run({**BASE, "strategies": ["exactly-once"], "trace": "full", "duration": 5,
                    "faults": [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3}]}, workers=1, progress=False)
     ev = res.events
-    sends = ev[(ev["op"] == "send") & (ev["info"] == "produce")]
+    sends = ev[(ev["op"] == "send") & (ev["detail"] == "produce")]
     per_request = sends.groupby("num").size()
     assert per_request.max() > 1  # what queued behind a stalled request goes in one batch
     assert per_request.max() <= 100  # producer.max_batch

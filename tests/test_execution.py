@@ -41,14 +41,14 @@ def test_sweep_gives_the_same_rows_in_process_in_a_pool_and_on_dask() -> None:
 
 
 def test_a_failing_run_is_reported_and_the_others_finish(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = sim.experiment.run_one
+    real = sim.experiment.dispatch.run_one
 
     def flaky(cfg, strategy, cell, replication, seed, schedule, extra=None):  # type: ignore[no-untyped-def]
         if strategy == "at-least-once" and replication == 1:
             raise RuntimeError("boom")
         return real(cfg, strategy, cell, replication, seed, schedule, extra)
 
-    monkeypatch.setattr(sim.experiment, "run_one", flaky)
+    monkeypatch.setattr(sim.experiment.dispatch, "run_one", flaky)
     res = sim.run({**CFG, "sweep": {}}, workers=1, progress=False)
     assert len(res.summary) == 3
     assert len(res.errors) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import sim
-from sim.explain import (
+from sim.report.explain import (
     JOURNEY_COLUMNS,
     ExplainError,
     explain,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import sim
-from sim.assignors import range_assign, round_robin_assign, sticky_assign
+from sim.model.broker.assignors import range_assign, round_robin_assign, sticky_assign
 
 # ----------------------------------------------------------------------------- assignors
 # One topic with 8 partitions stands for Kafka's javadoc examples with topics t0..t3 of two
@@ -60,7 +62,7 @@ def textbook(request):
 def held_by(events, member: str, before: float) -> set[str]:
     """The partitions ``member`` was assigned in the last rebalance before ``before`` (from the history)."""
     reb = events[(events["op"] == "rebalance") & (events["time"] < before)]
-    last = reb["info"].iloc[-1].split("; ")[1].split()
+    last = reb["detail"].iloc[-1].split("; ")[1].split()
     parts = dict(item.split(":") for item in last)
     return set(parts[member].split(",")) - {"-"}
 
@@ -75,7 +77,8 @@ def test_a_dead_consumers_partition_moves_after_the_session_timeout(textbook) ->
         # a survivor takes its partition at its next heartbeat (at most one interval later)
         orphan = held_by(ev, "consumer-1", 20.0)
         assert len(orphan) == 1
-        took = ev[(ev["op"] == "assign") & (ev["time"] > 20) & ev["info"].str.split(",").map(lambda ps, o=orphan: bool(o & set(ps)))]
+        assigns = ev[(ev["op"] == "assign") & (ev["time"] > 20)]
+        took = assigns[assigns["detail"].map(lambda d, o=orphan: bool(o & {str(p) for p in json.loads(d)}))]
         assert len(took) >= 1 and took["node"].iloc[0] != "consumer-1"
         assert 7.0 <= took["time"].iloc[0] - 20.0 <= 13.5
         msgs = res.messages[res.messages["strategy"] == strategy]

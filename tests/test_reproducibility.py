@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.core.rng import Streams, derive_seed, stable_index
 from sim.experiment import replication_seed
-from sim.rng import Streams, derive_seed, stable_index
 
 RANDOM_FAULT = {
     "kind": "random", "nodes": "consumer-*", "kinds": ["crash", "pause", "drop"],
@@ -157,7 +157,7 @@ def test_fault_schedule_is_the_same_for_every_strategy(traced):
     assert len(starts)
     per_strategy = {}
     for (cell, rep, strategy), group in starts.groupby(["cell", "replication", "strategy"]):
-        seen = sorted(zip(group["num"], group["node"], group["info"], group["time"].round(9), strict=True))
+        seen = sorted(zip(group["num"], group["node"], group["detail"], group["time"].round(9), strict=True))
         per_strategy.setdefault((cell, rep), {})[strategy] = seen
     assert sorted(per_strategy) == [(0, 0), (0, 1)]
     for key, by_strategy in per_strategy.items():
@@ -202,7 +202,7 @@ def test_validate_prints_the_schedule_of_faults_csv(cli, cli_runs, write_config,
 
 _RNG_WORKER = r"""
 import json, sys
-from sim.rng import Streams, derive_seed, stable_index
+from sim.core.rng import Streams, derive_seed, stable_index
 print(json.dumps({"hash": hash("msgsim-hash-probe")}), flush=True)
 for line in sys.stdin:
     out = []

@@ -10,8 +10,8 @@ from pydantic import TypeAdapter
 
 import sim
 from sim.config import ConfigError, link_matches, validate_dict
-from sim.distributions import Distribution
-from sim.rng import Streams, derive_seed, stable_index
+from sim.core.distributions import Distribution
+from sim.core.rng import Streams, derive_seed, stable_index
 
 DIST = TypeAdapter(Distribution)
 

@@ -1,0 +1,136 @@
+"""Duplicate attribution: why an effect beyond the first was applied.
+
+Every extra effect gets a cause from the history: the extra log copy it came from (a network
+duplicate, or a producer resend because an acknowledgement was lost or late, or a resend the
+broker could not recognise after losing its sequence state), the redelivery it came from (a
+consumer crash before committing, a visibility timeout), or the sink retry it came from (a
+lost sink acknowledgement). It knows the protocol's vocabulary, not the strategies.
+
+Runs after custody on the same operation (it reads ``appends`` and ``effects``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from typing import Any
+
+from ..history import causes
+from ..history.ops import Op, Row
+from .part import Part, on
+from .state import EventState
+
+CopyKey = tuple[str, int, int]
+"""A record in a log: (broker, partition, offset)."""
+Source = tuple[Any, ...]
+"""What an effect came from: (log copy, the delivery's history position, redelivery cause)."""
+NO_SOURCE: Source = (None, -1, None)
+
+
+class Attribution(Part):
+    def __init__(self, events: dict[str, EventState]) -> None:
+        self.events = events
+        self.dup_links: dict[int, str] = {}
+        """Message copies the network made -> their cause."""
+        self.reply_kinds: dict[int, str] = {}
+        """produce-ack / sink-ack message ids -> their type."""
+        self.append_cause: dict[CopyKey, str | None] = {}
+        """Log copy -> why it exists as an extra copy (None: it is the first)."""
+        self.receivers: dict[CopyKey, tuple[str, int]] = {}
+        """Log copy -> its last (consumer, that consumer's crash count then)."""
+        self.crashes: Counter[str] = Counter()
+        self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
+        """Consumer -> event -> the deliveries it holds, oldest first (processed in order)."""
+        self.orphans: dict[tuple[str, str], Source] = {}
+        """Deliveries held by a consumer when it crashed: its sink transactions may land."""
+
+    @on(Op.SEND, Op.DUP)
+    def _sent(self, seq: int, row: Row) -> None:
+        _, op, node, peer, _, _, num, kind = row
+        if op == Op.DUP:
+            self.dup_links[num] = causes.network_duplicate(node, peer)
+        if kind in ("produce-ack", "sink-ack"):
+            self.reply_kinds[num] = kind
+
+    @on(Op.DROP)
+    def _drop(self, seq: int, row: Row) -> None:
+        kind = self.reply_kinds.get(row[6])
+        if kind is not None:
+            for eid in row[4]:
+                if kind == "produce-ack":
+                    self.events[eid].ack_failure = row[7]
+                else:
+                    self.events[eid].sink_ack_failure = row[7]
+
+    @on(Op.RELEASE)
+    def _release(self, seq: int, row: Row) -> None:
+        held_here = self.holding.get(row[2])
+        if held_here:
+            for eid in row[4]:
+                if held_here.get(eid):
+                    held_here[eid].popleft()
+
+    @on(Op.APPEND)
+    def _append(self, seq: int, row: Row) -> None:
+        _, _, node, peer, eids, part, num, (msgid, unrecognised) = row
+        e = self.events[eids[0]]
+        why = None
+        if e.appends > 1:  # a second copy in the logs: a network duplicate or a producer resend
+            why = self.dup_links.get(msgid) or e.ack_failure or causes.late_ack(peer)
+            if unrecognised:  # an idempotent resend the broker could not recognise
+                why = causes.state_lost(unrecognised, why)
+        self.append_cause[(node, part, num)] = why
+        e.append_causes.append((seq, why))
+
+    @on(Op.RECEIVE)
+    def _receive(self, seq: int, row: Row) -> None:
+        _, _, node, peer, eids, part, num, receive_count = row
+        copy_key = (peer, part, num)
+        before = self.receivers.get(copy_key)
+        redelivery = None
+        if before is not None:
+            who, crash_count = before
+            if self.crashes[who] > crash_count:
+                redelivery = causes.redelivery_after_crash(who)
+            elif receive_count > 0:  # queue mode: not deleted in time
+                redelivery = causes.redelivery_after_visibility(who)
+            else:
+                redelivery = causes.redelivery_to(node)
+        self.receivers[copy_key] = (node, self.crashes[node])
+        self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
+
+    @on(Op.EFFECT)
+    def _effect(self, seq: int, row: Row) -> None:
+        peer, num = row[3], row[6]
+        for eid in row[4]:
+            e = self.events[eid]
+            queue = self.holding.get(peer, {}).get(eid)
+            source = queue[0] if queue else self.orphans.get((peer, eid), NO_SOURCE)
+            if e.effects > 1:
+                if num in self.dup_links:  # the network delivered the sink transaction twice
+                    e.duplicate_causes.append(self.dup_links[num])
+                else:
+                    e.duplicate_causes.append(self._cause(e, source))
+            e.sources.append(source)
+
+    @on(Op.CRASH)
+    def _crash(self, seq: int, row: Row) -> None:
+        node = row[2]
+        self.crashes[node] += 1
+        for eid, queue in self.holding.pop(node, {}).items():
+            if queue:
+                self.orphans[(node, eid)] = queue[-1]
+
+    def _cause(self, e: EventState, source: Source) -> str:
+        """Why this effect repeats an earlier one of the same event."""
+        copy_key, receive_seq, redelivery = source
+        for _key, earlier_seq, _ in e.sources:
+            if earlier_seq == receive_seq:  # the same delivery applied twice: a sink retry
+                return e.sink_ack_failure or causes.late_ack("sink")
+        if any(earlier_key == copy_key for earlier_key, _, _ in e.sources):
+            return redelivery or causes.REDELIVERY
+        # a different copy in the logs: whichever of the copies was the extra one says why
+        for key in (copy_key, *(k for k, _, _ in e.sources)):
+            why = self.append_cause.get(key)
+            if why:
+                return why
+        return causes.UNKNOWN

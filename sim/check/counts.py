@@ -1,0 +1,152 @@
+"""Counts: the summary row of a run, from the fates and from the operations themselves.
+
+:class:`Tally` counts what the fates do not say (sends, recognised resends, fenced requests,
+forced log writes, time in doubt); :func:`summary_counts` derives the rest from the events and
+checks conservation: ``committed == processed + lost + pending + dead_lettered + expired``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from ..history.ops import Op, Row
+from .part import Part, on
+from .state import EventState, Verdict
+
+COUNT_COLUMNS = [
+    "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
+    "duplicates", "redeliveries", "lost", "pending", "dead_lettered", "expired", "phantoms",
+    "in_doubt", "order_violations", "deduplicated", "fenced", "forced_writes",
+]
+RATE_COLUMNS = [
+    "loss_rate", "duplicate_rate", "latency_mean", "latency_p50", "latency_p99", "throughput",
+    "network_messages", "blocked_time", "sim_time",
+]
+
+
+class ConservationError(AssertionError):
+    """The fate table does not add up: a bug in the simulator or the checker."""
+
+
+class Tally(Part):
+    def __init__(self) -> None:
+        self.sends = 0
+        self.deduplicated = 0
+        self.fenced = 0
+        self.forced = 0
+        self.doubt_since: dict[tuple[str, str], float] = {}
+        """(participant, transaction) -> when it prepared (in doubt since)."""
+        self.blocked = 0.0
+
+    @on(Op.SEND)
+    def _send(self, seq: int, row: Row) -> None:
+        self.sends += 1
+
+    @on(Op.DEDUPE)
+    def _dedupe(self, seq: int, row: Row) -> None:
+        self.deduplicated += 1
+
+    @on(Op.FENCED)
+    def _fenced(self, seq: int, row: Row) -> None:
+        self.fenced += 1
+
+    @on(Op.FORCE_LOG)
+    def _forced(self, seq: int, row: Row) -> None:
+        self.forced += 1
+
+    @on(Op.PREPARED)
+    def _prepared(self, seq: int, row: Row) -> None:
+        self.doubt_since[(row[2], row[4][0])] = row[0]
+
+    @on(Op.RESOLVED)
+    def _resolved(self, seq: int, row: Row) -> None:
+        since = self.doubt_since.pop((row[2], row[4][0]), None)
+        if since is not None:
+            self.blocked += row[0] - since
+
+    def counts(self, sim_time: float) -> dict[str, float]:
+        return {
+            "deduplicated": self.deduplicated,
+            "fenced": self.fenced,
+            "forced_writes": self.forced,
+            "in_doubt": len({txn for _, txn in self.doubt_since}),
+            "blocked_time": self.blocked + sum(sim_time - t for t in self.doubt_since.values()),
+        }
+
+
+def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
+    every = v.events
+    fate_n = Counter(v.fates.values())
+    intended = len(every)
+    ev = {eid: e for eid, e in every.items() if e.committed}  # rates and effects are about these
+    committed = len(ev)
+    processed = fate_n["processed"]
+    effects = sum(e.effects for e in ev.values())
+    delivered = sum(1 for e in ev.values() if e.deliveries > 0)
+    latencies = np.array([e.first_effect_at - e.created_at for e in ev.values() if e.effects > 0])
+    c: dict[str, float] = {
+        "intended": intended,
+        "committed": committed,
+        "aborted": intended - committed,
+        "published": sum(1 for e in ev.values() if e.appends > 0),
+        "delivered": delivered,
+        "processed": processed,
+        "effects": effects,
+        "duplicates": effects - processed,
+        "redeliveries": sum(e.deliveries for e in ev.values()) - delivered,
+        "lost": fate_n["lost"],
+        "pending": fate_n["pending"],
+        "dead_lettered": fate_n["dead_lettered"],
+        "expired": fate_n["expired"],
+        "phantoms": sum(1 for e in every.values() if not e.committed and e.effects > 0),
+        "in_doubt": 0,
+        "order_violations": order_violations(ev),
+        "deduplicated": 0,
+        "fenced": 0,
+        "forced_writes": 0,
+        "loss_rate": fate_n["lost"] / committed if committed else float("nan"),
+        "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
+        **_latency(latencies),
+        "throughput": processed / duration,
+        "network_messages": sends,
+        "blocked_time": 0.0,
+        "sim_time": sim_time,
+    }
+    accounted = c["processed"] + c["lost"] + c["pending"] + c["dead_lettered"] + c["expired"]
+    if c["committed"] != accounted:
+        raise ConservationError(
+            f"conservation violated: committed={c['committed']} but "
+            f"processed+lost+pending+dead_lettered+expired={accounted}"
+        )
+    return c
+
+
+def _latency(latencies: np.ndarray) -> dict[str, float]:
+    if not len(latencies):
+        return {"latency_mean": float("nan"), "latency_p50": float("nan"),
+                "latency_p99": float("nan")}
+    return {"latency_mean": float(latencies.mean()),
+            "latency_p50": float(np.quantile(latencies, 0.5)),
+            "latency_p99": float(np.quantile(latencies, 0.99))}
+
+
+def order_violations(ev: dict[str, EventState]) -> int:
+    """Events whose first effect came after the first effect of a later-created event of the
+    same key."""
+    by_key: dict[int, list[EventState]] = defaultdict(list)
+    for e in ev.values():
+        if e.effects > 0:
+            by_key[e.key].append(e)
+    violations = 0
+    for events in by_key.values():
+        events.sort(key=lambda e: e.first_effect_seq)
+        latest = (-1.0, -1)
+        for e in events:
+            stamp = (e.created_at, e.seq)
+            if stamp < latest:
+                violations += 1
+            else:
+                latest = stamp
+    return violations

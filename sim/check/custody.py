@@ -1,0 +1,244 @@
+"""Custody and fates: where every copy of every event is, and what removed the last one.
+
+Copies live in a producer's memory, in custody messages in flight (a produce request, a sink
+transaction), in the outbox table, in a prepared 2PC write, in a partition log up to the
+committed offset, and in a consumer's memory. At the end an event is ``processed`` if its
+effect was applied, ``dead_lettered`` or ``expired`` if the broker said so, ``pending`` if a
+copy that could still deliver it remains, and ``lost`` otherwise; the loss cause is the fault
+that removed the last copy (or, when the last copy was let go on purpose, the last fault that
+hit the event). An event whose business transaction did not commit is ``aborted``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..history import causes
+from ..history.ops import Op, Row
+from .part import Part, on
+from .state import EventState
+
+
+class Custody(Part):
+    def __init__(self, events: dict[str, EventState]) -> None:
+        self.events = events
+        self.mem: dict[str, Counter[str]] = defaultdict(Counter)
+        self.net: dict[int, tuple[str, ...]] = {}
+        self.logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
+        self.low: dict[tuple[str, int], int] = defaultdict(int)
+        self.outbox: dict[str, Counter[str]] = defaultdict(Counter)
+        self.prepared: set[tuple[str, str]] = set()
+
+    def lose(self, e: EventState, n: int, cause: str | None) -> None:
+        e.copies -= n
+        if cause is not None:
+            e.last_failure = cause
+        if e.copies <= 0:
+            e.zero_cause = cause
+
+    @on(Op.CREATE)
+    def _create(self, seq: int, row: Row) -> None:
+        time, _, node, _, eids, part, num, created_at = row
+        eid = eids[0]
+        self.events[eid] = EventState(seq, node, num, part, float(created_at))
+        self.mem[node][eid] += 1
+
+    @on(Op.SEND, Op.DUP)
+    def _in_flight(self, seq: int, row: Row) -> None:
+        if row[5] == 1:  # it carries custody: one more copy of each of its events
+            self.net[row[6]] = row[4]
+            for eid in row[4]:
+                self.events[eid].copies += 1
+
+    @on(Op.DROP)
+    def _drop(self, seq: int, row: Row) -> None:
+        carried = self.net.pop(row[6], None)
+        if carried:
+            for eid in carried:
+                self.lose(self.events[eid], 1, row[7])
+
+    @on(Op.DELIVER)
+    def _deliver(self, seq: int, row: Row) -> None:
+        carried = self.net.pop(row[6], None)
+        if carried:
+            for eid in carried:
+                self.lose(self.events[eid], 1, None)
+
+    @on(Op.RELEASE)
+    def _release(self, seq: int, row: Row) -> None:
+        held = self.mem[row[2]]
+        for eid in row[4]:
+            if held[eid] > 0:
+                held[eid] -= 1
+                self.lose(self.events[eid], 1, None)
+
+    @on(Op.APPEND)
+    def _append(self, seq: int, row: Row) -> None:
+        _, _, node, _, eids, part, num, _ = row
+        e = self.events[eids[0]]
+        self.logs[(node, part)][num] = eids[0]
+        e.copies += 1
+        e.appends += 1
+
+    @on(Op.LOG_LOSS)
+    def _log_loss(self, seq: int, row: Row) -> None:
+        log = self.logs[(row[2], row[5])]
+        if row[6] in log:
+            self.lose(self.events[log.pop(row[6])], 1, row[7])
+
+    @on(Op.OFFSET_RESET)
+    def _offset_reset(self, seq: int, row: Row) -> None:
+        self.low[(row[2], row[5])] = row[6]
+
+    @on(Op.COMMIT, Op.SINK_COMMIT)
+    def _commit(self, seq: int, row: Row) -> None:
+        _, op, node, peer, _, part, num, _ = row
+        where = (node, part) if op == Op.COMMIT else (peer, part)
+        log = self.logs[where]
+        for offset in range(self.low[where], num):
+            if offset in log:
+                e = self.events[log.pop(offset)]
+                e.acked_past = True
+                if e.effects == 0:  # committed past a record whose effect is not (yet) applied
+                    if e.last_failure is None:
+                        by = peer if e.deliveries else ""
+                        e.last_failure = causes.skipped(node, part, by)
+                    elif causes.is_consumer_crash_before_ack(e.last_failure):
+                        e.last_failure = causes.after_ack(e.last_failure)  # committed after it
+                self.lose(e, 1, None)
+        self.low[where] = num
+
+    @on(Op.RECEIVE)
+    def _receive(self, seq: int, row: Row) -> None:
+        eid = row[4][0]
+        e = self.events[eid]
+        e.deliveries += 1
+        e.copies += 1
+        self.mem[row[2]][eid] += 1
+
+    @on(Op.EFFECT)
+    def _effect(self, seq: int, row: Row) -> None:
+        for eid in row[4]:
+            e = self.events[eid]
+            e.effects += 1
+            if e.effects == 1:
+                e.first_effect_at = row[0]
+                e.first_effect_seq = seq
+
+    @on(Op.CRASH)
+    def _crash(self, seq: int, row: Row) -> None:
+        node, cause = row[2], row[7]
+        held = self.mem.pop(node, None)
+        if held:
+            consumer = node.startswith("consumer")
+            for eid, n in held.items():
+                if n > 0:
+                    e = self.events[eid]
+                    self.lose(e, n, causes.after_ack(cause) if e.acked_past and consumer else cause)
+
+    @on(Op.REJECT)
+    def _reject(self, seq: int, row: Row) -> None:
+        verdict, cause = row[7]
+        if verdict == "rejected" and cause.startswith("overflow:"):
+            for eid in row[4]:
+                self.events[eid].last_failure = cause
+
+    @on(Op.DELETE)
+    def _delete(self, seq: int, row: Row) -> None:  # queue mode: the consumer's acknowledgement
+        _, _, node, peer, _, part, num, _ = row
+        log = self.logs[(node, part)]
+        if num in log:
+            e = self.events[log.pop(num)]
+            e.acked_past = True
+            if e.effects == 0 and e.last_failure is None:
+                e.last_failure = causes.skipped(node, part, peer, how="deleted")
+            self.lose(e, 1, None)
+
+    @on(Op.DEAD_LETTER)
+    def _dead_letter(self, seq: int, row: Row) -> None:
+        _, _, node, peer, eids, part, num, reason = row
+        for eid in eids:
+            e = self.events[eid]
+            e.dead_lettered = True
+            e.last_failure = causes.dead_letter(node, reason)
+        log = self.logs[(node, part)]
+        # the broker moved it out of the queue itself (a consumer's dead-letter publication
+        # ends its custody message here, and leaves the log copy to the commits)
+        if (node == peer or not peer) and num in log and log[num] in eids:
+            self.lose(self.events[log.pop(num)], 1, None)
+
+    @on(Op.PROCESS_FAIL)
+    def _process_fail(self, seq: int, row: Row) -> None:
+        for eid in row[4]:
+            self.events[eid].last_failure = causes.poison(row[2])
+
+    @on(Op.EXPIRE)
+    def _expire(self, seq: int, row: Row) -> None:  # discarded for its age: never applied
+        log = self.logs[(row[2], row[5])]
+        if row[6] in log:
+            e = self.events[log.pop(row[6])]
+            e.expired = True
+            self.lose(e, 1, row[7])
+
+    @on(Op.TXN_BEGIN)
+    def _txn_begin(self, seq: int, row: Row) -> None:
+        self.events[row[4][0]].db = True
+
+    @on(Op.TXN_COMMIT, Op.TXN_ABORT)
+    def _txn_end(self, seq: int, row: Row) -> None:
+        self.events[row[4][0]].txn = "commit" if row[1] == Op.TXN_COMMIT else "abort"
+
+    @on(Op.OUTBOX_WRITE)
+    def _outbox_write(self, seq: int, row: Row) -> None:  # durable until marked sent
+        self.outbox[row[2]][row[4][0]] += 1
+        self.events[row[4][0]].copies += 1
+
+    @on(Op.OUTBOX_MARK)
+    def _outbox_mark(self, seq: int, row: Row) -> None:
+        rows = self.outbox[row[3]]
+        for eid in row[4]:
+            if rows[eid] > 0:
+                rows[eid] -= 1
+                self.lose(self.events[eid], 1, None)
+
+    @on(Op.PREPARED)
+    def _prepared(self, seq: int, row: Row) -> None:  # a broker's prepared write is a copy
+        self.prepared.add((row[2], row[4][0]))
+        if row[2].startswith("broker"):
+            self.events[row[4][0]].copies += 1
+
+    @on(Op.RESOLVED)
+    def _resolved(self, seq: int, row: Row) -> None:
+        key = (row[2], row[4][0])
+        if key in self.prepared:
+            self.prepared.discard(key)
+            if row[2].startswith("broker"):
+                self.lose(self.events[row[4][0]], 1, None)
+
+    @on(Op.FENCED)
+    def _fenced(self, seq: int, row: Row) -> None:  # an old epoch's request, refused
+        for eid in row[4]:
+            self.events[eid].last_failure = causes.fenced(row[3], row[2])
+
+    @on(Op.OUTCOME)
+    def _outcome(self, seq: int, row: Row) -> None:
+        self.events[row[4][0]].outcome = row[7]
+
+    def fates(self) -> tuple[dict[str, str], dict[str, str | None]]:
+        fates: dict[str, str] = {}
+        reasons: dict[str, str | None] = {}
+        for eid, e in self.events.items():
+            if not e.committed:
+                fates[eid], reasons[eid] = "aborted", None
+            elif e.effects > 0:
+                fates[eid], reasons[eid] = "processed", None
+            elif e.dead_lettered:
+                fates[eid], reasons[eid] = "dead_lettered", e.last_failure
+            elif e.copies > 0:
+                fates[eid], reasons[eid] = "pending", None
+            elif e.expired:
+                fates[eid], reasons[eid] = "expired", e.zero_cause or e.last_failure
+            else:
+                fates[eid] = "lost"
+                reasons[eid] = e.zero_cause or e.last_failure or causes.UNKNOWN
+        return fates, reasons

@@ -1,0 +1,64 @@
+"""The checker: a fold over the history, ``(state, op) -> state``, with one handler per op.
+
+It is composed of parts (``custody.py``: custody and fates; ``attribution.py``: why effects
+repeat; ``counts.py``: what the fates do not say), each registering handlers for the
+operations it cares about; for every operation the parts run in that order. The same
+:class:`Checker` runs *online* (fed by the recorder while the run goes) or *offline* over a
+stored history (:func:`check`), and gives identical verdicts either way.
+
+It knows the protocol's vocabulary, not the strategies: nothing here asks which strategy ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..history.ops import Op, Row
+from .attribution import Attribution
+from .counts import Tally, summary_counts
+from .custody import Custody
+from .part import Handler, Part
+from .state import EventState, Verdict
+
+
+class Checker:
+    """Folds operations one at a time (:meth:`feed`); :meth:`verdict` concludes."""
+
+    def __init__(self, duration: float) -> None:
+        self.duration = duration
+        self.events: dict[str, EventState] = {}
+        self.custody = Custody(self.events)
+        self.attribution = Attribution(self.events)
+        self.tally = Tally()
+        parts: list[Part] = [self.custody, self.attribution, self.tally]
+        dispatch: dict[Op, list[Handler]] = {}
+        for part in parts:
+            for op, handler in part.handlers().items():
+                dispatch.setdefault(op, []).append(handler)
+        self._dispatch = {op: tuple(handlers) for op, handlers in dispatch.items()}
+        self.seq = 0
+
+    def feed(self, row: Row) -> None:
+        """Fold one operation (the next one in history order)."""
+        handlers = self._dispatch.get(row[1])  # type: ignore[call-overload]
+        if handlers:
+            seq = self.seq
+            for handler in handlers:
+                handler(seq, row)
+        self.seq += 1
+
+    def verdict(self, sim_time: float) -> Verdict:
+        """Fates, causes and the summary counts of everything fed so far."""
+        fates, reasons = self.custody.fates()
+        v = Verdict(self.events, fates, reasons)
+        v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
+        v.counts.update(self.tally.counts(sim_time))
+        return v
+
+
+def check(ops: Iterable[Row], duration: float, sim_time: float) -> Verdict:
+    """The verdict on a stored history (a list of operation tuples)."""
+    checker = Checker(duration)
+    for row in ops:
+        checker.feed(row)
+    return checker.verdict(sim_time)

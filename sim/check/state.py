@@ -1,0 +1,60 @@
+"""What the checker knows of one business event, and what it concludes from a history.
+
+The fields of :class:`EventState` are grouped by the part of the checker that writes them
+(custody and fates, duplicate attribution); a part may read the fields of a part that runs
+before it on the same operation (``fold.py`` fixes the order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class EventState:
+    seq: int
+    """The history position of its creation."""
+    producer: str
+    key: int
+    partition: int
+    created_at: float
+    # ---- custody and fates (custody.py)
+    copies: int = 1
+    effects: int = 0
+    first_effect_at: float = float("nan")
+    first_effect_seq: int = -1
+    deliveries: int = 0
+    appends: int = 0
+    outcome: str = "unknown"
+    last_failure: str | None = None
+    zero_cause: str | None = None
+    acked_past: bool = False
+    expired: bool = False
+    dead_lettered: bool = False
+    db: bool = False
+    """The event is a business transaction in the producer's database (database strategies)."""
+    txn: str = ""
+    """How that transaction ended: commit, abort, or "" (never decided: it did not commit)."""
+    # ---- duplicate attribution (attribution.py)
+    ack_failure: str | None = None
+    sink_ack_failure: str | None = None
+    sources: list[tuple[Any, ...]] = field(default_factory=list)
+    """Per effect: (log copy, the delivery's history position, why it was redelivered)."""
+    duplicate_causes: list[str] = field(default_factory=list)
+    append_causes: list[tuple[int, str | None]] = field(default_factory=list)
+    """Per append: (its history position, why it is an extra copy in the logs, or None)."""
+
+    @property
+    def committed(self) -> bool:
+        return not self.db or self.txn == "commit"
+
+
+@dataclass
+class Verdict:
+    """What the checker concluded from one history."""
+
+    events: dict[str, EventState]
+    fates: dict[str, str]
+    causes: dict[str, str | None]
+    counts: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,23 @@
+"""The config layer: pydantic models of every key, YAML loading, and user-facing errors.
+
+May import: ``sim.core``.
+"""
+
+from .base import ConfigError
+from .faults import FAULT_KINDS, PROTOCOL_STEPS
+from .links import LinkPattern, link_matches, parse_link
+from .loading import config_yaml, load_config, validate_dict
+from .models import ExperimentConfig
+
+__all__ = [
+    "FAULT_KINDS",
+    "PROTOCOL_STEPS",
+    "ConfigError",
+    "ExperimentConfig",
+    "LinkPattern",
+    "config_yaml",
+    "link_matches",
+    "load_config",
+    "parse_link",
+    "validate_dict",
+]

@@ -1,0 +1,26 @@
+"""The experiment layer: plan the runs, execute them anywhere, write the results folder.
+
+May import: ``sim.model``, ``sim.check``, ``sim.history``, ``sim.config``, ``sim.core``.
+"""
+
+from .dispatch import RunError, assemble, default_workers, execute, execute_spec
+from .plan import Cell, RunSpec, cells, plan, replication_seed, resolve
+from .run import RunFailed, RunOutput, run_one, simulate
+
+__all__ = [
+    "Cell",
+    "RunError",
+    "RunFailed",
+    "RunOutput",
+    "RunSpec",
+    "assemble",
+    "cells",
+    "default_workers",
+    "execute",
+    "execute_spec",
+    "plan",
+    "replication_seed",
+    "resolve",
+    "run_one",
+    "simulate",
+]

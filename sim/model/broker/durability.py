@@ -1,0 +1,101 @@
+"""Durability: what a broker's crash keeps (``broker.durability``).
+
+- ``fsync`` flushes every append and every committed offset before acknowledging it.
+- ``interval`` acknowledges at append and flushes every ``flush_interval``. A process crash
+  keeps the page cache, so unflushed writes are lost only when a ``disk-loss`` fault is armed.
+- ``memory`` keeps nothing across a crash: logs, committed offsets and producer ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from ...history import causes
+from .log import PartitionLog
+
+if TYPE_CHECKING:
+    from .node import Broker
+
+
+class Durability:
+    """Fsync: every write is on disk before it is acknowledged."""
+
+    keeps_state = True
+    """Whether producer ids survive a crash."""
+
+    def appended(self, log: PartitionLog) -> None:
+        log.flushed = log.end
+
+    def committed(self, log: PartitionLog) -> None:
+        log.committed_flushed = log.committed
+
+    def start(self, broker: Broker) -> None:
+        """Background work of a running broker (none)."""
+
+    def crashed(self, broker: Broker) -> None:
+        """What a crash throws away (nothing on disk)."""
+
+    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+        """A disk-loss crash: everything was flushed."""
+
+
+class Interval(Durability):
+    """Acknowledge at append; flush every ``flush_interval``."""
+
+    def __init__(self, flush_interval: float) -> None:
+        self.flush_interval = flush_interval
+
+    def appended(self, log: PartitionLog) -> None:
+        pass
+
+    def committed(self, log: PartitionLog) -> None:
+        pass
+
+    def start(self, broker: Broker) -> None:
+        broker.spawn(self._flusher(broker))
+
+    def _flusher(self, broker: Broker) -> Generator[Any, Any, None]:
+        while True:
+            yield from broker.sleep(self.flush_interval)
+            for log in broker.logs.values():
+                log.flushed = log.end
+                log.committed_flushed = log.committed
+
+    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+        for p, log in broker.logs.items():
+            broker.truncate(p, log.flushed, cause)
+            if log.committed != log.committed_flushed:
+                broker.reset_committed(p, log.committed_flushed)
+
+
+class Memory(Interval):
+    """Nothing survives a crash: the logs are truncated to nothing, committed offsets and
+    producer ids are forgotten."""
+
+    keeps_state = False
+
+    def __init__(self) -> None:
+        super().__init__(flush_interval=0.0)
+
+    def start(self, broker: Broker) -> None:
+        pass
+
+    def crashed(self, broker: Broker) -> None:
+        cause = causes.crash(broker.name)
+        for p, log in broker.logs.items():
+            broker.truncate(p, 0, cause)
+            if log.committed != 0:
+                log.committed_flushed = 0
+                broker.reset_committed(p, 0)
+
+    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+        pass
+
+
+def durability(mode: str, flush_interval: float) -> Durability:
+    if mode == "fsync":
+        return Durability()
+    if mode == "interval":
+        return Interval(flush_interval)
+    return Memory()

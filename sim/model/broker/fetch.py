@@ -1,0 +1,166 @@
+"""Log mode (Kafka-like): fetches from positions, committed offsets per partition.
+
+A fetch returns up to ``max_poll_records`` records from the consumer's positions; with
+nothing to return it long-polls (parks) for up to ``fetch_max_wait`` and is answered as soon
+as a record is appended. A fetch or commit made with an older log epoch than the partition's
+is told the truncation point (the consumer rewinds to it) and never commits past the log.
+A commit is accepted only from a member the group counts as owning the partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ...history.ops import Op
+from ..messages import (
+    Envelope,
+    Fetch,
+    FetchResponse,
+    OffsetCommit,
+    OffsetCommitAck,
+    OffsetFetch,
+    OffsetFetchResponse,
+    Record,
+)
+from .log import PartitionLog
+
+if TYPE_CHECKING:
+    from ...config.models import Broker as BrokerConfig
+    from .node import Broker
+
+
+class Membership(Protocol):
+    """The consumer group as a partition leader asks it (hosted by the coordinator broker)."""
+
+    def owns(self, member: str, partition: int) -> bool: ...
+
+
+@dataclass
+class ParkedFetch:
+    consumer: str
+    request: int
+    positions: dict[int, int]
+    timer: Any = None
+
+
+class LogStore:
+    def __init__(self, broker: Broker, cfg: BrokerConfig, membership: Membership) -> None:
+        self.broker = broker
+        self.max_poll_records = cfg.max_poll_records
+        self.fetch_max_wait = cfg.fetch_max_wait
+        self.membership = membership
+        self._parked: list[ParkedFetch] = []
+        broker.on(Fetch, self._fetch)
+        broker.on(OffsetCommit, self._commit)
+        broker.on(OffsetFetch, self._offset_fetch)
+
+    def backlog(self, p: int, log: PartitionLog) -> int:
+        return log.backlog()
+
+    def crashed(self) -> None:
+        self._parked.clear()
+
+    def _available(self, positions: dict[int, int]) -> list[Record]:
+        out: list[Record] = []
+        budget = self.max_poll_records
+        broker = self.broker
+        for p, pos in sorted(positions.items()):
+            log = broker.logs[p]
+            log.fetched = max(log.fetched, min(pos, log.end))
+            if pos < log.end:
+                if log.gone:
+                    chunk = []
+                    for rec in log.records[pos:]:
+                        if rec.offset not in log.gone:
+                            chunk.append(rec)
+                            if len(chunk) >= budget - len(out):
+                                break
+                else:
+                    chunk = log.records[pos : pos + budget - len(out)]
+                out.extend(broker.retention.keep_fresh(broker, p, log, chunk))
+            if len(out) >= budget:
+                break
+        return out
+
+    def _response(self, request: int, positions: dict[int, int], resets: dict[int, int],
+                  records: list[Record] | None = None) -> FetchResponse:
+        """The answer to a fetch: records from the partitions not being reset (``records`` when
+        the caller already took them), the log epochs, and the resets."""
+        if records is None:
+            records = self._available({p: pos for p, pos in positions.items() if p not in resets})
+        epochs = {p: self.broker.logs[p].epoch for p in positions}
+        return FetchResponse(request, records, epochs, resets)
+
+    def _fetch(self, env: Envelope) -> None:
+        consumer, msg = env.src, env.payload
+        assert isinstance(msg, Fetch)
+        logs = self.broker.logs
+        resets = {}
+        for p, pos in msg.positions.items():
+            point = logs[p].divergence(msg.epochs.get(p, 0))
+            if point is not None or pos > logs[p].end:
+                resets[p] = min(pos, logs[p].end if point is None else point)
+        records = self._available({p: pos for p, pos in msg.positions.items() if p not in resets})
+        if resets or records:
+            self.broker.send(consumer, self._response(msg.request, msg.positions, resets, records))
+            return
+        parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
+        self._parked.append(parked)
+        incarnation = self.broker.incarnation
+        timer = self.broker.env.timeout(self.fetch_max_wait)
+        timer.callbacks.append(lambda _e: self._expire(parked, incarnation))
+        parked.timer = timer
+
+    def _expire(self, parked: ParkedFetch, incarnation: int) -> None:
+        broker = self.broker
+        if incarnation != broker.incarnation or parked not in self._parked:
+            return
+        if broker.state == "paused":  # answered late, when the pause ends
+            broker.when_resumed(lambda: self._expire(parked, incarnation))
+            return
+        self._parked.remove(parked)
+        broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))
+
+    def wake(self, partition: int) -> None:
+        """Records were appended to ``partition``: answer the fetches parked on it."""
+        broker = self.broker
+        if not self._parked or broker.state != "up":
+            return
+        still: list[ParkedFetch] = []
+        end = broker.logs[partition].end
+        for parked in self._parked:
+            if partition in parked.positions and parked.positions[partition] < end:
+                broker.send(parked.consumer,
+                            self._response(parked.request, parked.positions, {}))
+            else:
+                still.append(parked)
+        self._parked = still
+
+    def _offset_fetch(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, OffsetFetch)
+        logs = self.broker.logs
+        offsets = {p: logs[p].committed for p in msg.partitions}
+        epochs = {p: logs[p].epoch for p in msg.partitions}
+        self.broker.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
+
+    def _commit(self, env: Envelope) -> None:
+        consumer, msg = env.src, env.payload
+        assert isinstance(msg, OffsetCommit)
+        broker = self.broker
+        refused = tuple(p for p in sorted(msg.offsets) if not self.membership.owns(consumer, p))
+        if refused:  # a member the group no longer counts (or an unreachable coordinator)
+            broker.record(Op.COMMIT_REFUSED, broker.name, peer=consumer, num=msg.generation,
+                          detail=refused)
+        for p, offset in sorted(msg.offsets.items()):
+            if p in refused:
+                continue
+            log = broker.logs[p]
+            point = log.divergence(msg.epochs.get(p, 0))
+            offset = min(offset, log.end if point is None else point)  # never past the log
+            if offset != log.committed:
+                log.committed = offset
+                broker.durability.committed(log)
+                broker.record(Op.COMMIT, broker.name, peer=consumer, part=p, num=offset)
+        broker.send(consumer, OffsetCommitAck(msg.request, refused))

@@ -1,0 +1,191 @@
+"""The broker: partitions it leads, composed of behaviours chosen from the config and strategy.
+
+- a *store* for consumption: log mode (:mod:`.fetch`: fetches, committed offsets) or queue
+  mode (:mod:`.queue`: receives, visibility timeouts, deletes);
+- a *durability* (:mod:`.durability`): what a crash keeps;
+- *idempotence* (:mod:`.idempotence`): sequence checks for idempotent producers, when the
+  strategy's broker role dedupes;
+- *limits* (:mod:`.limits`): capacity with an overflow policy, and the TTL;
+- a 2PC *participant* (``sim/model/twophase.py``): prepared writes, invisible until commit;
+- on the coordinator broker, the consumer *group* (:mod:`.group`).
+
+Every produce request goes the same way: limits, then the sequence check, then the append,
+then the store is woken, then the acknowledgement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ...config.models import Broker as BrokerConfig
+from ...config.models import ConsumerGroup, TwoPhaseCommit
+from ...core.strategies import BrokerRole
+from ...history import causes
+from ...history.ops import Op
+from ..context import Context
+from ..messages import (
+    DeadLetter,
+    DeadLetterAck,
+    Envelope,
+    InitProducerId,
+    InitProducerIdResponse,
+    Produce,
+    ProduceAck,
+    Record,
+)
+from ..node import Node
+from ..twophase import Participant
+from .durability import durability
+from .fetch import LogStore, Membership
+from .group import GroupCoordinator
+from .idempotence import Idempotence, NoIdempotence
+from .limits import Retention, overflow_policy
+from .log import PartitionLog
+from .queue import QueueStore
+
+
+class Broker(Node):
+    role = "broker"
+
+    def __init__(self, name: str, ctx: Context, cfg: BrokerConfig, role: BrokerRole,
+                 membership: Membership, two_pc: TwoPhaseCommit,
+                 group: ConsumerGroup | None = None) -> None:
+        super().__init__(name, ctx)
+        self.cfg = cfg
+        self.logs: dict[int, PartitionLog] = {p: PartitionLog()
+                                              for p in ctx.topology.partitions_of(name)}
+        self.dead_letters: list[Record] = []  # the dead-letter queue / topic (durable)
+        self.durability = durability(cfg.durability, cfg.flush_interval)
+        self.idempotence = (Idempotence(cfg.dedupe_window) if role.dedupe_producer_retries
+                            else NoIdempotence())
+        self.dedupe_durable = cfg.dedupe_durable
+        self.retention = Retention(cfg.ttl)
+        self.store: LogStore | QueueStore = (QueueStore(self, cfg) if cfg.mode == "queue"
+                                             else LogStore(self, cfg, membership))
+        self.overflow = overflow_policy(cfg.capacity, cfg.overflow, self.store.backlog)
+        self.acks = cfg.acks
+        self.participant = Participant(self, two_pc, lambda rec: True, self._txn_apply)
+        self.group = None if group is None else GroupCoordinator(
+            self, group, list(range(ctx.topology.partitions)))
+        self.on(Produce, self._produce)
+        self.on(InitProducerId, self._init_producer_id)
+        self.on(DeadLetter, self._dead_letter)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_start(self) -> None:
+        self.participant.recover()
+        self.durability.start(self)
+        if self.group is not None:
+            self.spawn(self.group.sweeper())
+
+    def on_crash(self) -> None:
+        self.store.crashed()
+        if self.group is not None:
+            self.group.reset()
+        self.durability.crashed(self)
+        keeps = self.durability.keeps_state
+        self.idempotence.crashed(keeps, keeps and self.dedupe_durable, causes.crash(self.name))
+
+    def lose_unflushed(self, cause: str) -> None:
+        self.durability.lose_unflushed(self, cause)
+
+    def when_resumed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the current pause ends."""
+        assert self._resumed is not None
+        self._resumed.callbacks.append(lambda _e: callback())
+
+    def truncate(self, p: int, keep: int, cause: str) -> None:
+        """Cut partition ``p`` to ``keep`` records, recording each record lost."""
+        log = self.logs[p]
+        if keep >= log.end:
+            return
+        for rec in log.records[keep:]:
+            self.record(Op.LOG_LOSS, self.name, (rec.eid,), part=p, num=rec.offset, detail=cause)
+        log.truncate(keep)
+
+    def reset_committed(self, p: int, offset: int) -> None:
+        """The committed offset of ``p`` falls back to ``offset`` (it was not durable)."""
+        self.logs[p].committed = offset
+        self.record(Op.OFFSET_RESET, self.name, part=p, num=offset)
+
+    # ------------------------------------------------------------------ producing
+
+    def _produce(self, env: Envelope) -> None:
+        producer, msg = env.src, env.payload
+        assert isinstance(msg, Produce)
+        p = msg.records[0].partition
+        log = self.logs[p]
+        eids = msg.eids
+        refused = self.overflow.refuses(self, producer, msg, p, log)
+        if refused:
+            self.record(Op.REJECT, self.name, eids, peer=producer, part=p,
+                        detail=(refused, causes.overflow(self.name, p)))
+            self.send(producer, ProduceAck(eids[0], p, -1, refused, eids))
+            return
+        verdict = self.idempotence.check(msg, float(self.env.now))
+        if verdict.verdict != "append":
+            self._refuse(producer, msg, verdict.verdict, verdict.offset, verdict.note)
+            return
+        base = log.end
+        detail = (env.msgid, verdict.note)
+        for r in msg.records:
+            rec = replace(r, partition=p, offset=log.end)
+            log.records.append(rec)
+            self.record(Op.APPEND, self.name, (rec.eid,), peer=producer, part=p, num=rec.offset,
+                        detail=detail)
+        self.durability.appended(log)
+        self.idempotence.appended(msg, p, base)
+        self.store.wake(p)
+        if self.acks != 0:
+            self.reach("after-append-before-ack")
+            if self.state == "up":
+                batch = eids if len(eids) > 1 else ()
+                self.send(producer, ProduceAck(eids[0], p, base, "", batch))
+
+    def _refuse(self, producer: str, msg: Produce, verdict: str, offset: int, note: str) -> None:
+        """A sequence check said no: a recognised duplicate, a fenced epoch, or a gap."""
+        p, eids = msg.records[0].partition, msg.eids
+        if verdict == "duplicate":
+            self.record(Op.DEDUPE, self.name, eids, peer=producer, part=p, num=offset, detail=note)
+        elif verdict == "fenced":
+            self.record(Op.FENCED, self.name, eids, peer=producer, part=p, detail=note)
+        else:
+            self.record(Op.REJECT, self.name, eids, peer=producer, part=p, detail=(verdict, note))
+        error = "" if verdict == "duplicate" else verdict
+        self.send(producer, ProduceAck(eids[0], p, offset, error, eids))
+
+    def _txn_apply(self, rec: Record, commit: bool) -> None:
+        """2PC: a committed transaction's prepared message becomes visible (appended)."""
+        if not commit:
+            return
+        p = rec.partition
+        log = self.logs[p]
+        stored = replace(rec, offset=log.end)
+        log.records.append(stored)
+        self.durability.appended(log)
+        self.record(Op.APPEND, self.name, (rec.eid,), peer=self.topology.two_pc_coordinator,
+                    part=p, num=stored.offset, detail=(-1, ""))
+        self.store.wake(p)
+
+    def _init_producer_id(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, InitProducerId)
+        pid, epoch = self.idempotence.init_producer_id(msg.transactional_id)
+        self.record(Op.PRODUCER_ID, self.name, peer=env.src, num=pid, detail=epoch)
+        self.send(env.src, InitProducerIdResponse(msg.request, pid, epoch))
+
+    def _dead_letter(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, DeadLetter)
+        self.dead_letters.append(msg.record)
+        self.record(Op.DEAD_LETTER, self.name, (msg.record.eid,), peer=env.src,
+                    part=msg.record.partition, num=msg.record.offset, detail=msg.reason)
+        self.send(env.src, DeadLetterAck(msg.request))
+
+    # ------------------------------------------------------------------ probes
+
+    def levels(self) -> list[tuple[int, int, int]]:
+        """(partition, log end, committed offset) of every partition, for the lag probe."""
+        return [(p, log.end, log.committed) for p, log in self.logs.items()]

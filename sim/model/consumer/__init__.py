@@ -1,0 +1,1 @@
+"""The consumer: log-mode (group) and queue-mode consumption, and commit modes."""

@@ -1,0 +1,126 @@
+"""The consumer: reads from the brokers, processes events, applies their effects in the sink.
+
+It composes a *consumption* chosen by the broker mode (a group member's poll loop in log mode,
+``group.py``; a receive loop in queue mode, ``queue.py``) and a *commit mode* chosen by its
+strategy (``commit.py``). Processing takes the event's process time and then applies its
+effect in one sink transaction; a poison event fails every attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from ...config.models import Broker as BrokerConfig
+from ...config.models import ConsumerGroup
+from ...core.strategies import ConsumerRole
+from ...history.ops import Op
+from ..context import Context
+from ..messages import (
+    DeadLetter,
+    DeadLetterAck,
+    DeleteAck,
+    FetchResponse,
+    GroupResponse,
+    OffsetCommitAck,
+    OffsetFetchResponse,
+    ReceiveResponse,
+    Record,
+    SinkAck,
+    SinkTxn,
+)
+from ..node import Node
+from .commit import COMMIT_MODES
+from .group import GroupConsumption
+from .queue import QueueConsumption
+
+
+class Consumer(Node):
+    role = "consumer"
+
+    def __init__(self, name: str, ctx: Context, role: ConsumerRole, group: ConsumerGroup,
+                 broker: BrokerConfig) -> None:
+        super().__init__(name, ctx)
+        self.group = group
+        self.retry_sink = role.retry_sink
+        self.dedupe_ids = role.dedupe_ids
+        self.dead_letters = role.dead_letter
+        self.fetch_wait = broker.fetch_max_wait
+        self.max_receives = broker.max_receives
+        self.max_records = broker.max_poll_records
+        self.commit = COMMIT_MODES[role.commit](self)
+        self.consumption = (QueueConsumption(self) if broker.mode == "queue"
+                            else GroupConsumption(self))
+        self.on_reply(FetchResponse, OffsetFetchResponse, OffsetCommitAck, SinkAck, GroupResponse,
+                      ReceiveResponse, DeleteAck, DeadLetterAck)
+        self._reset()
+
+    def _reset(self) -> None:
+        """Volatile state: what it holds, where it is, what the coordinator asked."""
+        self.assigned: list[int] = []
+        self.positions: dict[int, int] = {}
+        self.processed: dict[int, int] = {}
+        self.committed: dict[int, int] = {}
+        self.epochs: dict[int, int] = {}
+        self.generation = -1
+        self.to_revoke: set[int] = set()
+        self.to_take: set[int] = set()
+        self.changed = self.env.event()
+
+    def on_start(self) -> None:
+        self._reset()
+        self.consumption.start()
+
+    # ------------------------------------------------------------------ processing
+
+    def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
+        """A fetched batch: record the deliveries, then let the commit mode process it."""
+        for rec in batch:
+            self.record(Op.RECEIVE, self.name, (rec.eid,), peer=broker, part=rec.partition,
+                        num=rec.offset, detail=0)
+        yield from self.commit.consume(broker, batch)
+
+    def process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None,
+                attempts: int | None = None,
+                dead_letter: bool | None = None) -> Generator[Any, Any, Any]:
+        """Process ``rec`` and apply its effect (with ``offsets``, in the same sink transaction).
+
+        A poison record fails every attempt. The consumer tries it ``attempts`` times in place
+        (blocking its partition, as an in-consumer retry handler does), then, if it
+        ``dead_letter``s (default: its strategy's choice), publishes it to the dead-letter
+        topic and moves on."""
+        if rec.poison:
+            publish = self.dead_letters if dead_letter is None else dead_letter
+            return (yield from self._fail(rec, offsets, attempts, publish))
+        if rec.process_time > 0:
+            yield from self.sleep(rec.process_time)
+        dedupe = self.dedupe_ids
+        reply = yield from self.call(self.topology.sink,
+                                     lambda r: SinkTxn(r, (rec,), offsets, dedupe),
+                                     retry=self.retry_sink)
+        self.record(Op.RELEASE, self.name, (rec.eid,),
+                    detail="done" if reply is not None else "gave-up")
+        return reply
+
+    def _fail(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None,
+              attempts: int | None, dead_letter: bool) -> Generator[Any, Any, Any]:
+        tries = 0
+        while True:
+            if rec.process_time > 0:
+                yield from self.sleep(rec.process_time)
+            tries += 1
+            self.record(Op.PROCESS_FAIL, self.name, (rec.eid,), part=rec.partition, num=tries,
+                        detail="poison")
+            if attempts is not None and tries >= attempts:
+                break
+        if not dead_letter:
+            self.record(Op.RELEASE, self.name, (rec.eid,), detail="failed")
+            return None
+        leader = self.topology.leader_of(rec.partition)
+        yield from self.call(leader, lambda r: DeadLetter(r, rec, f"failed {tries} times"))
+        reply = None
+        if offsets is not None:  # a transactional consumer still stores its position past it
+            reply = yield from self.call(self.topology.sink, lambda r: SinkTxn(r, (), offsets))
+        self.record(Op.RELEASE, self.name, (rec.eid,), detail="dead-lettered")
+        return reply if reply is not None else True
+

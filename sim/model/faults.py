@@ -1,0 +1,116 @@
+"""The fault injector: replays one concrete schedule (``schedule.py``) into one run.
+
+Time-triggered faults are timers; step-triggered crashes are armed and fire when a node
+reports the ``occurrence``-th arrival at their step (:meth:`FaultInjector.reached`). Every
+fault's start and end is recorded in the history, so charts can shade fault windows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import simpy
+
+from ..config.links import LinkPattern
+from ..core.distributions import Constant
+from ..history import causes
+from ..history.ops import Op
+from ..history.recorder import Recorder
+from .network import Cut, LinkFault, Network
+from .node import Node
+from .schedule import ConcreteFault
+
+
+class FaultInjector:
+    """Applies one concrete schedule to one run."""
+
+    def __init__(self, env: simpy.Environment, record: Recorder, nodes: Mapping[str, Node],
+                 network: Network, schedule: list[ConcreteFault]) -> None:
+        self.env = env
+        self.record = record
+        self.nodes = nodes
+        self.network = network
+        self.armed: dict[tuple[str, str], list[list[Any]]] = {}
+        for f in schedule:
+            if f.kind == "crash" and f.on is not None:
+                self.armed.setdefault((f.target, f.on), []).append([f, 0])
+            else:
+                assert f.at is not None
+                self._at(f.at, partial(self._start, f))
+
+    def _at(self, t: float, action: Callable[[], None]) -> None:
+        delay = max(0.0, t - self.env.now)
+        if math.isinf(delay):
+            return
+        timer = self.env.timeout(delay)
+        timer.callbacks.append(lambda _e: action())
+
+    def _start(self, f: ConcreteFault) -> None:
+        if f.kind in ("crash", "pause", "disk-loss") and f.target not in self.nodes:
+            return  # a node this strategy does not have (a relay, the coordinator)
+        self.record(Op.FAULT_START, f.target, num=f.fault, detail=f.kind)
+        starts = {"crash": self._crash, "pause": self._pause, "disk-loss": self._arm_disk_loss,
+                  "partition": self._cut}
+        starts.get(f.kind, self._link_fault)(f)
+
+    def _crash(self, f: ConcreteFault) -> None:
+        if f.restart_after is not None:
+            self._at(self.env.now + f.restart_after, lambda: self._end(f, "restart"))
+        self.nodes[f.target].crash(causes.crash(f.target))
+
+    def _pause(self, f: ConcreteFault) -> None:
+        assert f.at is not None and f.duration is not None
+        self.nodes[f.target].pause()
+        self._at(f.at + f.duration, lambda: self._end(f, "resume"))
+
+    def _arm_disk_loss(self, f: ConcreteFault) -> None:
+        self.nodes[f.target].disk_loss_armed = True
+
+    def _cut(self, f: ConcreteFault) -> None:
+        assert f.at is not None and f.duration is not None
+        cut = Cut(f.fault, f.groups)
+        self.network.cuts.append(cut)
+        self._at(f.at + f.duration, lambda: self._remove_cut(f, cut))
+
+    def _link_fault(self, f: ConcreteFault) -> None:
+        assert f.at is not None and f.duration is not None
+        extra = f.extra
+        if f.kind == "delay" and extra is None:
+            extra = Constant(value=0.0)
+        lf = LinkFault(f.fault, f.kind, LinkPattern.parse(f.target), f.probability or 0.0, extra)
+        self.network.add_fault(lf)
+        self._at(f.at + f.duration, lambda: self._remove_link_fault(f, lf))
+
+    def _end(self, f: ConcreteFault, action: str) -> None:
+        self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
+        getattr(self.nodes[f.target], action)()
+
+    def _remove_cut(self, f: ConcreteFault, cut: Cut) -> None:
+        self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
+        if cut in self.network.cuts:
+            self.network.cuts.remove(cut)
+
+    def _remove_link_fault(self, f: ConcreteFault, lf: LinkFault) -> None:
+        self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
+        self.network.remove_fault(lf)
+
+    def reached(self, node_name: str, step: str) -> None:
+        """A node reached a protocol step: fire the armed crash whose occurrence this is."""
+        armed = self.armed.get((node_name, step))
+        if not armed:
+            return
+        node = self.nodes[node_name]
+        if node.state != "up":
+            return
+        for entry in armed:
+            f, seen = entry
+            entry[1] = seen + 1
+            if entry[1] == f.occurrence:
+                self.record(Op.STEP, node_name, num=f.fault, detail=step)
+                self.record(Op.FAULT_START, node_name, num=f.fault, detail="crash")
+                if f.restart_after is not None:
+                    self._at(self.env.now + f.restart_after, partial(self._end, f, "restart"))
+                node.crash(causes.crash(node_name))

@@ -1,0 +1,216 @@
+"""The network: a networkx directed graph of nodes and links.
+
+Every link has a latency distribution, a loss probability, and may duplicate or reorder
+messages; faults add to these for a window of time, and partitions drop what crosses a cut.
+Links are FIFO (like a TCP connection) unless a message is reordered: it is then held back
+for an extra delay and may arrive behind later ones. Every send, copy, drop and delivery is
+recorded in the history.
+
+A link fault is matched against the links once, when it starts: each link keeps the faults
+active on it, so a send never matches patterns.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+import networkx as nx
+import simpy
+
+from ..config.links import LinkPattern
+from ..config.models import Network as NetworkConfig
+from ..core.distributions import BlockDraws
+from ..core.rng import Streams
+from ..history import causes
+from ..history.ops import Op
+from ..history.recorder import Recorder
+from .messages import Envelope, Message
+
+LINK_FAULT_KINDS = ("drop", "delay", "duplicate", "reorder")
+
+
+class Endpoint(Protocol):
+    """A node as the network sees it."""
+
+    state: str
+
+    def accept(self, env: Envelope) -> None: ...
+
+
+@dataclass
+class LinkFault:
+    """A fault active on matching links: drop / delay / duplicate / reorder."""
+
+    fault_id: int
+    kind: str
+    pattern: LinkPattern
+    probability: float = 0.0
+    extra: Any = None
+
+
+@dataclass
+class Cut:
+    """A partition: node patterns in groups; messages between different groups are dropped."""
+
+    fault_id: int
+    groups: list[list[str]] = field(default_factory=list)
+
+    def side(self, node: str) -> int | None:
+        for i, group in enumerate(self.groups):
+            if any(fnmatch.fnmatchcase(node, pattern) for pattern in group):
+                return i
+        return None
+
+    def separates(self, a: str, b: str) -> bool:
+        sa, sb = self.side(a), self.side(b)
+        return sa is not None and sb is not None and sa != sb
+
+
+class Link:
+    """A directed link: its configured behaviour, FIFO clock, active faults and random streams."""
+
+    __slots__ = ("src", "dst", "loss", "duplicate", "reorder", "latency", "last_arrival",
+                 "faults", "_streams", "_u")
+
+    def __init__(self, src: str, dst: str, spec: dict[str, Any], streams: Streams) -> None:
+        self.src, self.dst = src, dst
+        self.loss: float = spec["loss"]
+        self.duplicate: float = spec["duplicate"]
+        self.reorder: float = spec["reorder"]
+        self.latency = spec["latency"].sampler(streams(f"net/latency/{src}->{dst}"))
+        self.last_arrival = 0.0
+        self.faults: dict[str, list[LinkFault]] = {}
+        """Active link faults by kind, in the order they started."""
+        self._streams = streams
+        self._u: dict[str, BlockDraws] = {}
+
+    def uniform(self, purpose: str) -> float:
+        """A U(0,1) draw from this link's stream for ``purpose`` (loss, duplicate, reorder)."""
+        draws = self._u.get(purpose)
+        if draws is None:
+            rng = self._streams(f"net/{purpose}/{self.src}->{self.dst}")
+            draws = self._u[purpose] = BlockDraws(rng, rng.random)
+        return draws()
+
+    def stream(self, purpose: str) -> Any:
+        return self._streams(f"net/{purpose}/{self.src}->{self.dst}")
+
+    def keep_probability(self, configured: float, kind: str) -> float:
+        """1 - P(the link's own ``configured`` probability or any active ``kind`` fault fires)."""
+        keep = 1.0 - configured
+        for f in self.faults.get(kind, ()):
+            keep *= 1.0 - f.probability
+        return keep
+
+
+class Network:
+    def __init__(self, env: simpy.Environment, record: Recorder, streams: Streams,
+                 cfg: NetworkConfig, nodes: list[str], edges: tuple[tuple[str, str], ...]) -> None:
+        self.env = env
+        self.record = record
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from(nodes)
+        self.links: dict[tuple[str, str], Link] = {}
+        overrides = [(LinkPattern.parse(p), o) for p, o in cfg.links.items()]
+        for src, dst in edges:
+            spec = {"latency": cfg.latency, "loss": cfg.loss, "duplicate": cfg.duplicate,
+                    "reorder": cfg.reorder}
+            for pattern, override in overrides:
+                if pattern.matches(src, dst):
+                    for key in override.model_fields_set:
+                        spec[key] = getattr(override, key)
+            link = Link(src, dst, spec, streams)
+            self.graph.add_edge(src, dst, link=link, **spec)
+            self.links[(src, dst)] = link
+        self.reorder_hold = cfg.reorder_hold
+        self.cuts: list[Cut] = []
+        self.endpoints: Mapping[str, Endpoint] = {}
+        self._next_msgid = 0
+        self.sent = 0
+
+    def attach(self, endpoints: Mapping[str, Endpoint]) -> None:
+        """The nodes messages are delivered to."""
+        self.endpoints = endpoints
+
+    # ------------------------------------------------------------------ faults
+
+    def add_fault(self, fault: LinkFault) -> None:
+        for link in self.links.values():
+            if fault.pattern.matches(link.src, link.dst):
+                link.faults.setdefault(fault.kind, []).append(fault)
+
+    def remove_fault(self, fault: LinkFault) -> None:
+        for link in self.links.values():
+            active = link.faults.get(fault.kind)
+            if active and fault in active:
+                active.remove(fault)
+
+    def reconnect(self, node: str) -> None:
+        """A restarted node opens new connections: FIFO order does not hold across incarnations
+        (messages of the old connection still in flight arrive when they arrive)."""
+        for (src, dst), link in self.links.items():
+            if node in (src, dst):
+                link.last_arrival = 0.0
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, src: str, dst: str, payload: Message) -> None:
+        link = self.links[(src, dst)]  # KeyError: the two nodes are not connected (a bug)
+        self._next_msgid += 1
+        env = Envelope(self._next_msgid, src, dst, payload)
+        self.sent += 1
+        self.record(Op.SEND, src, payload.eids, dst, int(payload.custody), env.msgid, payload.kind)
+        self._transmit(env, link, copy=False)
+
+    def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
+        src, dst = env.src, env.dst
+        for cut in self.cuts:
+            if cut.separates(src, dst):
+                self.dropped(env, causes.partition(src, dst))
+                return
+        keep = link.keep_probability(link.loss, "drop")
+        if keep < 1.0 and link.uniform("loss") >= keep:
+            self.dropped(env, causes.drop(src, dst))
+            return
+        now = self.env._now
+        arrival = now + link.latency()
+        for f in link.faults.get("delay", ()):
+            arrival += f.extra.sample(link.stream("delay"))
+        reorder = link.keep_probability(link.reorder, "reorder")
+        if reorder < 1.0 and link.uniform("reorder") >= reorder:  # held back: later ones overtake
+            held = next((f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
+                        self.reorder_hold)
+            arrival += held.sample(link.stream("reorder-hold"))
+        else:
+            if arrival < link.last_arrival:  # FIFO: never overtake an earlier message
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        timer = self.env.timeout(arrival - now)
+        timer.callbacks.append(partial(self._arrive_cb, env))
+        if not copy:
+            dup = link.keep_probability(link.duplicate, "duplicate")
+            if dup < 1.0 and link.uniform("duplicate") >= dup:
+                self._next_msgid += 1
+                twin = Envelope(self._next_msgid, src, dst, env.payload)
+                p = env.payload
+                self.record(Op.DUP, src, p.eids, dst, int(p.custody), twin.msgid, p.kind)
+                self._transmit(twin, link, copy=True)
+
+    def _arrive_cb(self, env: Envelope, _event: Any) -> None:
+        node = self.endpoints[env.dst]
+        if node.state == "crashed":
+            self.dropped(env, causes.crash(env.dst))
+            return
+        node.accept(env)
+
+    def dropped(self, env: Envelope, cause: str) -> None:
+        p = env.payload
+        self.record(Op.DROP, env.src, p.eids, env.dst, int(p.custody), env.msgid, cause)
+
+    def delivered(self, env: Envelope) -> None:
+        p = env.payload
+        self.record(Op.DELIVER, env.dst, p.eids, env.src, int(p.custody), env.msgid, p.kind)

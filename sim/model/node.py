@@ -1,0 +1,234 @@
+"""Node lifecycle: up, paused, crashed, restarting.
+
+A node owns SimPy processes. A crash interrupts all of them at once and discards the node's
+volatile state (its ``on_crash`` hook); durable state is whatever the subclass keeps outside
+that hook. ``restart`` runs the subclass's recovery (``on_start``). A pause freezes the node:
+messages wait at its door and its timers fire late, as in a long GC pause.
+
+Messages are handled by type: a node (or a behaviour it owns) registers a handler per message
+class with :meth:`Node.on`; a message of a type nobody registered is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from ..history import causes
+from ..history.ops import Op
+from .context import Context
+from .messages import Envelope, Message
+
+
+class NodeCrashed(Exception):
+    """Raised in a node's own running process when it crashes itself (a step-triggered crash)."""
+
+
+class Node:
+    role = "node"
+
+    def __init__(self, name: str, ctx: Context) -> None:
+        self.name = name
+        self.ctx = ctx
+        self.env: simpy.Environment = ctx.env
+        self.record = ctx.record
+        self.topology = ctx.topology
+        self.state = "up"
+        self.incarnation = 0
+        self._procs: set[simpy.Process] = set()
+        self._held: list[Envelope] = []
+        self._resumed: simpy.Event | None = None
+        self.disk_loss_armed = False
+        self.requests = RequestTracker(self.env)
+        self.request_timeout = ctx.request_timeout
+        self._handlers: dict[type, Callable[[Envelope], None]] = {}
+
+    # ------------------------------------------------------------------ processes
+
+    def spawn(self, gen: Generator[Any, Any, Any]) -> simpy.Process:
+        """Run ``gen`` as one of this node's processes: it dies with the node."""
+        proc = self.env.process(self._guard(gen))
+        self._procs.add(proc)
+        return proc
+
+    def _guard(self, gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+        try:
+            return (yield from gen)
+        except (simpy.Interrupt, NodeCrashed):
+            return None
+        finally:
+            self._procs.discard(self.env.active_process)  # type: ignore[arg-type]
+
+    def sleep(self, delay: float) -> Generator[Any, Any, None]:
+        """Wait ``delay`` simulated seconds; if paused meanwhile, wake only after the pause."""
+        yield self.env.timeout(delay)
+        yield from self.unpaused()
+
+    def unpaused(self) -> Generator[Any, Any, None]:
+        while self.state == "paused":
+            assert self._resumed is not None
+            yield self._resumed
+
+    def wait_for(self, event: simpy.Event, timeout: float) -> Generator[Any, Any, Any]:
+        """Wait for ``event`` at most ``timeout`` seconds; return its value, or None on timeout."""
+        timer = self.env.timeout(timeout)
+        result = yield event | timer
+        yield from self.unpaused()
+        if event in result:
+            return result[event]
+        return None
+
+    def call(self, dst: str, make: Callable[[int], Message], retry: bool = True,
+             timeout: float | None = None) -> Generator[Any, Any, Any]:
+        """Send ``make(request_id)`` to ``dst`` and wait for the reply (resolved through
+        ``self.requests`` by a reply handler); resend on timeout if ``retry``, else return None."""
+        while True:
+            req, ev = self.requests.new()
+            self.send(dst, make(req))
+            wait = self.request_timeout if timeout is None else timeout
+            reply = yield from self.wait_for(ev, wait)
+            if reply is not None:
+                return reply
+            self.requests.forget(req)
+            if not retry:
+                return None
+
+    def reach(self, step: str) -> None:
+        """Report a protocol step; a fault armed on this step crashes the node here."""
+        self.ctx.steps.reached(self.name, step)
+
+    # ------------------------------------------------------------------ messaging
+
+    def on(self, kind: type, handler: Callable[[Envelope], None]) -> None:
+        """Handle messages of class ``kind`` with ``handler``."""
+        self._handlers[kind] = handler
+
+    def on_reply(self, *kinds: type) -> None:
+        """Messages of these classes answer a :meth:`call`: resolve the waiting request."""
+        for kind in kinds:
+            self._handlers[kind] = self._resolve_reply
+
+    def _resolve_reply(self, env: Envelope) -> None:
+        self.requests.resolve(env.payload.request, env.payload)  # type: ignore[attr-defined]
+
+    def send(self, dst: str, payload: Message) -> None:
+        self.ctx.wire.send(self.name, dst, payload)
+
+    def accept(self, env: Envelope) -> None:
+        """Called by the network on arrival. Held while paused; handled at once when up."""
+        if self.state == "paused":
+            self._held.append(env)
+            return
+        self.ctx.wire.delivered(env)
+        self.handle(env)
+
+    def handle(self, env: Envelope) -> None:
+        handler = self._handlers.get(type(env.payload))
+        if handler is not None:
+            handler(env)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.on_start()
+
+    def on_start(self) -> None:
+        """Recovery and main processes; called at time 0 and after every restart."""
+
+    def on_crash(self) -> None:
+        """Discard volatile state."""
+
+    def lose_unflushed(self, cause: str) -> None:
+        """Drop writes not yet flushed to disk (only called when a disk-loss fault is armed)."""
+
+    def crash(self, cause: str) -> None:
+        if self.state == "crashed":
+            return
+        was_self = self.env.active_process in self._procs
+        self.state = "crashed"
+        self.incarnation += 1
+        self.record(Op.CRASH, self.name, detail=cause)
+        me = self.env.active_process
+        for proc in list(self._procs):
+            if proc is not me and proc.is_alive:
+                proc.interrupt("crash")
+        self._procs.clear()
+        for held in self._held:
+            self.ctx.wire.dropped(held, causes.crash(self.name))
+        self._held.clear()
+        if self._resumed is not None and not self._resumed.triggered:
+            self._resumed.succeed()
+        self._resumed = None
+        self.requests.clear()
+        self.on_crash()
+        if self.disk_loss_armed:
+            self.disk_loss_armed = False
+            self.lose_unflushed(causes.disk_loss(self.name))
+        if was_self:
+            raise NodeCrashed(cause)
+
+    def restart(self) -> None:
+        if self.state != "crashed":
+            return
+        self.state = "up"
+        self.record(Op.RESTART, self.name)
+        self.ctx.wire.reconnect(self.name)
+        self.on_start()
+
+    def pause(self) -> None:
+        if self.state != "up":
+            return
+        self.state = "paused"
+        self._resumed = self.env.event()
+        self.record(Op.PAUSE, self.name)
+
+    def resume(self) -> None:
+        if self.state != "paused":
+            return
+        self.state = "up"
+        self.record(Op.RESUME, self.name)
+        ev, self._resumed = self._resumed, None
+        if ev is not None:
+            ev.succeed()
+        held, self._held = self._held, []
+        for env in held:
+            if self.state != "up":
+                self.ctx.wire.dropped(env, causes.crash(self.name))
+                continue
+            self.ctx.wire.delivered(env)
+            self.handle(env)
+
+
+class RequestTracker:
+    """Outstanding requests of a node, keyed by request id: volatile, cleared by a crash."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._next = 0
+        self._waiting: dict[Any, simpy.Event] = {}
+
+    def new(self, key: Any = None) -> tuple[Any, simpy.Event]:
+        if key is None:
+            self._next += 1
+            key = self._next
+        ev = self.env.event()
+        self._waiting[key] = ev
+        return key, ev
+
+    def resolve(self, key: Any, value: Any = True) -> bool:
+        ev = self._waiting.pop(key, None)
+        if ev is None or ev.triggered:
+            return False
+        ev.succeed(value)
+        return True
+
+    def forget(self, key: Any) -> None:
+        self._waiting.pop(key, None)
+
+    def clear(self) -> None:
+        self._waiting.clear()
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._waiting

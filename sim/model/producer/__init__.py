@@ -1,0 +1,1 @@
+"""The producing service: its database, publishers and couplings."""

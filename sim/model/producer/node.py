@@ -1,0 +1,87 @@
+"""The producer: the service that turns business events into produce requests.
+
+It composes a *publisher* (how records reach the broker: ``publishers.py``) and a *coupling*
+(how publishing relates to its business transaction: ``couplings.py``), both chosen by its
+strategy. Its database (``database.py``) is durable and shared with its outbox relay; it is
+also a 2PC participant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from ...config.models import Producer as ProducerConfig
+from ...config.models import TwoPhaseCommit
+from ...core.rng import stable_index
+from ...core.strategies import ProducerRole
+from ...history.ops import Op
+from ..context import Context
+from ..messages import Envelope, InitProducerIdResponse, Outcome, ProduceAck, Record
+from ..node import Node, RequestTracker
+from ..twophase import Participant
+from ..workload import Arrival
+from .couplings import COUPLINGS
+from .database import ProducerDatabase
+from .publishers import PUBLISHERS
+
+
+class Producer(Node):
+    role = "producer"
+
+    def __init__(self, name: str, ctx: Context, cfg: ProducerConfig, role: ProducerRole,
+                 database: ProducerDatabase, two_pc: TwoPhaseCommit, blocking: bool) -> None:
+        super().__init__(name, ctx)
+        self.cfg = cfg
+        self.database = database
+        self.acks = RequestTracker(self.env)
+        """Replies keyed by the first event id of a request (or the 2PC transaction)."""
+        self.publisher = PUBLISHERS[role.publisher](self, cfg, blocking)
+        self.coupling = COUPLINGS[role.coupling](self, self.publisher, database, two_pc)
+        self.participant = Participant(self, two_pc, database.vote, database.apply)
+        self.on(ProduceAck, self._on_ack)
+        self.on(Outcome, self._on_outcome)
+        self.on_reply(InitProducerIdResponse)
+
+    def partition_of(self, key: int) -> int:
+        return stable_index(f"key-{key}", self.topology.partitions)
+
+    def on_start(self) -> None:
+        self.database.recover(self.participant.prepared)
+        self.participant.recover()
+        self.publisher.start()
+
+    def on_crash(self) -> None:
+        self.acks.clear()
+        self.publisher.crashed()
+
+    def _on_ack(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, ProduceAck)
+        self.acks.resolve(msg.eid, msg)
+
+    def _on_outcome(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, Outcome)
+        self.acks.resolve(msg.txn, msg)
+
+    def arrive(self, a: Arrival) -> None:
+        """A business event arrives from the application (not created if the producer is down)."""
+        if self.state == "crashed":
+            return
+        self.spawn(self._publish(a))
+
+    def _publish(self, a: Arrival) -> Generator[Any, Any, None]:
+        yield from self.unpaused()
+        part = self.partition_of(a.key)
+        rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
+        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+        if self.coupling.transactional:
+            self.record(Op.TXN_BEGIN, self.name, (a.eid,))
+        yield from self.coupling.publish(a, rec)
+
+    def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None:
+        """Let go of the in-memory copy of ``eids`` and tell the application ``outcome``."""
+        self.record(Op.RELEASE, self.name, eids, detail=copy)
+        for eid in eids:
+            self.record(Op.OUTCOME, self.name, (eid,), detail=outcome)

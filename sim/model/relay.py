@@ -1,0 +1,116 @@
+"""The outbox relay of a producer (``relay-i``): its own node, crashable.
+
+Every ``outbox.poll_interval`` (``relay: poll``), or as soon as a row commits (``relay: cdc``,
+tailing the database's log), it reads up to ``outbox.batch`` committed outbox rows from the
+producer's database, publishes them as one produce request per partition (the partitions in
+parallel, each request retried until acknowledged, which keeps per-key order), then marks
+them sent. A crash after publishing and before marking makes the next read publish them
+again: duplicates at the broker with the same event id, which the idempotent consumer absorbs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from ..config.models import Backoff, Outbox
+from ..history.ops import Op
+from .context import Context
+from .messages import Envelope, Produce, ProduceAck, Record
+from .node import Node, RequestTracker
+from .producer.database import ProducerDatabase
+
+
+class PollTrigger:
+    """Read the outbox table every ``poll_interval``."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def wait(self) -> Generator[Any, Any, None]:
+        yield from self.relay.sleep(self.relay.cfg.poll_interval)
+
+
+class CdcTrigger(PollTrigger):
+    """Tail the database's log: wake as soon as an outbox row commits."""
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__(relay)
+        self.wake: simpy.Event | None = None
+        relay.database.outbox_written = self._written
+
+    def _written(self) -> None:
+        if self.wake is not None and not self.wake.triggered:
+            self.wake.succeed()
+
+    def wait(self) -> Generator[Any, Any, None]:
+        relay = self.relay
+        if not relay.database.outbox:
+            self.wake = relay.env.event()
+            yield from relay.wait_for(self.wake, relay.cfg.poll_interval)
+
+
+TRIGGERS = {"poll": PollTrigger, "cdc": CdcTrigger}
+
+
+class Relay(Node):
+    role = "relay"
+
+    def __init__(self, name: str, ctx: Context, cfg: Outbox, backoff: Backoff,
+                 database: ProducerDatabase) -> None:
+        super().__init__(name, ctx)
+        self.cfg = cfg
+        self.database = database
+        self.timeout = ctx.request_timeout
+        self.backoff = backoff
+        self.acks = RequestTracker(self.env)
+        self.trigger = TRIGGERS[cfg.relay](self)
+        self.on(ProduceAck, self._on_ack)
+
+    def on_start(self) -> None:
+        self.spawn(self._poll())
+
+    def on_crash(self) -> None:
+        self.acks.clear()
+
+    def _on_ack(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, ProduceAck)
+        if not msg.error:
+            self.acks.resolve(msg.eid, msg)
+
+    def _poll(self) -> Generator[Any, Any, None]:
+        while True:
+            yield from self.trigger.wait()
+            rows = list(self.database.outbox[: self.cfg.batch])  # a read of the database
+            if not rows:
+                continue
+            by_partition: dict[int, list[Record]] = {}
+            for rec in rows:
+                by_partition.setdefault(rec.partition, []).append(rec)
+            senders = [self.spawn(self._publish(tuple(batch)))
+                       for _, batch in sorted(by_partition.items())]
+            yield self.env.all_of(senders)
+            yield from self.unpaused()
+            self.reach("after-publish-before-mark")
+            self.database.mark_sent({r.eid for r in rows})
+            self.record(Op.OUTBOX_MARK, self.name, tuple(r.eid for r in rows),
+                        peer=self.database.owner)
+
+    def _publish(self, batch: tuple[Record, ...]) -> Generator[Any, Any, None]:
+        broker = self.topology.leader_of(batch[0].partition)
+        attempt = 0
+        while True:
+            attempt += 1
+            _, acked = self.acks.new(batch[0].eid)
+            self.send(broker, Produce(batch, attempt))
+            reply = yield from self.wait_for(acked, self.timeout)
+            if reply is not None:
+                return
+            pause = self.backoff.delay(attempt)
+            if pause > 0:
+                yield from self.sleep(pause)
+            if acked.triggered:
+                return

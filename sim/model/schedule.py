@@ -1,0 +1,162 @@
+"""The fault schedule: the config's ``faults:`` materialised into concrete, timestamped faults.
+
+:func:`materialise` runs once per (cell, replication), before any strategy runs: node globs
+become one fault per node, and ``random`` generators are drawn from the seed here, never
+during a run. The same list is then replayed into every strategy's run (``faults.py``) and
+written to ``faults.csv`` (:func:`schedule_frame`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config.faults import (
+    CrashFault,
+    DelayFault,
+    DiskLossFault,
+    DropFault,
+    DuplicateFault,
+    PartitionFault,
+    PauseFault,
+    RandomFault,
+    ReorderFault,
+)
+from ..config.models import ExperimentConfig
+from ..core.rng import Streams
+
+
+@dataclass(frozen=True)
+class ConcreteFault:
+    fault: int
+    kind: str
+    target: str
+    at: float | None
+    duration: float | None = None
+    restart_after: float | None = None
+    probability: float | None = None
+    extra: Any = None
+    on: str | None = None
+    occurrence: int | None = None
+    source: str = ""
+
+    @property
+    def groups(self) -> list[list[str]]:
+        return [side.split(",") for side in self.target.split("|")]
+
+    @property
+    def end(self) -> float | None:
+        """When the fault's effect ends (None: never, or not time-triggered)."""
+        if self.at is None:
+            return None
+        if self.kind == "crash":
+            return None if self.restart_after is None else self.at + self.restart_after
+        if self.duration is None:
+            return self.at
+        return self.at + self.duration
+
+
+def _nodes(cfg: ExperimentConfig, pattern: str) -> list[str]:
+    return [n for n in cfg.node_names() if fnmatch.fnmatchcase(n, pattern)]
+
+
+def _cap(at: float, duration: float, horizon: float) -> float:
+    return min(duration, max(0.0, horizon - at))
+
+
+def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dict[str, Any]]:
+    """The concrete faults (as keyword dicts) of one configured, non-random fault."""
+    if isinstance(f, CrashFault):
+        occurrence = f.occurrence if f.on else None
+        return [dict(kind="crash", target=node, at=f.at, restart_after=f.restart_after, on=f.on,
+                     occurrence=occurrence, source=src) for node in _nodes(cfg, f.node)]
+    if isinstance(f, DiskLossFault):
+        return [dict(kind="disk-loss", target=node, at=f.at, source=src)
+                for node in _nodes(cfg, f.node)]
+    lasting = dict(at=f.at, duration=_cap(f.at, f.duration, horizon), source=src)
+    if isinstance(f, PauseFault):
+        return [dict(kind="pause", target=node, **lasting) for node in _nodes(cfg, f.node)]
+    if isinstance(f, PartitionFault):
+        target = "|".join(",".join(side) for side in f.sides)
+        return [dict(kind="partition", target=target, **lasting)]
+    if isinstance(f, DropFault | DuplicateFault):
+        return [dict(kind=f.kind, target=f.link, probability=f.probability, **lasting)]
+    if isinstance(f, ReorderFault):
+        return [dict(kind="reorder", target=f.link, probability=f.probability, extra=f.extra,
+                     **lasting)]
+    assert isinstance(f, DelayFault)
+    return [dict(kind="delay", target=f.link, extra=f.extra, **lasting)]
+
+
+def materialise(cfg: ExperimentConfig, seed: int) -> list[ConcreteFault]:
+    """The concrete schedule for one (cell, replication)."""
+    horizon = cfg.duration + cfg.drain
+    out: list[dict[str, Any]] = []
+    for i, f in enumerate(cfg.faults):
+        if isinstance(f, RandomFault):
+            rng = Streams(seed)(f"faults/random/{i}")
+            out.extend(_expand_random(cfg, f, i, rng, horizon))
+        else:
+            out.extend(_expand(cfg, f, f"faults.{i}", horizon))
+    return [ConcreteFault(fault=j, **row) for j, row in enumerate(out)]
+
+
+def _expand_random(cfg: ExperimentConfig, f: RandomFault, index: int, rng: np.random.Generator,
+                   horizon: float) -> list[dict[str, Any]]:
+    """Poisson arrivals at ``f.rate`` over [at, at+duration): a node and a kind chosen
+    uniformly, an exponential length with ``mean_duration``."""
+    patterns = [f.nodes] if isinstance(f.nodes, str) else list(f.nodes)
+    nodes = [n for n in cfg.node_names() if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    end = min(f.at + f.duration, horizon)
+    src = f"faults.{index}/random"
+    out: list[dict[str, Any]] = []
+    t = f.at
+    while True:
+        t += float(rng.exponential(1.0 / f.rate))
+        if t >= end:
+            return out
+        node = nodes[int(rng.integers(len(nodes)))]
+        kind = f.kinds[int(rng.integers(len(f.kinds)))]
+        length = float(rng.exponential(f.mean_duration))
+        base = dict(at=t, source=src)
+        if kind == "crash":
+            out.append(dict(kind="crash", target=node, restart_after=length, **base))
+        elif kind == "pause":
+            out.append(dict(kind="pause", target=node, duration=length, **base))
+        elif kind == "partition":
+            out.append(dict(kind="partition", target=f"{node}|*", duration=length, **base))
+        elif kind == "delay":
+            out.append(dict(kind="delay", target=f"{node}<->*", duration=length, extra=f.extra,
+                            **base))
+        else:
+            out.append(dict(kind=kind, target=f"{node}<->*", duration=length,
+                            probability=f.probability, **base))
+
+
+def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -> pd.DataFrame:
+    cols = ["cell", "replication", "fault", "kind", "target", "at", "duration", "restart_after",
+            "probability", "extra", "on", "occurrence", "source"]
+    rows = []
+    for f in schedule:
+        d = asdict(f)
+        extra = f.extra
+        d["extra"] = None if extra is None else _dist_text(extra)
+        rows.append({"cell": cell, "replication": replication, **d})
+    frame = pd.DataFrame(rows, columns=cols)
+    for c in ("at", "duration", "restart_after", "probability"):
+        frame[c] = frame[c].astype(float)
+    frame["occurrence"] = frame["occurrence"].astype("Int64")
+    for c in ("target", "extra", "on", "source", "kind"):
+        frame[c] = frame[c].astype("str")  # missing values are NaN, as after a CSV round trip
+    return frame
+
+
+def _dist_text(d: Any) -> str:
+    fields = {k: v for k, v in d.model_dump().items() if k != "dist"}
+    return d.dist + "(" + ", ".join(f"{k}={v:g}" for k, v in fields.items()) + ")"
+
+

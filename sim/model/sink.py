@@ -1,0 +1,63 @@
+"""The sink: the database where consumers apply effects.
+
+Each transaction is atomic and durable: all its effects are applied together, and a crash
+keeps them. The effects table is the sink's own state; the checker counts effects from the
+history, and the run verifies that the two agree. Transactional consumers store their consumed
+offsets here too, in the same transaction as the effect, guarded by the offset they expect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..history.ops import Op
+from .context import Context
+from .messages import Envelope, OffsetFetchResponse, SinkAck, SinkOffsetFetch, SinkTxn
+from .node import Node
+
+
+class Sink(Node):
+    role = "sink"
+
+    def __init__(self, name: str, ctx: Context) -> None:
+        super().__init__(name, ctx)
+        self.effects: Counter[str] = Counter()  # durable
+        self.offsets: dict[int, int] = {}  # durable: offsets stored by transactional consumers
+        self.processed_ids: set[str] = set()  # durable: the idempotent consumer's processed ids
+        self.on(SinkTxn, self._transaction)
+        self.on(SinkOffsetFetch, self._offset_fetch)
+
+    def _offset_fetch(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, SinkOffsetFetch)
+        offsets = {p: self.offsets.get(p, 0) for p in msg.partitions}
+        self.send(env.src, OffsetFetchResponse(msg.request, offsets, {}))
+
+    def _transaction(self, env: Envelope) -> None:
+        msg = env.payload
+        assert isinstance(msg, SinkTxn)
+        if msg.offsets is not None:
+            stored = {p: self.offsets.get(p, 0) for p in msg.offsets}
+            if any(stored[p] != expected for p, (_b, expected, _n) in msg.offsets.items()):
+                # already applied (a resent transaction) or a stale consumer: change nothing
+                self.record(Op.TXN_REFUSED, self.name, tuple(r.eid for r in msg.records),
+                            peer=env.src, num=env.msgid, detail=tuple(sorted(stored.items())))
+                self.send(env.src, SinkAck(msg.request, (), stored))
+                return
+        eids = tuple(r.eid for r in msg.records)
+        if msg.dedupe:  # same transaction: check and record the processed ids with the effects
+            seen = tuple(e for e in eids if e in self.processed_ids)
+            if seen:
+                self.record(Op.DEDUPE_SKIP, self.name, seen, peer=env.src, num=env.msgid)
+            eids = tuple(e for e in eids if e not in self.processed_ids)
+            self.processed_ids.update(eids)
+        for eid in eids:
+            self.effects[eid] += 1
+        if eids:
+            self.record(Op.EFFECT, self.name, eids, peer=env.src, num=env.msgid)
+        if msg.offsets is not None:
+            for p, (broker, _expected, new) in sorted(msg.offsets.items()):
+                self.offsets[p] = new
+                self.record(Op.SINK_COMMIT, self.name, peer=broker, part=p, num=new)
+        held = dict(self.offsets) if msg.offsets is not None else None
+        self.send(env.src, SinkAck(msg.request, eids, held))

@@ -1,0 +1,72 @@
+"""The workload: business events materialised from the seed before a run.
+
+Arrival times, keys and processing times depend only on the replication seed and the
+workload config, never on the strategy, so every strategy sees the same events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.models import ExperimentConfig
+from ..core.rng import Streams
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    eid: str
+    producer: int
+    time: float
+    key: int
+    process_time: float
+    poison: bool = False
+    aborts: bool = False
+    """Its business transaction rolls back (database strategies only)."""
+
+
+def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[Arrival]]:
+    """One list of arrivals per producer, in time order."""
+    w = cfg.workload
+    out: list[list[Arrival]] = []
+    for i in range(w.producers):
+        if w.arrivals is not None:
+            times = np.array([t for t in w.arrivals if t < cfg.duration], dtype=float)
+        else:
+            times = _poisson_times(streams(f"workload/arrivals/producer-{i}"), w.rate, cfg.duration)
+        n = len(times)
+        keys = _keys(streams(f"workload/keys/producer-{i}"), n, w.keys, w.key_skew)
+        prng = streams(f"workload/process/producer-{i}")
+        ptimes = [w.process_time.sample(prng) for _ in range(n)]
+        poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
+        aborts = streams(f"workload/abort/producer-{i}").random(n) < w.abort_probability
+        out.append([
+            Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j]),
+                    bool(poison[j]), bool(aborts[j]))
+            for j in range(n)
+        ])
+    return out
+
+
+def _poisson_times(rng: np.random.Generator, rate: float, duration: float) -> np.ndarray:
+    if rate <= 0:
+        return np.empty(0)
+    chunks: list[np.ndarray] = []
+    t = 0.0
+    expected = max(16, int(rate * duration * 1.1) + 16)
+    while True:
+        gaps = rng.exponential(1.0 / rate, size=expected)
+        times = t + np.cumsum(gaps)
+        chunks.append(times[times < duration])
+        if times[-1] >= duration:
+            break
+        t = float(times[-1])
+    return np.concatenate(chunks)
+
+
+def _keys(rng: np.random.Generator, n: int, keys: int, skew: float | None) -> np.ndarray:
+    if skew is None:
+        return rng.integers(0, keys, size=n)
+    weights = 1.0 / np.arange(1, keys + 1) ** skew
+    return rng.choice(keys, size=n, p=weights / weights.sum())

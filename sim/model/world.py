@@ -1,0 +1,114 @@
+"""One run's world: the nodes of a (config, strategy, seed), wired explicitly, and its clock.
+
+The world is the only place that knows every node. It builds each one with a small context
+(``context.py``), its own config section and its strategy's behaviour for its role, and shares
+the few objects two nodes legitimately share (a producer's database with its relay, the group
+directory with the partition leaders). Then it starts them, feeds the workload's arrivals to
+the producers, and runs the clock to ``duration + drain``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from ..config.models import ExperimentConfig
+from ..core.rng import Streams
+from ..core.strategies import Strategy
+from ..history.recorder import Recorder
+from .broker.group import GroupDirectory
+from .broker.node import Broker
+from .consumer.node import Consumer
+from .context import Context
+from .faults import FaultInjector
+from .network import Network
+from .node import Node
+from .producer.database import ProducerDatabase
+from .producer.node import Producer
+from .relay import Relay
+from .schedule import ConcreteFault
+from .sink import Sink
+from .twophase import Coordinator
+from .workload import Arrival, materialise_workload
+
+LagSample = tuple[float, int, int]
+
+
+class World:
+    """Everything one run needs: environment, streams, nodes, network, faults."""
+
+    def __init__(self, cfg: ExperimentConfig, strategy: Strategy, seed: int,
+                 schedule: list[ConcreteFault], env: simpy.Environment, record: Recorder) -> None:
+        self.cfg = cfg
+        self.strategy = strategy
+        self.env = env
+        self.streams = Streams(seed)
+        self.record = record
+        self.topology = cfg.node_topology([strategy])
+        self.network = Network(self.env, record, self.streams, cfg.topology.network,
+                               list(self.topology.nodes), self.topology.edges)
+        self.nodes: dict[str, Node] = {}
+        self.faults = FaultInjector(self.env, record, self.nodes, self.network, schedule)
+        ctx = Context(self.env, record, self.network, self.topology, self.streams, self.faults,
+                      cfg.producer.request_timeout)
+        self._build(ctx)
+        self.network.attach(self.nodes)
+        self.lag_samples: list[LagSample] = []
+
+    def _build(self, ctx: Context) -> None:
+        cfg, role, topo = self.cfg, self.strategy, self.topology
+        blocking = cfg.broker.capacity is not None and cfg.broker.overflow == "block"
+        databases = [ProducerDatabase(name, self.record) for name in topo.producer_names]
+        self.producers = [
+            Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit, blocking)
+            for name, db in zip(topo.producer_names, databases, strict=True)
+        ]
+        directory = GroupDirectory()
+        group = cfg.consumer_group if cfg.broker.mode == "log" else None
+        self.brokers = [
+            Broker(name, ctx, cfg.broker, role.broker, directory, cfg.two_phase_commit,
+                   group if name == topo.group_coordinator else None)
+            for name in topo.broker_names
+        ]
+        directory.host = self.brokers[0]
+        self.consumers = [Consumer(name, ctx, role.consumer, cfg.consumer_group, cfg.broker)
+                          for name in topo.consumer_names]
+        self.sink = Sink(topo.sink, ctx)
+        relays = [Relay(topo.relay_of(db.owner), ctx, cfg.outbox, cfg.producer.backoff, db)
+                  for db in databases] if topo.relays else []
+        extra: list[Node] = [Coordinator(topo.two_pc_coordinator, ctx, cfg.two_phase_commit)
+                             ] if topo.coordinator else []
+        for node in [*self.producers, *self.brokers, *self.consumers, self.sink, *relays, *extra]:
+            self.nodes[node.name] = node
+
+    def _arrivals(self, producer: Producer, arrivals: list[Arrival]) -> Generator[Any, Any, None]:
+        for a in arrivals:
+            if a.time > self.env.now:
+                yield self.env.timeout(a.time - self.env.now)
+            producer.arrive(a)
+
+    def run(self) -> float:
+        """Simulate to ``duration + drain``; return that time."""
+        for node in self.nodes.values():
+            node.start()
+        workload = materialise_workload(self.cfg, self.streams)
+        for producer, arrivals in zip(self.producers, workload, strict=True):
+            self.env.process(self._arrivals(producer, arrivals))
+        until = self.cfg.duration + self.cfg.drain
+        self.env.process(self._sample_lag(max(0.05, until / 400)))
+        self.env.run(until=until)
+        return until
+
+    def _sample_lag(self, every: float) -> Generator[Any, Any, None]:
+        """Consumer lag per partition: records in the log not yet consumed and committed (the
+        committed offset is the broker's, or the sink's for transactional consumers)."""
+        stored = self.sink.offsets
+        while True:
+            now = float(self.env.now)
+            for broker in self.brokers:
+                for p, end, committed in broker.levels():
+                    consumed = max(committed, stored.get(p, 0))
+                    self.lag_samples.append((now, p, max(0, end - consumed)))
+            yield self.env.timeout(every)
