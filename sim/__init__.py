@@ -4,7 +4,7 @@
 >>> res = sim.run("experiments/compare_semantics.yaml", replications=1)   # doctest: +SKIP
 >>> res.summary[["strategy", "loss_rate", "duplicate_rate"]]                # doctest: +SKIP
 
-Layers, each importing only those below it (enforced by ``tests/test_layers.py``)::
+Layers, each importing only those below it (enforced by ``tests/test_architecture.py``)::
 
     api, cli      the Python API and the command line
     report        results, statistics, charts, explanations

@@ -1,4 +1,5 @@
-"""The Python API: ``sim.run`` runs an experiment and returns its :class:`~sim.report.results.Results`."""
+"""The Python API: ``sim.run`` runs an experiment and returns its results
+(:class:`~sim.report.results.Results`)."""
 
 from __future__ import annotations
 
@@ -51,12 +52,20 @@ def run(
             write_run(folder, spec, output)
 
     todo = [s for s in specs if s.key not in finished]
-    outputs, errors = execute(todo, workers=workers or default_workers(), dask=dask,
-                              progress=progress, on_done=on_done)
+    outputs, errors = execute(
+        todo, workers=workers or default_workers(), dask=dask, progress=progress, on_done=on_done
+    )
     outputs.update(finished)
     summary, messages, events, lag = assemble(cfg, specs, outputs)
-    res = Results(summary, messages, events, faults, cfg.model_dump(mode="json"),
-                  [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors], lag=lag)
+    res = Results(
+        summary,
+        messages,
+        events,
+        faults,
+        cfg.model_dump(mode="json"),
+        [f"{e}\n{''.join(getattr(e, '__notes__', []))}" for e in errors],
+        lag=lag,
+    )
     res.resumed = len(finished)
     if folder is not None:
         write_frames(folder, res, charts=charts)

@@ -42,18 +42,28 @@ _seed = _whole_number(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="msgsim", description="Simulate message-delivery guarantees under faults.")
+    parser = _Parser(
+        prog="msgsim", description="Simulate message-delivery guarantees under faults."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an experiment and write its results folder")
     run.add_argument("config", help="experiment config (YAML)")
     run.add_argument("--out", help="results folder (default results/<name>)")
     run.add_argument("--force", action="store_true", help="replace an existing results folder")
-    run.add_argument("--resume", action="store_true", help="finish an interrupted experiment: skip the runs already in DIR/runs/")
-    run.add_argument("--workers", type=_positive_int, help="processes to use (default: number of cores)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted experiment: skip the runs already in DIR/runs/",
+    )
+    run.add_argument(
+        "--workers", type=_positive_int, help="processes to use (default: number of cores)"
+    )
     run.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
     run.add_argument("--seed", type=_seed, help="override the master seed")
-    run.add_argument("--replications", type=_positive_int, help="override the number of replications")
+    run.add_argument(
+        "--replications", type=_positive_int, help="override the number of replications"
+    )
     run.add_argument("--strategies", help="comma-separated strategies to run (override)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-charts", action="store_true", help="do not draw charts")
@@ -64,10 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="redraw the charts of a results folder")
     plot.add_argument("dir")
 
-    exp = sub.add_parser("explain", help="tell one event's journey and draw its sequence diagram (needs trace: full)")
+    exp = sub.add_parser(
+        "explain", help="tell one event's journey and draw its sequence diagram (needs trace: full)"
+    )
     exp.add_argument("dir", help="results folder")
     exp.add_argument("--message", required=True, metavar="ID", help="business event id, e.g. p0-42")
-    exp.add_argument("--run", help="run label c<cell>-<strategy>-r<replication> (default: the most telling run)")
+    exp.add_argument(
+        "--run", help="run label c<cell>-<strategy>-r<replication> (default: the most telling run)"
+    )
     exp.add_argument("--out", help="folder for the diagram (default DIR/charts)")
     return parser
 
@@ -98,18 +112,46 @@ def _run(args: argparse.Namespace) -> int:
     from .api import run
     from .experiment import resolve
 
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
-    cfg = resolve(args.config, seed=args.seed, replications=args.replications, strategies=strategies)
+    strategies = (
+        [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
+    )
+    cfg = resolve(
+        args.config, seed=args.seed, replications=args.replications, strategies=strategies
+    )
     out = Path(args.out) if args.out else Path("results") / cfg.name
-    res = run(cfg, workers=args.workers, dask=args.dask, progress=False if args.no_progress else None,
-              out=out, force=args.force, charts=not args.no_charts, resume=args.resume)
+    res = run(
+        cfg,
+        workers=args.workers,
+        dask=args.dask,
+        progress=False if args.no_progress else None,
+        out=out,
+        force=args.force,
+        charts=not args.no_charts,
+        resume=args.resume,
+    )
     if res.resumed:
-        print(f"resumed: {res.resumed} of {len(res.summary)} runs were already finished in {out}/runs/ and were not run again")
-    cols = ["strategy", "intended", "processed", "lost", "pending", "duplicates", "loss_rate",
-            "duplicate_rate", "latency_p50", "latency_p99", "network_messages"]
+        print(
+            f"resumed: {res.resumed} of {len(res.summary)} runs were already finished in "
+            f"{out}/runs/ and were not run again"
+        )
+    cols = [
+        "strategy",
+        "intended",
+        "processed",
+        "lost",
+        "pending",
+        "duplicates",
+        "loss_rate",
+        "duplicate_rate",
+        "latency_p50",
+        "latency_p99",
+        "network_messages",
+    ]
     if len(res.summary):
         table = res.summary.groupby(["cell", "strategy"], sort=False)[cols[1:]].mean()
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
+        with pd.option_context(
+            "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
+        ):
             print(table.reset_index().to_string(index=False))
     print(f"results: {out}/ (summary.csv, messages.parquet, faults.csv, charts/)")
     for err in res.errors:
@@ -126,10 +168,15 @@ def _validate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     cs = cells(cfg)
     specs, faults = plan(cfg)
-    print(f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategies)} strategies x {cfg.replications} replications = {len(specs)} runs.")
+    print(
+        f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategies)} strategies x "
+        f"{cfg.replications} replications = {len(specs)} runs."
+    )
     print(f"nodes: {', '.join(cfg.node_names())}")
     if len(faults):
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+        with pd.option_context(
+            "display.width", 200, "display.max_columns", 20, "display.max_rows", 200
+        ):
             print(faults.drop(columns=["source"]).to_string(index=False))
     else:
         print("fault schedule: empty")

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small, fast experiment config and a runner for the real command line."""
+"""Shared fixtures: the base config and run helper of the behaviour tests, a small fast config,
+and a runner for the real command line."""
 
 from __future__ import annotations
 
@@ -18,6 +19,62 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+#: The base of the behaviour tests: one replication of 20 s at 100 events/s, then a 30 s drain.
+BASE_CONFIG: dict[str, Any] = {
+    "replications": 1,
+    "trace": "messages",
+    "duration": 20,
+    "drain": 30,
+    "workload": {"rate": 100},
+}
+
+
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides``; a section given as a mapping is merged key by key."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class Outcome:
+    """An experiment's results, by strategy: ``rows[strategy]`` is its summary row (of the
+    first run) and ``of(strategy)`` its messages. Unpacks as ``rows, messages``."""
+
+    def __init__(self, res: Any) -> None:
+        assert not res.errors, res.errors
+        self.res = res
+        self.summary = res.summary
+        self.messages = res.messages
+        self.rows = {r["strategy"]: r for _, r in res.summary.iterrows()}
+
+    def of(self, strategy: str) -> Any:
+        return self.messages[self.messages["strategy"] == strategy]
+
+    def __iter__(self) -> Any:
+        return iter((self.rows, self.messages))
+
+
+@pytest.fixture(scope="session")
+def run() -> Callable[..., Outcome]:
+    """``run(strategies=None, faults=None, base=BASE_CONFIG, **overrides)``: run an experiment
+    in-process and return its :class:`Outcome`."""
+    import sim
+
+    def go(strategies: list[str] | None = None, faults: list[dict[str, Any]] | None = None,
+           base: dict[str, Any] = BASE_CONFIG, **overrides: Any) -> Outcome:
+        if strategies is not None:
+            overrides["strategies"] = strategies
+        if faults is not None:
+            overrides["faults"] = faults
+        return Outcome(sim.run(merged(base, overrides), workers=1, progress=False))
+
+    return go
+
 
 # Small enough that a run of both strategies x 2 replications takes about a second.
 _SMALL_CONFIG: dict[str, Any] = {

@@ -11,8 +11,6 @@ import math
 import numpy as np
 import pytest
 
-import sim
-
 BASE = {
     "replications": 1,
     "trace": "messages",
@@ -21,13 +19,11 @@ BASE = {
 }
 
 
-def _run(**cfg):
-    return sim.run({**BASE, **cfg}, workers=1, progress=False)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3])
-def test_at_most_once_loss_equals_drop_probability_of_the_one_hop(p: float) -> None:
-    res = _run(
+def test_at_most_once_loss_equals_drop_probability_of_the_one_hop(run, p: float) -> None:
+    res = run(base=BASE,
         strategies=["at-most-once"],
         duration=100,
         workload={"rate": 100},
@@ -47,11 +43,11 @@ def test_at_most_once_loss_equals_drop_probability_of_the_one_hop(p: float) -> N
 
 
 @pytest.mark.parametrize(("q", "forward"), [(0.2, 0.0), (0.3, 0.2)])
-def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(q: float, forward: float) -> None:
+def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(run, q: float, forward: float) -> None:
     faults = [{"kind": "drop", "link": "broker-0->producer-0", "probability": q}]
     if forward:
         faults.append({"kind": "drop", "link": "producer-0->broker-0", "probability": forward})
-    res = _run(strategies=["at-least-once"], duration=100, workload={"rate": 100}, faults=faults)
+    res = run(base=BASE, strategies=["at-least-once"], duration=100, workload={"rate": 100}, faults=faults)
     row = res.summary.iloc[0]
     n = row["committed"]
     assert n >= 10_000
@@ -68,9 +64,9 @@ def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(q: float, for
     assert set(msgs["producer_outcome"]) == {"ok"}
 
 
-def test_mm1_sojourn_time_matches_theory() -> None:
+def test_mm1_sojourn_time_matches_theory(run) -> None:
     lam, mu = 50.0, 100.0
-    res = _run(
+    res = run(base=BASE,
         strategies=["at-most-once"],
         duration=1000,
         drain=10,

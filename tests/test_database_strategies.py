@@ -6,19 +6,12 @@ import math
 
 import pytest
 
-import sim
-
-BASE = {"replications": 1, "trace": "messages", "duration": 20, "drain": 30, "workload": {"rate": 100}}
 DB = ["commit-then-publish", "publish-then-commit", "outbox", "two-phase-commit"]
 
 
-def run(strategies, **extra):
-    res = sim.run({**BASE, "strategies": strategies, **extra}, workers=1, progress=False)
-    assert not res.errors
-    return {r["strategy"]: r for _, r in res.summary.iterrows()}, res.messages
 
 
-def test_crash_after_commit_before_publish_loses_only_with_commit_then_publish() -> None:
+def test_crash_after_commit_before_publish_loses_only_with_commit_then_publish(run) -> None:
     rows, msgs = run(DB, faults=[{"kind": "crash", "node": "producer-0", "on": "after-commit-before-publish",
                                   "occurrence": 100, "restart_after": 1}])
     ctp = msgs[(msgs["strategy"] == "commit-then-publish") & (msgs["fate"] == "lost")]
@@ -28,7 +21,7 @@ def test_crash_after_commit_before_publish_loses_only_with_commit_then_publish()
         assert rows[s]["lost"] == 0 and rows[s]["duplicates"] == 0 and rows[s]["pending"] == 0
 
 
-def test_publish_then_commit_makes_phantoms_of_aborted_transactions() -> None:
+def test_publish_then_commit_makes_phantoms_of_aborted_transactions(run) -> None:
     rows, msgs = run(DB, duration=40, workload={"rate": 100, "abort_probability": 0.1})
     ptc = rows["publish-then-commit"]
     n = ptc["intended"]
@@ -41,7 +34,7 @@ def test_publish_then_commit_makes_phantoms_of_aborted_transactions() -> None:
         assert rows[s]["processed"] == rows[s]["committed"]
 
 
-def test_crash_between_publish_and_commit_is_a_phantom_too() -> None:
+def test_crash_between_publish_and_commit_is_a_phantom_too(run) -> None:
     rows, msgs = run(["publish-then-commit"], faults=[{"kind": "crash", "node": "producer-0", "on": "before-commit-after-publish",
                                                       "occurrence": 100, "restart_after": 1}])
     assert rows["publish-then-commit"]["phantoms"] == 1
@@ -49,7 +42,7 @@ def test_crash_between_publish_and_commit_is_a_phantom_too() -> None:
 
 
 @pytest.mark.parametrize("down", [2.0, 8.0])
-def test_coordinator_crash_after_prepare_blocks_participants_for_the_downtime(down: float) -> None:
+def test_coordinator_crash_after_prepare_blocks_participants_for_the_downtime(run, down: float) -> None:
     rows, _ = run(["two-phase-commit"], workload={"arrivals": [1.0]},
                   faults=[{"kind": "crash", "node": "coordinator", "on": "after-prepare", "restart_after": down}])
     row = rows["two-phase-commit"]
@@ -60,7 +53,7 @@ def test_coordinator_crash_after_prepare_blocks_participants_for_the_downtime(do
     assert row["aborted"] == 1
 
 
-def test_blocked_time_grows_with_the_coordinator_downtime_under_load() -> None:
+def test_blocked_time_grows_with_the_coordinator_downtime_under_load(run) -> None:
     blocked = {}
     for down in (2.0, 8.0):
         rows, _ = run(["two-phase-commit"], faults=[{"kind": "crash", "node": "coordinator", "on": "after-prepare",
@@ -73,7 +66,7 @@ def test_blocked_time_grows_with_the_coordinator_downtime_under_load() -> None:
     assert extra[8.0] > extra[2.0] > 0
 
 
-def test_a_participant_that_never_saw_prepare_aborts_after_the_timeout() -> None:
+def test_a_participant_that_never_saw_prepare_aborts_after_the_timeout(run) -> None:
     rows, msgs = run(["two-phase-commit"], workload={"arrivals": [1.0, 2.0, 3.0]},
                      faults=[{"kind": "drop", "link": "coordinator->producer-0", "probability": 1.0, "at": 1.5, "duration": 1}])
     row = rows["two-phase-commit"]
@@ -81,7 +74,7 @@ def test_a_participant_that_never_saw_prepare_aborts_after_the_timeout() -> None
     assert list(msgs.sort_values("created_at")["fate"]) == ["processed", "aborted", "processed"]
 
 
-def test_relay_crash_after_publish_before_mark_republishes_but_applies_once() -> None:
+def test_relay_crash_after_publish_before_mark_republishes_but_applies_once(run) -> None:
     rows, msgs = run(["outbox"], faults=[{"kind": "crash", "node": "relay-0", "on": "after-publish-before-mark",
                                           "occurrence": 50, "restart_after": 1}])
     row = rows["outbox"]
@@ -90,7 +83,7 @@ def test_relay_crash_after_publish_before_mark_republishes_but_applies_once() ->
     assert row["order_violations"] == 0  # per-key order is kept
 
 
-def test_two_phase_commit_costs_messages_and_latency() -> None:
+def test_two_phase_commit_costs_messages_and_latency(run) -> None:
     rows, _ = run(["outbox", "two-phase-commit"], outbox={"relay": "cdc"})
     outbox, tpc = rows["outbox"], rows["two-phase-commit"]
     per_event = {s: r["network_messages"] / r["intended"] for s, r in rows.items()}
@@ -100,7 +93,7 @@ def test_two_phase_commit_costs_messages_and_latency() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_guarantees_under_random_crashes_drops_and_duplication(seed: int) -> None:
+def test_guarantees_under_random_crashes_drops_and_duplication(run, seed: int) -> None:
     strategies = ["at-most-once", "at-least-once", "exactly-once", "outbox", "two-phase-commit"]
     rows, _ = run(strategies, seed=seed, drain=40, workload={"rate": 50, "abort_probability": 0.05}, faults=[
         {"kind": "random", "nodes": ["consumer-*", "broker-*"], "kinds": ["crash"], "rate": 0.3, "mean_duration": 0.5, "at": 0, "duration": 20},

@@ -5,17 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim
 
-BASE = {"replications": 1, "trace": "messages", "duration": 20, "drain": 30, "workload": {"rate": 100}}
-
-
-def run(strategies, faults, seed=7, **extra):
-    res = sim.run({**BASE, "seed": seed, "strategies": strategies, "faults": faults, **extra}, workers=1, progress=False)
-    return {r["strategy"]: r for _, r in res.summary.iterrows()}, res.messages
-
-
-def test_drops_and_network_duplication_duplicate_at_least_once_but_not_exactly_once() -> None:
+def test_drops_and_network_duplication_duplicate_at_least_once_but_not_exactly_once(run) -> None:
     faults = [
         {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.2},
         {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2},
@@ -30,21 +21,21 @@ def test_drops_and_network_duplication_duplicate_at_least_once_but_not_exactly_o
     assert eos["order_violations"] == 0  # sequences keep per-partition order through retries
 
 
-def test_consumer_crash_redelivers_without_duplicate_effects() -> None:
+def test_consumer_crash_redelivers_without_duplicate_effects(run) -> None:
     rows, _ = run(["at-least-once", "exactly-once"], [{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}])
     assert rows["at-least-once"]["duplicates"] > 0
     eos = rows["exactly-once"]
     assert eos["duplicates"] == 0 and eos["lost"] == 0 and eos["pending"] == 0
 
 
-def test_lost_sink_acks_do_not_apply_twice() -> None:
+def test_lost_sink_acks_do_not_apply_twice(run) -> None:
     rows, _ = run(["at-least-once", "exactly-once"], [{"kind": "drop", "link": "sink->consumer-*", "probability": 0.05}])
     assert rows["at-least-once"]["duplicates"] > 0
     assert rows["exactly-once"]["duplicates"] == 0 and rows["exactly-once"]["lost"] == 0
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_broker_crashes_duplicate_only_when_dedupe_state_is_not_durable(seed: int) -> None:
+def test_broker_crashes_duplicate_only_when_dedupe_state_is_not_durable(run, seed: int) -> None:
     faults = [
         {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.3},
         {"kind": "random", "nodes": "broker-*", "kinds": ["crash"], "rate": 0.3, "mean_duration": 0.5, "at": 0, "duration": 20},
@@ -57,14 +48,14 @@ def test_broker_crashes_duplicate_only_when_dedupe_state_is_not_durable(seed: in
     assert causes.str.startswith("crash:broker-0 lost the dedupe state").all()
 
 
-def test_a_short_dedupe_window_forgets_and_duplicates_slow_resends() -> None:
+def test_a_short_dedupe_window_forgets_and_duplicates_slow_resends(run) -> None:
     faults = [{"kind": "drop", "link": "broker-0->producer-0", "probability": 0.3}]
     rows, msgs = run(["exactly-once"], faults, broker={"dedupe_window": 0.05}, producer={"request_timeout": 0.2})
     assert rows["exactly-once"]["duplicates"] > 0
     assert msgs["duplicate_cause"].dropna().str.contains("dedupe-window").all()
 
 
-def test_producer_crash_loses_what_never_reached_the_broker_and_fences_stale_requests() -> None:
+def test_producer_crash_loses_what_never_reached_the_broker_and_fences_stale_requests(run) -> None:
     faults = [
         {"kind": "crash", "node": "producer-0", "at": 10, "restart_after": 1},
         # requests sent just before the crash are held in the network past the restart
@@ -81,7 +72,7 @@ def test_producer_crash_loses_what_never_reached_the_broker_and_fences_stale_req
     assert set(lost["producer_outcome"]) == {"unknown"}  # the application never learnt
 
 
-def test_a_duplicate_that_reaches_the_log_is_applied_twice_as_in_kafka() -> None:
+def test_a_duplicate_that_reaches_the_log_is_applied_twice_as_in_kafka(run) -> None:
     # When the broker forgets a producer's sequences, a resend is appended a second time; the
     # transactional consumer keeps offsets, not event ids, so it applies both copies.
     faults = [
@@ -95,9 +86,9 @@ def test_a_duplicate_that_reaches_the_log_is_applied_twice_as_in_kafka() -> None
     assert (dup["deliveries"] >= 2).all()  # two copies in the log, each delivered once
 
 
-def test_idempotent_producer_batches_under_load() -> None:
-    res = sim.run({**BASE, "strategies": ["exactly-once"], "trace": "full", "duration": 5,
-                   "faults": [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3}]}, workers=1, progress=False)
+def test_idempotent_producer_batches_under_load(run) -> None:
+    drops = [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3}]
+    res = run(["exactly-once"], drops, trace="full", duration=5).res
     ev = res.events
     sends = ev[(ev["op"] == "send") & (ev["detail"] == "produce")]
     per_request = sends.groupby("num").size()

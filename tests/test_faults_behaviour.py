@@ -9,8 +9,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim
-
 BASE = {
     "replications": 1,
     "trace": "messages",
@@ -21,25 +19,29 @@ BASE = {
 }
 
 
-def run(faults, **extra):
-    res = sim.run({**BASE, "faults": faults, **extra}, workers=1, progress=False)
-    rows = {r["strategy"]: r for _, r in res.summary.iterrows()}
-    msgs = {s: m for s, m in res.messages.groupby("strategy")}
-    return rows, msgs
+@pytest.fixture
+def run(run):
+    """The shared runner with this module's base; messages as a dict by strategy."""
+
+    def go(faults, **extra):
+        out = run(faults=faults, base=BASE, **extra)
+        return out.rows, {s: out.of(s) for s in out.rows}
+
+    return go
 
 
 def causes(msgs: pd.DataFrame) -> dict[str, int]:
     return msgs["loss_cause"].dropna().value_counts().to_dict()
 
 
-def test_no_faults_no_anomalies() -> None:
+def test_no_faults_no_anomalies(run) -> None:
     rows, _ = run([])
     for row in rows.values():
         assert row["processed"] == row["committed"] == row["intended"] > 1500
         assert row["lost"] == row["duplicates"] == row["pending"] == row["order_violations"] == 0
 
 
-def test_crash_on_step_after_ack_before_process_loses_under_at_most_once_only() -> None:
+def test_crash_on_step_after_ack_before_process_loses_under_at_most_once_only(run) -> None:
     rows, msgs = run([{"kind": "crash", "node": "consumer-0", "on": "after-ack-before-process", "occurrence": 50, "restart_after": 1}])
     amo = msgs["at-most-once"]
     assert rows["at-most-once"]["lost"] >= 1
@@ -47,7 +49,7 @@ def test_crash_on_step_after_ack_before_process_loses_under_at_most_once_only() 
     assert rows["at-least-once"]["lost"] == 0  # the step is never reached: it commits after processing
 
 
-def test_crash_after_process_before_commit_duplicates_under_at_least_once() -> None:
+def test_crash_after_process_before_commit_duplicates_under_at_least_once(run) -> None:
     rows, _ = run([{"kind": "crash", "node": "consumer-1", "on": "after-process-before-commit", "occurrence": 300, "restart_after": 1}])
     alo = rows["at-least-once"]
     assert alo["lost"] == 0 and alo["pending"] == 0
@@ -55,7 +57,7 @@ def test_crash_after_process_before_commit_duplicates_under_at_least_once() -> N
     assert rows["at-most-once"]["duplicates"] == 0
 
 
-def test_consumer_crash_redelivers_since_last_auto_commit() -> None:
+def test_consumer_crash_redelivers_since_last_auto_commit(run) -> None:
     rows, _ = run([{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}], consumer_group={"auto_commit_interval": 5})
     alo = rows["at-least-once"]
     # up to 5 s of processed-but-uncommitted events (100/s) are processed again
@@ -63,7 +65,7 @@ def test_consumer_crash_redelivers_since_last_auto_commit() -> None:
     assert alo["lost"] == 0
 
 
-def test_consumers_down_for_good_leave_events_pending_not_lost() -> None:
+def test_consumers_down_for_good_leave_events_pending_not_lost(run) -> None:
     rows, msgs = run([{"kind": "crash", "node": "consumer-*", "at": 5}])
     for s, row in rows.items():
         assert row["lost"] == 0
@@ -73,7 +75,7 @@ def test_consumers_down_for_good_leave_events_pending_not_lost() -> None:
 
 
 @pytest.mark.parametrize("durability", ["memory", "fsync"])
-def test_broker_crash_loses_unconsumed_records_only_without_durability(durability: str) -> None:
+def test_broker_crash_loses_unconsumed_records_only_without_durability(run, durability: str) -> None:
     faults = [
         {"kind": "pause", "node": "consumer-*", "at": 5, "duration": 10},
         {"kind": "crash", "node": "broker-0", "at": 10, "restart_after": 1},
@@ -90,7 +92,7 @@ def test_broker_crash_loses_unconsumed_records_only_without_durability(durabilit
     assert 50 < rows["at-most-once"]["lost"]
 
 
-def test_disk_loss_loses_unflushed_acknowledged_writes() -> None:
+def test_disk_loss_loses_unflushed_acknowledged_writes(run) -> None:
     faults = [
         {"kind": "pause", "node": "consumer-*", "at": 5, "duration": 10},
         {"kind": "disk-loss", "node": "broker-0", "at": 0},
@@ -105,7 +107,7 @@ def test_disk_loss_loses_unflushed_acknowledged_writes() -> None:
     assert rows_fsync["at-least-once"]["lost"] == 0
 
 
-def test_partition_drops_what_crosses_the_cut() -> None:
+def test_partition_drops_what_crosses_the_cut(run) -> None:
     rows, msgs = run([{"kind": "partition", "between": ["producer-0", "broker-0"], "at": 5, "duration": 3}])
     amo = rows["at-most-once"]
     assert 200 < amo["lost"] < 400  # ~3 s at 100/s
@@ -113,21 +115,21 @@ def test_partition_drops_what_crosses_the_cut() -> None:
     assert rows["at-least-once"]["lost"] == 0 and rows["at-least-once"]["pending"] == 0
 
 
-def test_pause_delays_without_loss() -> None:
+def test_pause_delays_without_loss(run) -> None:
     rows, _ = run([{"kind": "pause", "node": "consumer-0", "at": 5, "duration": 3}])
     for row in rows.values():
         assert row["lost"] == 0 and row["pending"] == 0
         assert row["latency_p99"] > 2.0  # events of the paused consumer waited up to 3 s
 
 
-def test_pausing_the_broker_makes_at_least_once_retry_and_duplicate() -> None:
+def test_pausing_the_broker_makes_at_least_once_retry_and_duplicate(run) -> None:
     rows, _ = run([{"kind": "pause", "node": "broker-0", "at": 5, "duration": 3}])
     assert rows["at-least-once"]["duplicates"] > 0
     assert rows["at-most-once"]["duplicates"] == 0
     assert rows["at-most-once"]["lost"] == 0  # held at the door, handled after the pause
 
 
-def test_network_duplication_duplicates_even_at_most_once() -> None:
+def test_network_duplication_duplicates_even_at_most_once(run) -> None:
     rows, msgs = run([{"kind": "duplicate", "link": "producer-0->broker-0", "probability": 0.1}])
     for row in rows.values():
         n = row["committed"]
@@ -135,7 +137,7 @@ def test_network_duplication_duplicates_even_at_most_once() -> None:
         assert row["lost"] == 0
 
 
-def test_reordering_breaks_per_key_order() -> None:
+def test_reordering_breaks_per_key_order(run) -> None:
     rows, _ = run([{"kind": "reorder", "link": "producer-0->broker-0", "probability": 0.1}])
     for row in rows.values():
         assert row["order_violations"] > 0 and row["lost"] == 0 and row["duplicates"] == 0
@@ -143,7 +145,7 @@ def test_reordering_breaks_per_key_order() -> None:
     assert all(r["order_violations"] == 0 for r in rows_fifo.values())
 
 
-def test_delay_adds_latency_for_its_window() -> None:
+def test_delay_adds_latency_for_its_window(run) -> None:
     rows, msgs = run([{"kind": "delay", "link": "producer-0->broker-0", "extra": 0.5, "at": 5, "duration": 1}])
     for s in rows:
         m = msgs[s]
@@ -153,7 +155,7 @@ def test_delay_adds_latency_for_its_window() -> None:
         assert outside["latency"].median() < 0.05
 
 
-def test_producer_crash_loses_unacknowledged_events_with_unknown_outcome() -> None:
+def test_producer_crash_loses_unacknowledged_events_with_unknown_outcome(run) -> None:
     rows, msgs = run([
         {"kind": "crash", "node": "producer-0", "at": 10, "restart_after": 1},
         {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.5, "at": 9, "duration": 1},
@@ -167,13 +169,13 @@ def test_producer_crash_loses_unacknowledged_events_with_unknown_outcome() -> No
     assert rows["at-most-once"]["intended"] == rows["at-least-once"]["intended"] < 1928
 
 
-def test_sink_crash_loses_the_in_flight_effect_under_at_most_once() -> None:
+def test_sink_crash_loses_the_in_flight_effect_under_at_most_once(run) -> None:
     rows, msgs = run([{"kind": "crash", "node": "sink", "at": 10, "restart_after": 1}])
     assert set(causes(msgs["at-most-once"])) <= {"crash:sink"}
     assert rows["at-least-once"]["lost"] == 0 and rows["at-least-once"]["pending"] == 0
 
 
-def test_random_faults_keep_at_least_once_lossless() -> None:
+def test_random_faults_keep_at_least_once_lossless(run) -> None:
     faults = [{"kind": "random", "nodes": "*", "kinds": ["crash", "pause", "partition", "drop", "duplicate", "reorder", "delay"],
                "rate": 1, "mean_duration": 0.5, "at": 0, "duration": 20}]
     rows, msgs = run(faults)
@@ -197,7 +199,7 @@ def _dup_causes(msgs: pd.DataFrame) -> dict[str, int]:
         ({"kind": "pause", "node": "broker-0", "at": 5, "duration": 3}, {"timeout:producer-0 (late ack)"}),
     ],
 )
-def test_every_duplicate_effect_names_the_fault_behind_it(fault, expected) -> None:
+def test_every_duplicate_effect_names_the_fault_behind_it(run, fault, expected) -> None:
     rows, msgs = run([fault])
     alo = msgs["at-least-once"]
     assert rows["at-least-once"]["duplicates"] > 0

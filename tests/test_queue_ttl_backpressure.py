@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import math
 
-import sim
 
-BASE = {"replications": 1, "trace": "messages", "duration": 20, "drain": 30, "workload": {"rate": 100}}
-
-
-def run(strategies, **extra):
-    res = sim.run({**BASE, "strategies": strategies, **extra}, workers=1, progress=False)
-    return {r["strategy"]: r for _, r in res.summary.iterrows()}, res.messages
-
-
-def test_queue_mode_dead_letters_poison_after_max_receives_and_holds_nothing_back() -> None:
+def test_queue_mode_dead_letters_poison_after_max_receives_and_holds_nothing_back(run) -> None:
     rows, msgs = run(["at-least-once"], duration=60, broker={"mode": "queue", "max_receives": 4, "visibility_timeout": 5},
                      workload={"rate": 100, "poison_probability": 0.02})
     row = rows["at-least-once"]
@@ -27,7 +18,7 @@ def test_queue_mode_dead_letters_poison_after_max_receives_and_holds_nothing_bac
     assert set(dl["loss_cause"].str.split(" ").str[0]) == {"dead-letter:broker-0"}
 
 
-def test_queue_mode_at_most_once_loses_poison_and_redelivers_nothing() -> None:
+def test_queue_mode_at_most_once_loses_poison_and_redelivers_nothing(run) -> None:
     rows, msgs = run(["at-most-once"], broker={"mode": "queue"}, workload={"rate": 100, "poison_probability": 0.05})
     row = rows["at-most-once"]
     lost = msgs[msgs["fate"] == "lost"]
@@ -36,7 +27,7 @@ def test_queue_mode_at_most_once_loses_poison_and_redelivers_nothing() -> None:
     assert row["redeliveries"] == 0 and row["dead_lettered"] == 0
 
 
-def test_queue_mode_redelivers_after_the_visibility_timeout_when_a_consumer_crashes() -> None:
+def test_queue_mode_redelivers_after_the_visibility_timeout_when_a_consumer_crashes(run) -> None:
     rows, msgs = run(["at-least-once"], broker={"mode": "queue", "visibility_timeout": 1},
                      workload={"rate": 100, "process_time": {"dist": "exponential", "mean": 0.005}},
                      faults=[{"kind": "crash", "node": "consumer-0", "on": "after-process-before-commit",
@@ -50,7 +41,7 @@ def test_queue_mode_redelivers_after_the_visibility_timeout_when_a_consumer_cras
     assert (dup["latency"] < 0.5).all() and (dup["deliveries"] == 2).all()
 
 
-def test_log_mode_poison_goes_to_the_dead_letter_topic_or_blocks() -> None:
+def test_log_mode_poison_goes_to_the_dead_letter_topic_or_blocks(run) -> None:
     rows, msgs = run(["at-most-once", "at-least-once", "exactly-once"], broker={"max_receives": 4},
                      workload={"rate": 100, "poison_probability": 0.02})
     for s in ("at-least-once", "exactly-once"):
@@ -62,7 +53,7 @@ def test_log_mode_poison_goes_to_the_dead_letter_topic_or_blocks() -> None:
     assert blocked["at-least-once"]["pending"] > 100 and blocked["at-least-once"]["dead_lettered"] == 0
 
 
-def test_ttl_expires_what_waited_too_long_for_the_only_consumer() -> None:
+def test_ttl_expires_what_waited_too_long_for_the_only_consumer(run) -> None:
     rows, msgs = run(["at-least-once", "exactly-once"], broker={"ttl": 2}, topology={"consumers": 1},
                      faults=[{"kind": "crash", "node": "consumer-0", "at": 5, "restart_after": 6}])
     for s, row in rows.items():
@@ -79,7 +70,7 @@ def test_ttl_expires_what_waited_too_long_for_the_only_consumer() -> None:
 SLOW = {"rate": 100, "process_time": {"dist": "exponential", "mean": 0.02}}  # the consumer manages 50/s
 
 
-def test_block_pushes_back_on_the_producer_and_loses_nothing_while_it_is_up() -> None:
+def test_block_pushes_back_on_the_producer_and_loses_nothing_while_it_is_up(run) -> None:
     rows, _ = run(["at-most-once", "at-least-once"], workload=SLOW, topology={"partitions": 1, "consumers": 1},
                   broker={"capacity": 50, "overflow": "block"}, drain=60)
     for row in rows.values():
@@ -87,7 +78,7 @@ def test_block_pushes_back_on_the_producer_and_loses_nothing_while_it_is_up() ->
         assert row["latency_p99"] > 5  # events waited in the producer's memory
 
 
-def test_block_loses_what_the_producer_held_when_it_crashes() -> None:
+def test_block_loses_what_the_producer_held_when_it_crashes(run) -> None:
     rows, msgs = run(["at-least-once"], workload=SLOW, topology={"partitions": 1, "consumers": 1},
                      broker={"capacity": 50, "overflow": "block"}, drain=60,
                      faults=[{"kind": "crash", "node": "producer-0", "at": 15, "restart_after": 1}])
@@ -96,7 +87,7 @@ def test_block_loses_what_the_producer_held_when_it_crashes() -> None:
     assert set(lost["loss_cause"]) == {"crash:producer-0"}
 
 
-def test_reject_loses_under_at_most_once_with_the_overflow_as_cause() -> None:
+def test_reject_loses_under_at_most_once_with_the_overflow_as_cause(run) -> None:
     rows, msgs = run(["at-most-once", "at-least-once"], workload=SLOW, topology={"partitions": 1, "consumers": 1},
                      broker={"capacity": 50, "overflow": "reject"}, drain=60)
     amo = msgs[(msgs["strategy"] == "at-most-once") & (msgs["fate"] == "lost")]
@@ -104,7 +95,7 @@ def test_reject_loses_under_at_most_once_with_the_overflow_as_cause() -> None:
     assert rows["at-least-once"]["lost"] == 0  # it retries until there is room
 
 
-def test_drop_oldest_discards_the_head() -> None:
+def test_drop_oldest_discards_the_head(run) -> None:
     rows, msgs = run(["at-least-once"], workload=SLOW, topology={"partitions": 1, "consumers": 1},
                      broker={"capacity": 50, "overflow": "drop-oldest"})
     lost = msgs[msgs["fate"] == "lost"]

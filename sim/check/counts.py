@@ -16,13 +16,36 @@ from .part import Part, on
 from .state import EventState, Verdict
 
 COUNT_COLUMNS = [
-    "intended", "committed", "aborted", "published", "delivered", "processed", "effects",
-    "duplicates", "redeliveries", "lost", "pending", "dead_lettered", "expired", "phantoms",
-    "in_doubt", "order_violations", "deduplicated", "fenced", "forced_writes",
+    "intended",
+    "committed",
+    "aborted",
+    "published",
+    "delivered",
+    "processed",
+    "effects",
+    "duplicates",
+    "redeliveries",
+    "lost",
+    "pending",
+    "dead_lettered",
+    "expired",
+    "phantoms",
+    "in_doubt",
+    "order_violations",
+    "deduplicated",
+    "fenced",
+    "forced_writes",
 ]
 RATE_COLUMNS = [
-    "loss_rate", "duplicate_rate", "latency_mean", "latency_p50", "latency_p99", "throughput",
-    "network_messages", "blocked_time", "sim_time",
+    "loss_rate",
+    "duplicate_rate",
+    "latency_mean",
+    "latency_p50",
+    "latency_p99",
+    "throughput",
+    "network_messages",
+    "blocked_time",
+    "sim_time",
 ]
 
 
@@ -125,11 +148,16 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
 
 def _latency(latencies: np.ndarray) -> dict[str, float]:
     if not len(latencies):
-        return {"latency_mean": float("nan"), "latency_p50": float("nan"),
-                "latency_p99": float("nan")}
-    return {"latency_mean": float(latencies.mean()),
-            "latency_p50": float(np.quantile(latencies, 0.5)),
-            "latency_p99": float(np.quantile(latencies, 0.99))}
+        return {
+            "latency_mean": float("nan"),
+            "latency_p50": float("nan"),
+            "latency_p99": float("nan"),
+        }
+    return {
+        "latency_mean": float(latencies.mean()),
+        "latency_p50": float(np.quantile(latencies, 0.5)),
+        "latency_p99": float(np.quantile(latencies, 0.99)),
+    }
 
 
 def order_violations(ev: dict[str, EventState]) -> int:

@@ -166,7 +166,15 @@ Fault = Annotated[
     Field(discriminator="kind"),
 ]
 FAULT_KINDS = (
-    "crash", "pause", "partition", "drop", "delay", "duplicate", "reorder", "disk-loss", "random"
+    "crash",
+    "pause",
+    "partition",
+    "drop",
+    "delay",
+    "duplicate",
+    "reorder",
+    "disk-loss",
+    "random",
 )
 
 

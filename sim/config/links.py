@@ -27,7 +27,7 @@ def parse_link(text: str) -> tuple[str, str, bool]:
 
 @dataclass(frozen=True)
 class LinkPattern:
-    """A parsed link pattern; :meth:`matches` tells whether a directed link ``src->dst`` is in it."""
+    """A parsed link pattern: :meth:`matches` tells whether a link ``src->dst`` is in it."""
 
     src: str
     dst: str
@@ -40,7 +40,9 @@ class LinkPattern:
     def matches(self, src: str, dst: str) -> bool:
         if fnmatch.fnmatchcase(src, self.src) and fnmatch.fnmatchcase(dst, self.dst):
             return True
-        return self.both and fnmatch.fnmatchcase(src, self.dst) and fnmatch.fnmatchcase(dst, self.src)
+        return (
+            self.both and fnmatch.fnmatchcase(src, self.dst) and fnmatch.fnmatchcase(dst, self.src)
+        )
 
 
 def link_matches(pattern: str, src: str, dst: str) -> bool:

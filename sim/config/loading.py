@@ -48,24 +48,38 @@ def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> Exper
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file. Give the path of an experiment config (YAML), e.g. experiments/compare_semantics.yaml.") from None
+        raise ConfigError(
+            f"{path}: no such file. Give the path of an experiment config (YAML), "
+            "e.g. experiments/compare_semantics.yaml."
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc}). An experiment config is a UTF-8 YAML file.") from None
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.__class__.__name__}: {exc}). "
+            "An experiment config is a UTF-8 YAML file."
+        ) from None
     try:
         data = yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: malformed YAML{where}: {problem}. Fix the syntax (indentation, colons, brackets) and try again.") from None
+        raise ConfigError(
+            f"{path}: malformed YAML{where}: {problem}. "
+            "Fix the syntax (indentation, colons, brackets) and try again."
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of config keys (name, seed, strategies, ...), not a {type(data).__name__}.")
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of config keys (name, seed, strategies, "
+            f"...), not a {type(data).__name__}."
+        )
     return validate_dict(data, origin=str(path), text=text)
 
 
-def validate_dict(data: dict[str, Any], origin: str = "<dict>", text: str | None = None) -> ExperimentConfig:
+def validate_dict(
+    data: dict[str, Any], origin: str = "<dict>", text: str | None = None
+) -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
@@ -104,13 +118,33 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> list[Any]:
         elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
             path.append(part)
             cur = cur[part]
-        elif isinstance(cur, dict) and isinstance(part, str) and not part.startswith(("function-", "tagged-union", "union")) and part not in _TAGS:
+        elif (
+            isinstance(cur, dict)
+            and isinstance(part, str)
+            and not part.startswith(("function-", "tagged-union", "union"))
+            and part not in _TAGS
+        ):
             path.append(part)  # a missing or unknown key under a mapping
             cur = None
     return path
 
 
-_TAGS = set(FAULT_KINDS) | {"constant", "uniform", "exponential", "normal", "lognormal", "pareto", "int", "str", "float", "list", "dict", "literal['all']", "none", "bool"}
+_TAGS = set(FAULT_KINDS) | {
+    "constant",
+    "uniform",
+    "exponential",
+    "normal",
+    "lognormal",
+    "pareto",
+    "int",
+    "str",
+    "float",
+    "list",
+    "dict",
+    "literal['all']",
+    "none",
+    "bool",
+}
 
 
 def _model_at(path: list[Any], data: Any = None) -> type[BaseModel] | None:
@@ -164,9 +198,15 @@ def _resolve(tp: Any, value: Any) -> Any:
                     if isinstance(m, type) and issubclass(m, BaseModel):
                         for tag in ("kind", "dist"):
                             field = m.model_fields.get(tag)
-                            if field is not None and value.get(tag) in typing.get_args(field.annotation):
+                            if field is not None and value.get(tag) in typing.get_args(
+                                field.annotation
+                            ):
                                 return m
-            if isinstance(value, dict) and "dist" not in value and any(m is Constant for m in members):
+            if (
+                isinstance(value, dict)
+                and "dist" not in value
+                and any(m is Constant for m in members)
+            ):
                 return None
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             return models[0] if len(models) == 1 else None
@@ -188,9 +228,11 @@ def _explain(err: Any, path: list[Any], data: Any = None) -> str:
         return msg
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
-        return f"unknown {ctx.get('discriminator', 'tag').strip(chr(39))} {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+        tag = ctx.get("discriminator", "tag").strip(chr(39))
+        return f"unknown {tag} {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return f"missing {err.get('ctx', {}).get('discriminator', 'tag')} (e.g. kind: crash, or dist: exponential)"
+        tag = err.get("ctx", {}).get("discriminator", "tag")
+        return f"missing {tag} (e.g. kind: crash, or dist: exponential)"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

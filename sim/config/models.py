@@ -129,7 +129,7 @@ class Producer(Model):
     max_in_flight: Annotated[int, Field(ge=1, le=5)] = 5
     """Idempotent producers: requests in flight per partition (Kafka allows at most 5)."""
     max_batch: PositiveInt = 100
-    """Idempotent producers: events per produce request (what queued while requests were in flight)."""
+    """Idempotent producers: events per produce request (what queued while one was in flight)."""
     retries: NonNegInt | None = None
     backoff: Backoff = Backoff()
 
@@ -148,7 +148,6 @@ class TwoPhaseCommit(Model):
     log_write: Distribution = Constant(value=0.002)
     """Time of one forced (synchronous) log write: a participant's prepare and commit records,
     the coordinator's commit decision."""
-
 
 
 # --------------------------------------------------------------------------- the experiment
@@ -183,9 +182,7 @@ class ExperimentConfig(Model):
             if name not in PRESETS:
                 hint = difflib.get_close_matches(name, list(PRESETS), n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ValueError(
-                    f"unknown strategy {name!r}{extra}; allowed: {', '.join(PRESETS)}"
-                )
+                raise ValueError(f"unknown strategy {name!r}{extra}; allowed: {', '.join(PRESETS)}")
         if len(set(v)) != len(v):
             raise ValueError("strategies are listed more than once")
         return v
@@ -204,8 +201,12 @@ class ExperimentConfig(Model):
         b = self.broker
         problems = []
         if b.replication_factor > 1:
-            problems.append(("broker.replication_factor",
-                             "replication across brokers is not supported yet (use 1)"))
+            problems.append(
+                (
+                    "broker.replication_factor",
+                    "replication across brokers is not supported yet (use 1)",
+                )
+            )
         if b.replication_factor > self.topology.brokers:
             problems.append(("broker.replication_factor", "must be <= topology.brokers"))
         if b.min_insync_replicas > b.replication_factor:
@@ -218,13 +219,23 @@ class ExperimentConfig(Model):
         if self.broker.mode == "queue":
             for s in strategies:
                 if s.consumer.commit == "in-sink":
-                    problems.append(("broker.mode", f"strategy {s.name!r} needs broker.mode: log "
-                                     "(it stores log offsets in the sink)"))
+                    problems.append(
+                        (
+                            "broker.mode",
+                            f"strategy {s.name!r} needs broker.mode: log "
+                            "(it stores log offsets in the sink)",
+                        )
+                    )
         if self.broker.acks == 0:
             waiting = [s for s in strategies if s.producer.publisher != "fire-and-forget"]
             if waiting:
-                problems.append(("broker.acks", f"strategy {waiting[0].name!r} waits for "
-                                 "acknowledgements, so acks must be 1 or all"))
+                problems.append(
+                    (
+                        "broker.acks",
+                        f"strategy {waiting[0].name!r} waits for "
+                        "acknowledgements, so acks must be 1 or all",
+                    )
+                )
         return problems
 
     def _node_problems(self) -> list[tuple[str, str]]:
@@ -233,8 +244,13 @@ class ExperimentConfig(Model):
         for i, f in enumerate(self.faults):
             for key, pattern in node_patterns(f):
                 if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                    problems.append((f"faults.{i}.{key}", f"node pattern {pattern!r} matches no "
-                                     f"node; nodes are: {', '.join(names)}"))
+                    problems.append(
+                        (
+                            f"faults.{i}.{key}",
+                            f"node pattern {pattern!r} matches no "
+                            f"node; nodes are: {', '.join(names)}",
+                        )
+                    )
         return problems
 
     def strategy_objects(self) -> list[Strategy]:
@@ -249,9 +265,14 @@ class ExperimentConfig(Model):
         chosen = self.strategy_objects() if strategies is None else strategies
         couplings = {s.producer.coupling for s in chosen}
         t = self.topology
-        return NodeTopology(self.workload.producers, t.brokers, t.partitions, t.consumers,
-                            relays="outbox" in couplings,
-                            coordinator="two-phase-commit" in couplings)
+        return NodeTopology(
+            self.workload.producers,
+            t.brokers,
+            t.partitions,
+            t.consumers,
+            relays="outbox" in couplings,
+            coordinator="two-phase-commit" in couplings,
+        )
 
     def node_names(self) -> list[str]:
         return list(self.node_topology().nodes)

@@ -39,7 +39,9 @@ class BlockDraws:
 
     __slots__ = ("_draw", "_block", "_i")
 
-    def __init__(self, rng: np.random.Generator, draw: Callable[..., np.ndarray], size: int = 512) -> None:
+    def __init__(
+        self, rng: np.random.Generator, draw: Callable[..., np.ndarray], size: int = 512
+    ) -> None:
         self._draw = partial(draw, size=size)
         self._block: list[float] = []
         self._i = 0
@@ -166,5 +168,3 @@ Distribution = Annotated[
     ],
     BeforeValidator(_bare_number),
 ]
-
-DIST_NAMES = ("constant", "uniform", "exponential", "normal", "lognormal", "pareto")

@@ -1,9 +1,10 @@
 """Named random streams derived from the run seed.
 
-Every random draw in a run comes from a stream named for its purpose (``"net/loss/producer-0->broker-0"``,
-``"workload/arrivals/producer-0"``, ...). A stream's generator is seeded from the run seed and a
-stable hash (BLAKE2b) of its name, never Python's per-process salted string hash, so the same seed gives the
-same draws in every process, under every ``PYTHONHASHSEED`` and on every machine.
+Every random draw in a run comes from a stream named for its purpose
+(``"net/loss/producer-0->broker-0"``, ``"workload/arrivals/producer-0"``, ...). A stream's
+generator is seeded from the run seed and a stable hash (BLAKE2b) of its name, never Python's
+per-process salted string hash, so the same seed gives the same draws in every process, under
+every ``PYTHONHASHSEED`` and on every machine.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ def derive_seed(seed: int, name: str) -> int:
 
 def stable_index(text: str, modulo: int) -> int:
     """A stable bucket of ``text`` in ``range(modulo)`` (the broker's key partitioner)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big") % modulo
+    return (
+        int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+        % modulo
+    )
 
 
 class Streams:
-    """A factory of named generators for one run; asking twice for a name returns the same stream."""
+    """A factory of named generators for one run; asking for a name again returns the same one."""
 
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
@@ -40,7 +44,9 @@ class Streams:
     def __call__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
         if gen is None:
-            ss = np.random.SeedSequence([self.seed & 0xFFFFFFFF, self.seed >> 32, *stable_words(name)])
+            ss = np.random.SeedSequence(
+                [self.seed & 0xFFFFFFFF, self.seed >> 32, *stable_words(name)]
+            )
             gen = np.random.Generator(np.random.PCG64(ss))
             self._streams[name] = gen
         return gen

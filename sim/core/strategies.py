@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Publisher = Literal["fire-and-forget", "retrying", "idempotent"]
-Coupling = Literal["none", "commit-then-publish", "publish-then-commit", "outbox", "two-phase-commit"]
+Coupling = Literal[
+    "none", "commit-then-publish", "publish-then-commit", "outbox", "two-phase-commit"
+]
 CommitMode = Literal["on-receipt", "after-process", "in-sink"]
 PromiseName = Literal["no-loss", "no-duplicates", "no-phantoms", "per-key-order"]
 
@@ -46,7 +48,7 @@ PROMISES: dict[str, str] = {
     "per-key-order": "effects of one producer's events of one key are applied in creation order",
 }
 #: Conditions a promise may depend on. Each is decided per run from the config and the
-#: materialised fault schedule (``sim/check/promises.py``).
+#: materialised fault schedule (``sim/check/promises.py``, ``sim/experiment/facts.py``).
 CONDITIONS: dict[str, str] = {
     "brokers-keep-acked-writes": "no broker loses an acknowledged record (fsync, or no crash that "
     "loses unflushed or in-memory writes)",
@@ -72,7 +74,7 @@ class BrokerRole:
     """What the broker does with what it receives."""
 
     dedupe_producer_retries: bool = False
-    """Keep idempotent producers' sequences and acknowledge a recognised resend without appending."""
+    """Keep idempotent producers' sequences; acknowledge a recognised resend without appending."""
 
 
 @dataclass(frozen=True)
@@ -122,71 +124,94 @@ def register(strategy: Strategy) -> Strategy:
     return strategy
 
 
-register(Strategy(
-    name="at-most-once",
-    description="send once without waiting; commit on receipt, then process",
-    producer=ProducerRole("fire-and-forget"),
-    consumer=ConsumerRole(commit="on-receipt", retry_sink=False),
-    promises=(Promise("no-duplicates", ("no-network-duplication",)),),
-))
-register(Strategy(
-    name="at-least-once",
-    description="retry until acked; process, then commit; redeliver what was not committed",
-    producer=ProducerRole("retrying"),
-    consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
-    promises=(_ALO_LOSS,),
-))
-register(Strategy(
-    name="exactly-once",
-    description="idempotent producer (id, epoch, sequences; broker dedupes resends); "
-    "effect and offset in one sink transaction",
-    producer=ProducerRole("idempotent"),
-    broker=BrokerRole(dedupe_producer_retries=True),
-    consumer=ConsumerRole(commit="in-sink", retry_sink=True, dead_letter=True),
-    promises=(
-        _ALO_LOSS,
-        Promise("no-duplicates", ("dedupe-state-kept", "brokers-keep-acked-writes")),
-    ),
-))
-register(Strategy(
-    name="outbox",
-    description="business row + outbox row in one local transaction; a relay publishes with "
-    "retries and marks them sent; idempotent consumer",
-    producer=ProducerRole("retrying", coupling="outbox"),
-    consumer=ConsumerRole(commit="after-process", retry_sink=True, dedupe_ids=True, dead_letter=True),
-    promises=(
-        Promise("no-loss", _DURABLE),
-        Promise("no-duplicates", ()),
-        Promise("no-phantoms", ()),
-    ),
-))
-register(Strategy(
-    name="two-phase-commit",
-    description="business write and enqueue committed atomically by 2PC through the coordinator "
-    "(presumed abort); consumer as exactly-once",
-    producer=ProducerRole("retrying", coupling="two-phase-commit"),
-    consumer=ConsumerRole(commit="in-sink", retry_sink=True, dead_letter=True),
-    promises=(
-        Promise("no-loss", _DURABLE),
-        Promise("no-duplicates", ("brokers-keep-acked-writes",)),
-        Promise("no-phantoms", ()),
-    ),
-))
-register(Strategy(
-    name="commit-then-publish",
-    description="dual write: commit the business transaction, then publish (at-least-once); "
-    "a crash in between loses the event",
-    producer=ProducerRole("retrying", coupling="commit-then-publish"),
-    consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
-    promises=(Promise("no-phantoms", ()),),
-))
-register(Strategy(
-    name="publish-then-commit",
-    description="dual write: publish (at-least-once), then commit; an abort or a crash in "
-    "between makes a phantom",
-    producer=ProducerRole("retrying", coupling="publish-then-commit"),
-    consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
-))
+register(
+    Strategy(
+        name="at-most-once",
+        description="send once without waiting; commit on receipt, then process",
+        producer=ProducerRole("fire-and-forget"),
+        consumer=ConsumerRole(commit="on-receipt", retry_sink=False),
+        promises=(Promise("no-duplicates", ("no-network-duplication",)),),
+    )
+)
+register(
+    Strategy(
+        name="at-least-once",
+        description="retry until acked; process, then commit; redeliver what was not committed",
+        producer=ProducerRole("retrying"),
+        consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+        promises=(_ALO_LOSS,),
+    )
+)
+register(
+    Strategy(
+        name="exactly-once",
+        description="idempotent producer (id, epoch, sequences; broker dedupes resends); "
+        "effect and offset in one sink transaction",
+        producer=ProducerRole("idempotent"),
+        broker=BrokerRole(dedupe_producer_retries=True),
+        consumer=ConsumerRole(commit="in-sink", retry_sink=True, dead_letter=True),
+        promises=(
+            _ALO_LOSS,
+            Promise("no-duplicates", ("dedupe-state-kept", "brokers-keep-acked-writes")),
+        ),
+    )
+)
+register(
+    Strategy(
+        name="outbox",
+        description="business row + outbox row in one local transaction; a relay publishes with "
+        "retries and marks them sent; idempotent consumer",
+        producer=ProducerRole("retrying", coupling="outbox"),
+        consumer=ConsumerRole(
+            commit="after-process", retry_sink=True, dedupe_ids=True, dead_letter=True
+        ),
+        promises=(
+            Promise("no-loss", _DURABLE),
+            Promise("no-duplicates", ()),
+            Promise("no-phantoms", ()),
+        ),
+    )
+)
+register(
+    Strategy(
+        name="two-phase-commit",
+        description="business write and enqueue committed atomically by 2PC through the "
+        "coordinator "
+        "(presumed abort); consumer as exactly-once",
+        producer=ProducerRole("retrying", coupling="two-phase-commit"),
+        consumer=ConsumerRole(commit="in-sink", retry_sink=True, dead_letter=True),
+        promises=(
+            Promise("no-loss", _DURABLE),
+            Promise("no-duplicates", ("brokers-keep-acked-writes",)),
+            Promise("no-phantoms", ()),
+        ),
+    )
+)
+register(
+    Strategy(
+        name="commit-then-publish",
+        description="dual write: commit the business transaction, then publish (at-least-once); "
+        "a crash in between loses the event",
+        producer=ProducerRole("retrying", coupling="commit-then-publish"),
+        consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+        promises=(Promise("no-phantoms", ()),),
+    )
+)
+register(
+    Strategy(
+        name="publish-then-commit",
+        description="dual write: publish (at-least-once), then commit; an abort or a crash in "
+        "between makes a phantom",
+        producer=ProducerRole("retrying", coupling="publish-then-commit"),
+        consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+    )
+)
 
 #: The five strategies the project exists for: the default of ``strategies:``.
-CONTRACT_STRATEGIES = ("at-most-once", "at-least-once", "exactly-once", "outbox", "two-phase-commit")
+CONTRACT_STRATEGIES = (
+    "at-most-once",
+    "at-least-once",
+    "exactly-once",
+    "outbox",
+    "two-phase-commit",
+)

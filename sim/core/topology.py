@@ -63,8 +63,14 @@ class Topology:
     def nodes(self) -> tuple[str, ...]:
         """Every node, in a stable order."""
         extra = (TWO_PC_COORDINATOR,) if self.coordinator else ()
-        return (*self.producer_names, *self.broker_names, *self.consumer_names, SINK,
-                *self.relay_names, *extra)
+        return (
+            *self.producer_names,
+            *self.broker_names,
+            *self.consumer_names,
+            SINK,
+            *self.relay_names,
+            *extra,
+        )
 
     def leader_of(self, partition: int) -> str:
         """The broker that leads ``partition`` (partitions are spread round-robin)."""

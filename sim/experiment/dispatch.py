@@ -22,8 +22,9 @@ from .run import RunOutput, run_one
 def execute_spec(spec: RunSpec) -> RunOutput:
     """Run one planned run (in whatever process receives it)."""
     cfg = ExperimentConfig.model_validate(spec.config)
-    return run_one(cfg, spec.strategy, spec.cell, spec.replication, spec.seed,
-                   list(spec.schedule), spec.params)
+    return run_one(
+        cfg, spec.strategy, spec.cell, spec.replication, spec.seed, list(spec.schedule), spec.params
+    )
 
 
 class RunError(RuntimeError):
@@ -44,8 +45,9 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _map(specs: list[RunSpec], workers: int,
-         dask: str | None) -> Iterator[tuple[RunSpec, RunOutput | str]]:
+def _map(
+    specs: list[RunSpec], workers: int, dask: str | None
+) -> Iterator[tuple[RunSpec, RunOutput | str]]:
     if dask:
         from distributed import Client, as_completed
 
@@ -99,8 +101,9 @@ def execute(
     return done, errors
 
 
-def assemble(cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str, RunOutput]
-             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def assemble(
+    cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str, RunOutput]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Summary, messages, events and lag frames in plan order (whatever the completion order)."""
     rows, messages, events, lags = [], [], [], []
     for spec in specs:
@@ -119,5 +122,3 @@ def assemble(cfg: ExperimentConfig, specs: Iterable[RunSpec], outputs: dict[str,
     evs = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
     lag = pd.concat(lags, ignore_index=True) if lags else pd.DataFrame()
     return summary, msgs, evs, lag
-
-

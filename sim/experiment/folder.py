@@ -66,15 +66,19 @@ def prepare_folder(out: Path, force: bool) -> None:
 def write_run(folder: Path, spec: RunSpec, output: RunOutput) -> None:
     """One finished run's files under ``runs/``; the summary row last (it marks the run done)."""
     runs = folder / "runs"
-    for name, frame in (("messages", output.messages), ("events", output.events),
-                        ("lag", output.lag)):
+    for name, frame in (
+        ("messages", output.messages),
+        ("events", output.events),
+        ("lag", output.lag),
+    ):
         if frame is not None:
             write_parquet(runs / f"{spec.key}.{name}.parquet", frame)
     write_text(runs / f"{spec.key}.json", json.dumps(output.row))
 
 
-def finished_runs(folder: Path, config_text: str, specs: list[RunSpec],
-                  trace: str) -> dict[str, RunOutput]:
+def finished_runs(
+    folder: Path, config_text: str, specs: list[RunSpec], trace: str
+) -> dict[str, RunOutput]:
     """The runs an interrupted experiment already wrote, if it ran the same config."""
     stored = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     if stored != yaml.safe_load(config_text):

@@ -59,13 +59,17 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
         where = ".".join(parts[:i])
         if isinstance(cur, list):
             if not part.isdigit() or int(part) >= len(cur):
-                raise ConfigError(f"sweep.{path}: {where or 'the config'} is a list of "
-                                  f"{len(cur)}; {part!r} is not an index in it")
+                raise ConfigError(
+                    f"sweep.{path}: {where or 'the config'} is a list of "
+                    f"{len(cur)}; {part!r} is not an index in it"
+                )
             key: Any = int(part)
         elif isinstance(cur, dict):
             if part not in cur:
-                raise ConfigError(f"sweep.{path}: no key {part!r} under {where or 'the top level'}"
-                                  f"; allowed: {', '.join(map(str, cur))}")
+                raise ConfigError(
+                    f"sweep.{path}: no key {part!r} under {where or 'the top level'}"
+                    f"; allowed: {', '.join(map(str, cur))}"
+                )
             key = part
         else:
             raise ConfigError(f"sweep.{path}: {where} is a value, not a section")
@@ -115,8 +119,9 @@ def plan(cfg: ExperimentConfig) -> tuple[list[RunSpec], pd.DataFrame]:
     return runs, faults
 
 
-def resolve(config: str | Path | dict[str, Any] | ExperimentConfig,
-            **overrides: Any) -> ExperimentConfig:
+def resolve(
+    config: str | Path | dict[str, Any] | ExperimentConfig, **overrides: Any
+) -> ExperimentConfig:
     """Load a config and apply the command-line / keyword overrides (validated like the file)."""
     cfg = load_config(config)
     changes = {k: v for k, v in overrides.items() if v is not None}

@@ -47,8 +47,9 @@ class Simulated:
     sim_time: float
 
 
-def simulate(cfg: ExperimentConfig, strategy: str, seed: int,
-             schedule: list[ConcreteFault]) -> Simulated:
+def simulate(
+    cfg: ExperimentConfig, strategy: str, seed: int, schedule: list[ConcreteFault]
+) -> Simulated:
     """Run the world and fold its history online."""
     env = simpy.Environment()
     checker = Checker(cfg.duration)
@@ -78,13 +79,26 @@ def _tag(frame: pd.DataFrame, ident: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def run_one(cfg: ExperimentConfig, strategy: str, cell: int, replication: int, seed: int,
-            schedule: list[ConcreteFault], extra: dict[str, Any] | None = None) -> RunOutput:
+def run_one(
+    cfg: ExperimentConfig,
+    strategy: str,
+    cell: int,
+    replication: int,
+    seed: int,
+    schedule: list[ConcreteFault],
+    extra: dict[str, Any] | None = None,
+) -> RunOutput:
     """Simulate one (cell, strategy, replication) and check its history."""
     started = time.perf_counter()
     done = simulate(cfg, strategy, seed, schedule)
-    ident = {"experiment": cfg.name, "cell": cell, **(extra or {}), "strategy": strategy,
-             "replication": replication, "seed": seed}
+    ident = {
+        "experiment": cfg.name,
+        "cell": cell,
+        **(extra or {}),
+        "strategy": strategy,
+        "replication": replication,
+        "seed": seed,
+    }
     row = {**ident, **done.verdict.counts, "wall_seconds": time.perf_counter() - started}
     messages = events = None
     if cfg.trace in ("messages", "full"):

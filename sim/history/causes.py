@@ -124,8 +124,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("state-lost", re.compile(r"(?P<subject>.+) lost the dedupe state \(resent after (?P<q>.+)\)")),
     ("fenced", re.compile(r"crash:(?P<subject>\S+) \(its old request fenced by (?P<q>\S+)\)")),
     ("redelivery-after-crash", re.compile(r"redelivery after crash:(?P<subject>\S+)")),
-    ("redelivery-after-visibility",
-     re.compile(r"redelivery after visibility timeout \((?P<subject>\S+)\)")),
+    (
+        "redelivery-after-visibility",
+        re.compile(r"redelivery after visibility timeout \((?P<subject>\S+)\)"),
+    ),
     ("redelivery", re.compile(r"redelivery to (?P<subject>\S+)")),
     ("redelivery", re.compile(r"redelivery")),
     ("late-ack", re.compile(r"timeout:(?P<subject>\S+) \(late ack\)")),
@@ -143,8 +145,9 @@ def parse(text: str) -> Cause:
         m = pattern.fullmatch(text)
         if m:
             groups = m.groupdict()
-            return Cause(groups.get("kind") or kind, groups.get("subject") or "",
-                         groups.get("q") or "")
+            return Cause(
+                groups.get("kind") or kind, groups.get("subject") or "", groups.get("q") or ""
+            )
     return Cause(UNKNOWN, "", text)
 
 
@@ -155,8 +158,10 @@ def describe(text: str, duplicate: bool = False) -> str:
         a, _, b = c.subject.partition("->")
         what = "dropped a message" if c.kind == "drop" else "cut (partition) a message"
         if duplicate:
-            return (f"the network {what} on {a}->{b} (an acknowledgement), so {b} sent it again "
-                    "and another copy was applied")
+            return (
+                f"the network {what} on {a}->{b} (an acknowledgement), so {b} sent it again "
+                "and another copy was applied"
+            )
         return f"the network {what} on {a}->{b} that carried its last copy"
     return _WORDS.get(c.kind, "").format(subject=c.subject, q=c.qualifier)
 

@@ -36,8 +36,16 @@ class Recorder:
         self.keep = keep
         self.listener = listener
 
-    def __call__(self, op: Op, node: str, eids: tuple[str, ...] = (), peer: str = "",
-                 part: int = -1, num: int = -1, detail: Any = "") -> None:
+    def __call__(
+        self,
+        op: Op,
+        node: str,
+        eids: tuple[str, ...] = (),
+        peer: str = "",
+        part: int = -1,
+        num: int = -1,
+        detail: Any = "",
+    ) -> None:
         row = (self.clock._now, op, node, peer, eids, part, num, detail)
         if self.keep:
             self.ops.append(row)
@@ -69,8 +77,18 @@ def frame_to_ops(frame: pd.DataFrame) -> list[Row]:
         if seq != current:
             current = seq
             name = Op(op)
-            ops.append((float(time), name, str(node), str(peer) if isinstance(peer, str) else "",
-                        (), int(part), int(num), decode_detail(name, str(text))))
+            ops.append(
+                (
+                    float(time),
+                    name,
+                    str(node),
+                    str(peer) if isinstance(peer, str) else "",
+                    (),
+                    int(part),
+                    int(num),
+                    decode_detail(name, str(text)),
+                )
+            )
         if isinstance(event, str):
             t, o, n, p, eids, pa, nu, d = ops[-1]
             ops[-1] = (t, o, n, p, (*eids, event), pa, nu, d)

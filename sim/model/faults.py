@@ -27,8 +27,14 @@ from .schedule import ConcreteFault
 class FaultInjector:
     """Applies one concrete schedule to one run."""
 
-    def __init__(self, env: simpy.Environment, record: Recorder, nodes: Mapping[str, Node],
-                 network: Network, schedule: list[ConcreteFault]) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        record: Recorder,
+        nodes: Mapping[str, Node],
+        network: Network,
+        schedule: list[ConcreteFault],
+    ) -> None:
         self.env = env
         self.record = record
         self.nodes = nodes
@@ -52,8 +58,12 @@ class FaultInjector:
         if f.kind in ("crash", "pause", "disk-loss") and f.target not in self.nodes:
             return  # a node this strategy does not have (a relay, the coordinator)
         self.record(Op.FAULT_START, f.target, num=f.fault, detail=f.kind)
-        starts = {"crash": self._crash, "pause": self._pause, "disk-loss": self._arm_disk_loss,
-                  "partition": self._cut}
+        starts = {
+            "crash": self._crash,
+            "pause": self._pause,
+            "disk-loss": self._arm_disk_loss,
+            "partition": self._cut,
+        }
         starts.get(f.kind, self._link_fault)(f)
 
     def _crash(self, f: ConcreteFault) -> None:

@@ -113,7 +113,7 @@ class GroupResponse(Message):
 
 @dataclass(slots=True)
 class Fetch(Message):
-    """Records from each partition's position; ``epochs`` are the log epochs the consumer last saw."""
+    """Records from each partition's position; ``epochs``: the log epochs the consumer last saw."""
 
     kind: ClassVar[str] = "fetch"
     request: int
@@ -128,7 +128,7 @@ class FetchResponse(Message):
     records: list[Record]
     epochs: dict[int, int]
     resets: dict[int, int]
-    """Partitions whose log was truncated since the consumer's epoch: position -> this offset at most."""
+    """Partitions whose log was truncated since the consumer's epoch: rewind to these offsets."""
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -178,7 +178,7 @@ class OffsetFetchResponse(Message):
 
 @dataclass(slots=True)
 class Receive(Message):
-    """Queue mode: up to ``max_records`` visible messages, made invisible for the visibility timeout."""
+    """Queue mode: up to ``max_records`` visible messages, then invisible for visibility_timeout."""
 
     kind: ClassVar[str] = "receive"
     request: int

@@ -30,8 +30,6 @@ from ..history.ops import Op
 from ..history.recorder import Recorder
 from .messages import Envelope, Message
 
-LINK_FAULT_KINDS = ("drop", "delay", "duplicate", "reorder")
-
 
 class Endpoint(Protocol):
     """A node as the network sees it."""
@@ -73,8 +71,18 @@ class Cut:
 class Link:
     """A directed link: its configured behaviour, FIFO clock, active faults and random streams."""
 
-    __slots__ = ("src", "dst", "loss", "duplicate", "reorder", "latency", "last_arrival",
-                 "faults", "_streams", "_u")
+    __slots__ = (
+        "src",
+        "dst",
+        "loss",
+        "duplicate",
+        "reorder",
+        "latency",
+        "last_arrival",
+        "faults",
+        "_streams",
+        "_u",
+    )
 
     def __init__(self, src: str, dst: str, spec: dict[str, Any], streams: Streams) -> None:
         self.src, self.dst = src, dst
@@ -108,8 +116,15 @@ class Link:
 
 
 class Network:
-    def __init__(self, env: simpy.Environment, record: Recorder, streams: Streams,
-                 cfg: NetworkConfig, nodes: list[str], edges: tuple[tuple[str, str], ...]) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        record: Recorder,
+        streams: Streams,
+        cfg: NetworkConfig,
+        nodes: list[str],
+        edges: tuple[tuple[str, str], ...],
+    ) -> None:
         self.env = env
         self.record = record
         self.graph = nx.DiGraph()
@@ -117,8 +132,12 @@ class Network:
         self.links: dict[tuple[str, str], Link] = {}
         overrides = [(LinkPattern.parse(p), o) for p, o in cfg.links.items()]
         for src, dst in edges:
-            spec = {"latency": cfg.latency, "loss": cfg.loss, "duplicate": cfg.duplicate,
-                    "reorder": cfg.reorder}
+            spec = {
+                "latency": cfg.latency,
+                "loss": cfg.loss,
+                "duplicate": cfg.duplicate,
+                "reorder": cfg.reorder,
+            }
             for pattern, override in overrides:
                 if pattern.matches(src, dst):
                     for key in override.model_fields_set:
@@ -182,8 +201,10 @@ class Network:
             arrival += f.extra.sample(link.stream("delay"))
         reorder = link.keep_probability(link.reorder, "reorder")
         if reorder < 1.0 and link.uniform("reorder") >= reorder:  # held back: later ones overtake
-            held = next((f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
-                        self.reorder_hold)
+            held = next(
+                (f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
+                self.reorder_hold,
+            )
             arrival += held.sample(link.stream("reorder-hold"))
         else:
             if arrival < link.last_arrival:  # FIFO: never overtake an earlier message

@@ -80,8 +80,13 @@ class Node:
             return result[event]
         return None
 
-    def call(self, dst: str, make: Callable[[int], Message], retry: bool = True,
-             timeout: float | None = None) -> Generator[Any, Any, Any]:
+    def call(
+        self,
+        dst: str,
+        make: Callable[[int], Message],
+        retry: bool = True,
+        timeout: float | None = None,
+    ) -> Generator[Any, Any, Any]:
         """Send ``make(request_id)`` to ``dst`` and wait for the reply (resolved through
         ``self.requests`` by a reply handler); resend on timeout if ``retry``, else return None."""
         while True:
@@ -98,6 +103,11 @@ class Node:
     def reach(self, step: str) -> None:
         """Report a protocol step; a fault armed on this step crashes the node here."""
         self.ctx.steps.reached(self.name, step)
+
+    def when_resumed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the current pause ends."""
+        assert self._resumed is not None
+        self._resumed.callbacks.append(lambda _e: callback())
 
     # ------------------------------------------------------------------ messaging
 

@@ -58,8 +58,9 @@ TRIGGERS = {"poll": PollTrigger, "cdc": CdcTrigger}
 class Relay(Node):
     role = "relay"
 
-    def __init__(self, name: str, ctx: Context, cfg: Outbox, backoff: Backoff,
-                 database: ProducerDatabase) -> None:
+    def __init__(
+        self, name: str, ctx: Context, cfg: Outbox, backoff: Backoff, database: ProducerDatabase
+    ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
         self.database = database
@@ -90,14 +91,16 @@ class Relay(Node):
             by_partition: dict[int, list[Record]] = {}
             for rec in rows:
                 by_partition.setdefault(rec.partition, []).append(rec)
-            senders = [self.spawn(self._publish(tuple(batch)))
-                       for _, batch in sorted(by_partition.items())]
+            senders = [
+                self.spawn(self._publish(tuple(batch))) for _, batch in sorted(by_partition.items())
+            ]
             yield self.env.all_of(senders)
             yield from self.unpaused()
             self.reach("after-publish-before-mark")
             self.database.mark_sent({r.eid for r in rows})
-            self.record(Op.OUTBOX_MARK, self.name, tuple(r.eid for r in rows),
-                        peer=self.database.owner)
+            self.record(
+                Op.OUTBOX_MARK, self.name, tuple(r.eid for r in rows), peer=self.database.owner
+            )
 
     def _publish(self, batch: tuple[Record, ...]) -> Generator[Any, Any, None]:
         broker = self.topology.leader_of(batch[0].partition)

@@ -72,11 +72,22 @@ def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dic
     """The concrete faults (as keyword dicts) of one configured, non-random fault."""
     if isinstance(f, CrashFault):
         occurrence = f.occurrence if f.on else None
-        return [dict(kind="crash", target=node, at=f.at, restart_after=f.restart_after, on=f.on,
-                     occurrence=occurrence, source=src) for node in _nodes(cfg, f.node)]
+        return [
+            dict(
+                kind="crash",
+                target=node,
+                at=f.at,
+                restart_after=f.restart_after,
+                on=f.on,
+                occurrence=occurrence,
+                source=src,
+            )
+            for node in _nodes(cfg, f.node)
+        ]
     if isinstance(f, DiskLossFault):
-        return [dict(kind="disk-loss", target=node, at=f.at, source=src)
-                for node in _nodes(cfg, f.node)]
+        return [
+            dict(kind="disk-loss", target=node, at=f.at, source=src) for node in _nodes(cfg, f.node)
+        ]
     lasting = dict(at=f.at, duration=_cap(f.at, f.duration, horizon), source=src)
     if isinstance(f, PauseFault):
         return [dict(kind="pause", target=node, **lasting) for node in _nodes(cfg, f.node)]
@@ -86,8 +97,9 @@ def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dic
     if isinstance(f, DropFault | DuplicateFault):
         return [dict(kind=f.kind, target=f.link, probability=f.probability, **lasting)]
     if isinstance(f, ReorderFault):
-        return [dict(kind="reorder", target=f.link, probability=f.probability, extra=f.extra,
-                     **lasting)]
+        return [
+            dict(kind="reorder", target=f.link, probability=f.probability, extra=f.extra, **lasting)
+        ]
     assert isinstance(f, DelayFault)
     return [dict(kind="delay", target=f.link, extra=f.extra, **lasting)]
 
@@ -105,8 +117,9 @@ def materialise(cfg: ExperimentConfig, seed: int) -> list[ConcreteFault]:
     return [ConcreteFault(fault=j, **row) for j, row in enumerate(out)]
 
 
-def _expand_random(cfg: ExperimentConfig, f: RandomFault, index: int, rng: np.random.Generator,
-                   horizon: float) -> list[dict[str, Any]]:
+def _expand_random(
+    cfg: ExperimentConfig, f: RandomFault, index: int, rng: np.random.Generator, horizon: float
+) -> list[dict[str, Any]]:
     """Poisson arrivals at ``f.rate`` over [at, at+duration): a node and a kind chosen
     uniformly, an exponential length with ``mean_duration``."""
     patterns = [f.nodes] if isinstance(f.nodes, str) else list(f.nodes)
@@ -130,16 +143,37 @@ def _expand_random(cfg: ExperimentConfig, f: RandomFault, index: int, rng: np.ra
         elif kind == "partition":
             out.append(dict(kind="partition", target=f"{node}|*", duration=length, **base))
         elif kind == "delay":
-            out.append(dict(kind="delay", target=f"{node}<->*", duration=length, extra=f.extra,
-                            **base))
+            out.append(
+                dict(kind="delay", target=f"{node}<->*", duration=length, extra=f.extra, **base)
+            )
         else:
-            out.append(dict(kind=kind, target=f"{node}<->*", duration=length,
-                            probability=f.probability, **base))
+            out.append(
+                dict(
+                    kind=kind,
+                    target=f"{node}<->*",
+                    duration=length,
+                    probability=f.probability,
+                    **base,
+                )
+            )
 
 
 def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -> pd.DataFrame:
-    cols = ["cell", "replication", "fault", "kind", "target", "at", "duration", "restart_after",
-            "probability", "extra", "on", "occurrence", "source"]
+    cols = [
+        "cell",
+        "replication",
+        "fault",
+        "kind",
+        "target",
+        "at",
+        "duration",
+        "restart_after",
+        "probability",
+        "extra",
+        "on",
+        "occurrence",
+        "source",
+    ]
     rows = []
     for f in schedule:
         d = asdict(f)
@@ -158,5 +192,3 @@ def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -
 def _dist_text(d: Any) -> str:
     fields = {k: v for k, v in d.model_dump().items() if k != "dist"}
     return d.dist + "(" + ", ".join(f"{k}={v:g}" for k, v in fields.items()) + ")"
-
-

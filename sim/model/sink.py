@@ -40,8 +40,14 @@ class Sink(Node):
             stored = {p: self.offsets.get(p, 0) for p in msg.offsets}
             if any(stored[p] != expected for p, (_b, expected, _n) in msg.offsets.items()):
                 # already applied (a resent transaction) or a stale consumer: change nothing
-                self.record(Op.TXN_REFUSED, self.name, tuple(r.eid for r in msg.records),
-                            peer=env.src, num=env.msgid, detail=tuple(sorted(stored.items())))
+                self.record(
+                    Op.TXN_REFUSED,
+                    self.name,
+                    tuple(r.eid for r in msg.records),
+                    peer=env.src,
+                    num=env.msgid,
+                    detail=tuple(sorted(stored.items())),
+                )
                 self.send(env.src, SinkAck(msg.request, (), stored))
                 return
         eids = tuple(r.eid for r in msg.records)

@@ -115,9 +115,10 @@ class Coordinator(Node):
         self.send(t.app, Outcome(txn, commit))
         yield from self._finish(txn, t.participants, commit, t)
 
-    def _finish(self, txn: str, participants: list[str], commit: bool,
-                t: Txn | None) -> Generator[Any, Any, None]:
-        """Send the decision until every participant acknowledged it, then forget the transaction."""
+    def _finish(
+        self, txn: str, participants: list[str], commit: bool, t: Txn | None
+    ) -> Generator[Any, Any, None]:
+        """Send the decision until every participant acknowledged it, then forget it."""
         state = t if t is not None else Txn("", Record(txn, 0, 0, 0.0, 0.0), participants)
         self.active[txn] = state
         state.unacked = set(participants)
@@ -135,8 +136,13 @@ class Participant:
     """The participant role of a node (the producer's database, a broker): durable prepared
     writes, votes, and an in-doubt watcher per prepared transaction."""
 
-    def __init__(self, node: Node, cfg: TwoPhaseCommit, vote: Callable[[Record], bool],
-                 apply: Callable[[Record, bool], None]) -> None:
+    def __init__(
+        self,
+        node: Node,
+        cfg: TwoPhaseCommit,
+        vote: Callable[[Record], bool],
+        apply: Callable[[Record, bool], None],
+    ) -> None:
         self.node = node
         self.vote = vote
         self.apply = apply
@@ -200,8 +206,13 @@ class Participant:
             self.apply(rec, msg.commit)
             if msg.commit:
                 self.node.record(Op.FORCE_LOG, self.node.name, (msg.txn,), detail="commit")
-            self.node.record(Op.RESOLVED, self.node.name, (msg.txn,), peer=src,
-                             detail="commit" if msg.commit else "abort")
+            self.node.record(
+                Op.RESOLVED,
+                self.node.name,
+                (msg.txn,),
+                peer=src,
+                detail="commit" if msg.commit else "abort",
+            )
         self.node.send(src, DecisionAck(msg.txn))
 
     def _in_doubt(self, txn: str) -> Generator[Any, Any, None]:

@@ -41,11 +41,20 @@ def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[list[A
         ptimes = [w.process_time.sample(prng) for _ in range(n)]
         poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
         aborts = streams(f"workload/abort/producer-{i}").random(n) < w.abort_probability
-        out.append([
-            Arrival(f"p{i}-{j}", i, float(times[j]), int(keys[j]), float(ptimes[j]),
-                    bool(poison[j]), bool(aborts[j]))
-            for j in range(n)
-        ])
+        out.append(
+            [
+                Arrival(
+                    f"p{i}-{j}",
+                    i,
+                    float(times[j]),
+                    int(keys[j]),
+                    float(ptimes[j]),
+                    bool(poison[j]),
+                    bool(aborts[j]),
+                )
+                for j in range(n)
+            ]
+        )
     return out
 
 

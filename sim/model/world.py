@@ -19,6 +19,7 @@ from ..core.rng import Streams
 from ..core.strategies import Strategy
 from ..history.recorder import Recorder
 from .broker.group import GroupDirectory
+from .broker.limits import producers_wait
 from .broker.node import Broker
 from .consumer.node import Consumer
 from .context import Context
@@ -39,47 +40,84 @@ LagSample = tuple[float, int, int]
 class World:
     """Everything one run needs: environment, streams, nodes, network, faults."""
 
-    def __init__(self, cfg: ExperimentConfig, strategy: Strategy, seed: int,
-                 schedule: list[ConcreteFault], env: simpy.Environment, record: Recorder) -> None:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        strategy: Strategy,
+        seed: int,
+        schedule: list[ConcreteFault],
+        env: simpy.Environment,
+        record: Recorder,
+    ) -> None:
         self.cfg = cfg
         self.strategy = strategy
         self.env = env
         self.streams = Streams(seed)
         self.record = record
         self.topology = cfg.node_topology([strategy])
-        self.network = Network(self.env, record, self.streams, cfg.topology.network,
-                               list(self.topology.nodes), self.topology.edges)
+        self.network = Network(
+            self.env,
+            record,
+            self.streams,
+            cfg.topology.network,
+            list(self.topology.nodes),
+            self.topology.edges,
+        )
         self.nodes: dict[str, Node] = {}
         self.faults = FaultInjector(self.env, record, self.nodes, self.network, schedule)
-        ctx = Context(self.env, record, self.network, self.topology, self.streams, self.faults,
-                      cfg.producer.request_timeout)
+        ctx = Context(
+            self.env,
+            record,
+            self.network,
+            self.topology,
+            self.streams,
+            self.faults,
+            cfg.producer.request_timeout,
+        )
         self._build(ctx)
         self.network.attach(self.nodes)
         self.lag_samples: list[LagSample] = []
 
     def _build(self, ctx: Context) -> None:
         cfg, role, topo = self.cfg, self.strategy, self.topology
-        blocking = cfg.broker.capacity is not None and cfg.broker.overflow == "block"
+        blocking = producers_wait(cfg.broker.capacity, cfg.broker.overflow)
         databases = [ProducerDatabase(name, self.record) for name in topo.producer_names]
         self.producers = [
             Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit, blocking)
             for name, db in zip(topo.producer_names, databases, strict=True)
         ]
         directory = GroupDirectory()
-        group = cfg.consumer_group if cfg.broker.mode == "log" else None
         self.brokers = [
-            Broker(name, ctx, cfg.broker, role.broker, directory, cfg.two_phase_commit,
-                   group if name == topo.group_coordinator else None)
+            Broker(
+                name,
+                ctx,
+                cfg.broker,
+                role.broker,
+                directory,
+                cfg.two_phase_commit,
+                cfg.consumer_group if name == topo.group_coordinator else None,
+            )
             for name in topo.broker_names
         ]
         directory.host = self.brokers[0]
-        self.consumers = [Consumer(name, ctx, role.consumer, cfg.consumer_group, cfg.broker)
-                          for name in topo.consumer_names]
+        self.consumers = [
+            Consumer(name, ctx, role.consumer, cfg.consumer_group, cfg.broker)
+            for name in topo.consumer_names
+        ]
         self.sink = Sink(topo.sink, ctx)
-        relays = [Relay(topo.relay_of(db.owner), ctx, cfg.outbox, cfg.producer.backoff, db)
-                  for db in databases] if topo.relays else []
-        extra: list[Node] = [Coordinator(topo.two_pc_coordinator, ctx, cfg.two_phase_commit)
-                             ] if topo.coordinator else []
+        relays = (
+            [
+                Relay(topo.relay_of(db.owner), ctx, cfg.outbox, cfg.producer.backoff, db)
+                for db in databases
+            ]
+            if topo.relays
+            else []
+        )
+        extra: list[Node] = (
+            [Coordinator(topo.two_pc_coordinator, ctx, cfg.two_phase_commit)]
+            if topo.coordinator
+            else []
+        )
         for node in [*self.producers, *self.brokers, *self.consumers, self.sink, *relays, *extra]:
             self.nodes[node.name] = node
 

@@ -15,8 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 Assignment = dict[str, list[int]]
 
 
-def range_assign(members: Sequence[str], partitions: Sequence[int],
-                 previous: Mapping[str, Sequence[int]] | None = None) -> Assignment:
+def range_assign(
+    members: Sequence[str],
+    partitions: Sequence[int],
+    previous: Mapping[str, Sequence[int]] | None = None,
+) -> Assignment:
     ms, ps = sorted(members), sorted(partitions)
     out: Assignment = {m: [] for m in ms}
     if not ms:
@@ -30,8 +33,11 @@ def range_assign(members: Sequence[str], partitions: Sequence[int],
     return out
 
 
-def round_robin_assign(members: Sequence[str], partitions: Sequence[int],
-                       previous: Mapping[str, Sequence[int]] | None = None) -> Assignment:
+def round_robin_assign(
+    members: Sequence[str],
+    partitions: Sequence[int],
+    previous: Mapping[str, Sequence[int]] | None = None,
+) -> Assignment:
     ms, ps = sorted(members), sorted(partitions)
     out: Assignment = {m: [] for m in ms}
     for i, p in enumerate(ps):
@@ -40,8 +46,11 @@ def round_robin_assign(members: Sequence[str], partitions: Sequence[int],
     return out
 
 
-def sticky_assign(members: Sequence[str], partitions: Sequence[int],
-                  previous: Mapping[str, Sequence[int]] | None = None) -> Assignment:
+def sticky_assign(
+    members: Sequence[str],
+    partitions: Sequence[int],
+    previous: Mapping[str, Sequence[int]] | None = None,
+) -> Assignment:
     ms, ps = sorted(members), sorted(partitions)
     if not previous or not any(previous.get(m) for m in ms):
         return round_robin_assign(ms, ps)

@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import Any
 
 from ...history import causes
-from .log import PartitionLog
-
-if TYPE_CHECKING:
-    from .node import Broker
+from .log import BrokerHost, PartitionLog
 
 
 class Durability:
@@ -30,13 +27,13 @@ class Durability:
     def committed(self, log: PartitionLog) -> None:
         log.committed_flushed = log.committed
 
-    def start(self, broker: Broker) -> None:
+    def start(self, broker: BrokerHost) -> None:
         """Background work of a running broker (none)."""
 
-    def crashed(self, broker: Broker) -> None:
+    def crashed(self, broker: BrokerHost) -> None:
         """What a crash throws away (nothing on disk)."""
 
-    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+    def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         """A disk-loss crash: everything was flushed."""
 
 
@@ -52,17 +49,17 @@ class Interval(Durability):
     def committed(self, log: PartitionLog) -> None:
         pass
 
-    def start(self, broker: Broker) -> None:
+    def start(self, broker: BrokerHost) -> None:
         broker.spawn(self._flusher(broker))
 
-    def _flusher(self, broker: Broker) -> Generator[Any, Any, None]:
+    def _flusher(self, broker: BrokerHost) -> Generator[Any, Any, None]:
         while True:
             yield from broker.sleep(self.flush_interval)
             for log in broker.logs.values():
                 log.flushed = log.end
                 log.committed_flushed = log.committed
 
-    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+    def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         for p, log in broker.logs.items():
             broker.truncate(p, log.flushed, cause)
             if log.committed != log.committed_flushed:
@@ -78,10 +75,10 @@ class Memory(Interval):
     def __init__(self) -> None:
         super().__init__(flush_interval=0.0)
 
-    def start(self, broker: Broker) -> None:
+    def start(self, broker: BrokerHost) -> None:
         pass
 
-    def crashed(self, broker: Broker) -> None:
+    def crashed(self, broker: BrokerHost) -> None:
         cause = causes.crash(broker.name)
         for p, log in broker.logs.items():
             broker.truncate(p, 0, cause)
@@ -89,13 +86,12 @@ class Memory(Interval):
                 log.committed_flushed = 0
                 broker.reset_committed(p, 0)
 
-    def lose_unflushed(self, broker: Broker, cause: str) -> None:
+    def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         pass
 
 
-def durability(mode: str, flush_interval: float) -> Durability:
-    if mode == "fsync":
-        return Durability()
-    if mode == "interval":
-        return Interval(flush_interval)
-    return Memory()
+DURABILITIES: dict[str, Callable[[float], Durability]] = {
+    "fsync": lambda flush_interval: Durability(),
+    "interval": Interval,
+    "memory": lambda flush_interval: Memory(),
+}

@@ -10,8 +10,9 @@ A commit is accepted only from a member the group counts as owning the partition
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from ...config.models import Broker as BrokerConfig
 from ...history.ops import Op
 from ..messages import (
     Envelope,
@@ -23,11 +24,9 @@ from ..messages import (
     OffsetFetchResponse,
     Record,
 )
-from .log import PartitionLog
-
-if TYPE_CHECKING:
-    from ...config.models import Broker as BrokerConfig
-    from .node import Broker
+from .durability import Durability
+from .limits import Retention
+from .log import BrokerHost, PartitionLog
 
 
 class Membership(Protocol):
@@ -45,8 +44,20 @@ class ParkedFetch:
 
 
 class LogStore:
-    def __init__(self, broker: Broker, cfg: BrokerConfig, membership: Membership) -> None:
+    hosts_group = True
+    """Log mode's consumers form a group, hosted by the coordinator broker."""
+
+    def __init__(
+        self,
+        broker: BrokerHost,
+        cfg: BrokerConfig,
+        retention: Retention,
+        durability: Durability,
+        membership: Membership,
+    ) -> None:
         self.broker = broker
+        self.retention = retention
+        self.durability = durability
         self.max_poll_records = cfg.max_poll_records
         self.fetch_max_wait = cfg.fetch_max_wait
         self.membership = membership
@@ -78,13 +89,18 @@ class LogStore:
                                 break
                 else:
                     chunk = log.records[pos : pos + budget - len(out)]
-                out.extend(broker.retention.keep_fresh(broker, p, log, chunk))
+                out.extend(self.retention.keep_fresh(broker, p, log, chunk))
             if len(out) >= budget:
                 break
         return out
 
-    def _response(self, request: int, positions: dict[int, int], resets: dict[int, int],
-                  records: list[Record] | None = None) -> FetchResponse:
+    def _response(
+        self,
+        request: int,
+        positions: dict[int, int],
+        resets: dict[int, int],
+        records: list[Record] | None = None,
+    ) -> FetchResponse:
         """The answer to a fetch: records from the partitions not being reset (``records`` when
         the caller already took them), the log epochs, and the resets."""
         if records is None:
@@ -131,8 +147,7 @@ class LogStore:
         end = broker.logs[partition].end
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < end:
-                broker.send(parked.consumer,
-                            self._response(parked.request, parked.positions, {}))
+                broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))
             else:
                 still.append(parked)
         self._parked = still
@@ -151,8 +166,9 @@ class LogStore:
         broker = self.broker
         refused = tuple(p for p in sorted(msg.offsets) if not self.membership.owns(consumer, p))
         if refused:  # a member the group no longer counts (or an unreachable coordinator)
-            broker.record(Op.COMMIT_REFUSED, broker.name, peer=consumer, num=msg.generation,
-                          detail=refused)
+            broker.record(
+                Op.COMMIT_REFUSED, broker.name, peer=consumer, num=msg.generation, detail=refused
+            )
         for p, offset in sorted(msg.offsets.items()):
             if p in refused:
                 continue
@@ -161,6 +177,6 @@ class LogStore:
             offset = min(offset, log.end if point is None else point)  # never past the log
             if offset != log.committed:
                 log.committed = offset
-                broker.durability.committed(log)
+                self.durability.committed(log)
                 broker.record(Op.COMMIT, broker.name, peer=consumer, part=p, num=offset)
         broker.send(consumer, OffsetCommitAck(msg.request, refused))

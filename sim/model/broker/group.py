@@ -14,19 +14,17 @@ The coordinator's state is volatile: after a crash of its broker, members must r
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ...config.models import ConsumerGroup
 from ...history.ops import Op
 from ..messages import Envelope, GroupResponse, Heartbeat, JoinGroup
 from .assignors import ASSIGNORS, COOPERATIVE, Assignment
-
-if TYPE_CHECKING:
-    from ...config.models import ConsumerGroup
-    from .node import Broker
+from .log import BrokerHost
 
 
 class GroupCoordinator:
-    def __init__(self, broker: Broker, cfg: ConsumerGroup, partitions: list[int]) -> None:
+    def __init__(self, broker: BrokerHost, cfg: ConsumerGroup, partitions: list[int]) -> None:
         self.broker = broker
         self.cfg = cfg
         self.partitions = sorted(partitions)
@@ -62,10 +60,12 @@ class GroupCoordinator:
     def _rebalance(self, why: str) -> None:
         self.generation += 1
         self.target = self.assign(sorted(self.members), self.partitions, self.target)
-        text = " ".join(f"{m}:{','.join(map(str, ps)) or '-'}"
-                        for m, ps in sorted(self.target.items()))
-        self.broker.record(Op.REBALANCE, self.broker.name, num=self.generation,
-                           detail=f"{why}; {text}")
+        text = " ".join(
+            f"{m}:{','.join(map(str, ps)) or '-'}" for m, ps in sorted(self.target.items())
+        )
+        self.broker.record(
+            Op.REBALANCE, self.broker.name, num=self.generation, detail=f"{why}; {text}"
+        )
 
     def join(self, member: str) -> GroupResponse:
         self.members[member] = float(self.broker.env.now)
@@ -83,8 +83,13 @@ class GroupCoordinator:
             self.joined.pop(m, None)
             for p in [p for p, owner in self.owner.items() if owner == m]:
                 del self.owner[p]
-            self.broker.record(Op.MEMBER_DEAD, self.broker.name, peer=m, num=self.generation,
-                               detail="session timeout")
+            self.broker.record(
+                Op.MEMBER_DEAD,
+                self.broker.name,
+                peer=m,
+                num=self.generation,
+                detail="session timeout",
+            )
         if dead:
             self._rebalance(f"{', '.join(dead)} timed out")
 
@@ -104,10 +109,12 @@ class GroupCoordinator:
             revoke = tuple(held) if stale else tuple(p for p in held if p not in target)
         if not revoke or set(held) - set(revoke) <= set(target):
             self.joined[member] = self.generation if not revoke else self.joined.get(member, -1)
-        ready = self.cooperative or all(self.joined.get(m) == self.generation
-                                        for m in self.members)
-        grant = tuple(p for p in target if self.owner.get(p, member) == member
-                      and p not in revoke) if ready else ()
+        ready = self.cooperative or all(self.joined.get(m) == self.generation for m in self.members)
+        grant = (
+            tuple(p for p in target if self.owner.get(p, member) == member and p not in revoke)
+            if ready
+            else ()
+        )
         for p in grant:  # handed over: nobody else may take it until this member gives it back
             self.owner[p] = member
         return GroupResponse(-1, self.generation, grant, revoke)
@@ -126,12 +133,19 @@ class GroupCoordinator:
             self.expire()
 
 
+class GroupHost(Protocol):
+    """The broker hosting the group, as partition leaders see it."""
+
+    state: str
+    group: GroupCoordinator | None
+
+
 class GroupDirectory:
     """How partition leaders ask the group whether a member may commit a partition: the
     group lives on its host broker, which must be up to answer."""
 
     def __init__(self) -> None:
-        self.host: Broker | None = None
+        self.host: GroupHost | None = None
 
     def owns(self, member: str, partition: int) -> bool:
         host = self.host

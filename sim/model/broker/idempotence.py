@@ -60,8 +60,7 @@ class NoIdempotence:
 
     def init_producer_id(self, transactional_id: str) -> tuple[int, int]:
         """The producer id of ``transactional_id`` and its next epoch."""
-        pid, epoch = self.transactional_ids.get(transactional_id,
-                                                (len(self.transactional_ids), -1))
+        pid, epoch = self.transactional_ids.get(transactional_id, (len(self.transactional_ids), -1))
         self.transactional_ids[transactional_id] = (pid, epoch + 1)
         return pid, epoch + 1
 
@@ -107,14 +106,17 @@ class Idempotence(NoIdempotence):
             return SequenceVerdict("append", note=st.lost)
         return self._out_of_order(st, seq)
 
-    def _first(self, pid: int, p: int, epoch: int, seq: int, now: float, note: str) -> SequenceVerdict:
+    def _first(
+        self, pid: int, p: int, epoch: int, seq: int, now: float, note: str
+    ) -> SequenceVerdict:
         """The first request of (pid, p) this broker knows of."""
         if seq != 0 and not (self.state_lost or note):
             return SequenceVerdict("out-of-sequence", note=f"expected 0, got {seq}")
         lost = note or self.state_lost
         rebuilt = "" if seq == 0 else lost
-        self.states[(pid, p)] = ProducerState(epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt,
-                                              lost=lost)
+        self.states[(pid, p)] = ProducerState(
+            epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt, lost=lost
+        )
         return SequenceVerdict("append", note=lost)
 
     def _out_of_order(self, st: ProducerState, seq: int) -> SequenceVerdict:

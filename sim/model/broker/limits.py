@@ -14,21 +14,21 @@ capacity by its own size (a broker checks per request, not per record).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ...history import causes
 from ...history.ops import Op
 from ..messages import Produce, Record
-from .log import PartitionLog
-
-if TYPE_CHECKING:
-    from .node import Broker
+from .log import BrokerHost, PartitionLog
 
 Backlog = Callable[[int, PartitionLog], int]
 
 
 class Unbounded:
-    def refuses(self, broker: Broker, producer: str, msg: Produce, p: int, log: PartitionLog) -> str:
+    producers_wait = False
+
+    def refuses(
+        self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
+    ) -> str:
         """The refusal verdict for a produce request ("" when it may be appended)."""
         return ""
 
@@ -41,7 +41,9 @@ class Refuse(Unbounded):
         self.verdict = verdict
         self.backlog = backlog
 
-    def refuses(self, broker: Broker, producer: str, msg: Produce, p: int, log: PartitionLog) -> str:
+    def refuses(
+        self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
+    ) -> str:
         if self.backlog(p, log) < self.capacity:
             return ""
         return self.verdict
@@ -54,7 +56,9 @@ class DropOldest(Unbounded):
         self.capacity = capacity
         self.backlog = backlog
 
-    def refuses(self, broker: Broker, producer: str, msg: Produce, p: int, log: PartitionLog) -> str:
+    def refuses(
+        self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
+    ) -> str:
         backlog = self.backlog(p, log)
         if backlog + len(msg.records) <= self.capacity:
             return ""
@@ -68,17 +72,45 @@ class DropOldest(Unbounded):
                 continue
             log.gone.add(rec.offset)
             excess -= 1
-            broker.record(Op.LOG_LOSS, broker.name, (rec.eid,), part=p, num=rec.offset,
-                          detail=cause)
+            broker.record(
+                Op.LOG_LOSS, broker.name, (rec.eid,), part=p, num=rec.offset, detail=cause
+            )
         return ""
 
 
+class Block(Refuse):
+    """``block``: the producer is told the partition is *full*, waits and resends."""
+
+    producers_wait = True
+
+    def __init__(self, capacity: int, backlog: Backlog) -> None:
+        super().__init__(capacity, "full", backlog)
+
+
+class Reject(Refuse):
+    """``reject``: the request fails as *rejected*; a producer that does not retry loses it."""
+
+    def __init__(self, capacity: int, backlog: Backlog) -> None:
+        super().__init__(capacity, "rejected", backlog)
+
+
+OVERFLOW_POLICIES: dict[str, type[Block | Reject | DropOldest]] = {
+    "block": Block,
+    "reject": Reject,
+    "drop-oldest": DropOldest,
+}
+
+
 def overflow_policy(capacity: int | None, overflow: str, backlog: Backlog) -> Unbounded:
+    """The policy of a partition with ``capacity`` (None: unbounded)."""
     if capacity is None:
         return Unbounded()
-    if overflow == "drop-oldest":
-        return DropOldest(capacity, backlog)
-    return Refuse(capacity, "full" if overflow == "block" else "rejected", backlog)
+    return OVERFLOW_POLICIES[overflow](capacity, backlog)
+
+
+def producers_wait(capacity: int | None, overflow: str) -> bool:
+    """Whether a full partition makes producers wait (rather than fail or displace records)."""
+    return capacity is not None and OVERFLOW_POLICIES[overflow].producers_wait
 
 
 class Retention:
@@ -87,7 +119,9 @@ class Retention:
     def __init__(self, ttl: float | None) -> None:
         self.ttl = ttl
 
-    def keep_fresh(self, broker: Broker, p: int, log: PartitionLog, records: list[Record]) -> list[Record]:
+    def keep_fresh(
+        self, broker: BrokerHost, p: int, log: PartitionLog, records: list[Record]
+    ) -> list[Record]:
         """``records`` without the expired ones (which are discarded and recorded)."""
         ttl = self.ttl
         if ttl is None:
@@ -97,8 +131,14 @@ class Retention:
         for rec in records:
             if now - rec.created_at > ttl:
                 log.gone.add(rec.offset)
-                broker.record(Op.EXPIRE, broker.name, (rec.eid,), part=p, num=rec.offset,
-                              detail=causes.ttl(broker.name, p))
+                broker.record(
+                    Op.EXPIRE,
+                    broker.name,
+                    (rec.eid,),
+                    part=p,
+                    num=rec.offset,
+                    detail=causes.ttl(broker.name, p),
+                )
             else:
                 kept.append(rec)
         return kept

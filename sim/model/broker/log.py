@@ -9,7 +9,9 @@ the records appended since.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from ..host import NodeHost
 from ..messages import Record
 
 
@@ -53,3 +55,14 @@ class PartitionLog:
         self.epoch += 1
         self.truncations.append((self.epoch, keep))
         return cut
+
+
+class BrokerHost(NodeHost, Protocol):
+    """What a broker's behaviours may use of their broker (``node.py``)."""
+
+    logs: dict[int, PartitionLog]
+    dead_letters: list[Record]
+
+    def truncate(self, p: int, keep: int, cause: str) -> None: ...
+
+    def reset_committed(self, p: int, offset: int) -> None: ...

@@ -15,7 +15,6 @@ then the store is woken, then the acknowledgement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from ...config.models import Broker as BrokerConfig
@@ -36,7 +35,7 @@ from ..messages import (
 )
 from ..node import Node
 from ..twophase import Participant
-from .durability import durability
+from .durability import DURABILITIES
 from .fetch import LogStore, Membership
 from .group import GroupCoordinator
 from .idempotence import Idempotence, NoIdempotence
@@ -44,30 +43,44 @@ from .limits import Retention, overflow_policy
 from .log import PartitionLog
 from .queue import QueueStore
 
+STORES: dict[str, type[LogStore | QueueStore]] = {"log": LogStore, "queue": QueueStore}
+"""How consumers read a partition (``broker.mode``)."""
+
 
 class Broker(Node):
     role = "broker"
 
-    def __init__(self, name: str, ctx: Context, cfg: BrokerConfig, role: BrokerRole,
-                 membership: Membership, two_pc: TwoPhaseCommit,
-                 group: ConsumerGroup | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: Context,
+        cfg: BrokerConfig,
+        role: BrokerRole,
+        membership: Membership,
+        two_pc: TwoPhaseCommit,
+        group: ConsumerGroup | None = None,
+    ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
-        self.logs: dict[int, PartitionLog] = {p: PartitionLog()
-                                              for p in ctx.topology.partitions_of(name)}
+        self.logs: dict[int, PartitionLog] = {
+            p: PartitionLog() for p in ctx.topology.partitions_of(name)
+        }
         self.dead_letters: list[Record] = []  # the dead-letter queue / topic (durable)
-        self.durability = durability(cfg.durability, cfg.flush_interval)
-        self.idempotence = (Idempotence(cfg.dedupe_window) if role.dedupe_producer_retries
-                            else NoIdempotence())
+        self.durability = DURABILITIES[cfg.durability](cfg.flush_interval)
+        self.idempotence = (
+            Idempotence(cfg.dedupe_window) if role.dedupe_producer_retries else NoIdempotence()
+        )
         self.dedupe_durable = cfg.dedupe_durable
         self.retention = Retention(cfg.ttl)
-        self.store: LogStore | QueueStore = (QueueStore(self, cfg) if cfg.mode == "queue"
-                                             else LogStore(self, cfg, membership))
+        self.store = STORES[cfg.mode](
+            self, cfg, retention=self.retention, durability=self.durability, membership=membership
+        )
         self.overflow = overflow_policy(cfg.capacity, cfg.overflow, self.store.backlog)
         self.acks = cfg.acks
         self.participant = Participant(self, two_pc, lambda rec: True, self._txn_apply)
-        self.group = None if group is None else GroupCoordinator(
-            self, group, list(range(ctx.topology.partitions)))
+        self.group = None
+        if group is not None and self.store.hosts_group:
+            self.group = GroupCoordinator(self, group, list(range(ctx.topology.partitions)))
         self.on(Produce, self._produce)
         self.on(InitProducerId, self._init_producer_id)
         self.on(DeadLetter, self._dead_letter)
@@ -90,11 +103,6 @@ class Broker(Node):
 
     def lose_unflushed(self, cause: str) -> None:
         self.durability.lose_unflushed(self, cause)
-
-    def when_resumed(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the current pause ends."""
-        assert self._resumed is not None
-        self._resumed.callbacks.append(lambda _e: callback())
 
     def truncate(self, p: int, keep: int, cause: str) -> None:
         """Cut partition ``p`` to ``keep`` records, recording each record lost."""
@@ -120,8 +128,14 @@ class Broker(Node):
         eids = msg.eids
         refused = self.overflow.refuses(self, producer, msg, p, log)
         if refused:
-            self.record(Op.REJECT, self.name, eids, peer=producer, part=p,
-                        detail=(refused, causes.overflow(self.name, p)))
+            self.record(
+                Op.REJECT,
+                self.name,
+                eids,
+                peer=producer,
+                part=p,
+                detail=(refused, causes.overflow(self.name, p)),
+            )
             self.send(producer, ProduceAck(eids[0], p, -1, refused, eids))
             return
         verdict = self.idempotence.check(msg, float(self.env.now))
@@ -133,8 +147,15 @@ class Broker(Node):
         for r in msg.records:
             rec = replace(r, partition=p, offset=log.end)
             log.records.append(rec)
-            self.record(Op.APPEND, self.name, (rec.eid,), peer=producer, part=p, num=rec.offset,
-                        detail=detail)
+            self.record(
+                Op.APPEND,
+                self.name,
+                (rec.eid,),
+                peer=producer,
+                part=p,
+                num=rec.offset,
+                detail=detail,
+            )
         self.durability.appended(log)
         self.idempotence.appended(msg, p, base)
         self.store.wake(p)
@@ -165,8 +186,15 @@ class Broker(Node):
         stored = replace(rec, offset=log.end)
         log.records.append(stored)
         self.durability.appended(log)
-        self.record(Op.APPEND, self.name, (rec.eid,), peer=self.topology.two_pc_coordinator,
-                    part=p, num=stored.offset, detail=(-1, ""))
+        self.record(
+            Op.APPEND,
+            self.name,
+            (rec.eid,),
+            peer=self.topology.two_pc_coordinator,
+            part=p,
+            num=stored.offset,
+            detail=(-1, ""),
+        )
         self.store.wake(p)
 
     def _init_producer_id(self, env: Envelope) -> None:
@@ -180,8 +208,15 @@ class Broker(Node):
         msg = env.payload
         assert isinstance(msg, DeadLetter)
         self.dead_letters.append(msg.record)
-        self.record(Op.DEAD_LETTER, self.name, (msg.record.eid,), peer=env.src,
-                    part=msg.record.partition, num=msg.record.offset, detail=msg.reason)
+        self.record(
+            Op.DEAD_LETTER,
+            self.name,
+            (msg.record.eid,),
+            peer=env.src,
+            part=msg.record.partition,
+            num=msg.record.offset,
+            detail=msg.reason,
+        )
         self.send(env.src, DeadLetterAck(msg.request))
 
     # ------------------------------------------------------------------ probes

@@ -9,20 +9,30 @@ dead-letter queue on the next receive. A receive with nothing visible long-polls
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ...config.models import Broker as BrokerConfig
 from ...history.ops import Op
 from ..messages import Delete, DeleteAck, Envelope, Receive, ReceiveResponse, Record
-from .log import PartitionLog
-
-if TYPE_CHECKING:
-    from ...config.models import Broker as BrokerConfig
-    from .node import Broker
+from .durability import Durability
+from .fetch import Membership
+from .limits import Retention
+from .log import BrokerHost, PartitionLog
 
 
 class QueueStore:
-    def __init__(self, broker: Broker, cfg: BrokerConfig) -> None:
+    hosts_group = False
+    """Queue mode has no consumer group: consumers receive from every partition."""
+
+    def __init__(
+        self,
+        broker: BrokerHost,
+        cfg: BrokerConfig,
+        retention: Retention,
+        durability: Durability,
+        membership: Membership,
+    ) -> None:
+        del durability, membership  # a queue neither stores committed offsets nor has a group
         self.broker = broker
+        self.retention = retention
         self.visibility_timeout = cfg.visibility_timeout
         self.max_receives = cfg.max_receives
         self.fetch_max_wait = cfg.fetch_max_wait
@@ -70,14 +80,15 @@ class QueueStore:
         if o in log.gone or self.visible_at[p].get(o, 0.0) > now:
             return 0
         broker = self.broker
-        if broker.retention.keep_fresh(broker, p, log, [rec]) == []:
+        if self.retention.keep_fresh(broker, p, log, [rec]) == []:
             return 0
         n = self.receives[p].get(o, 0)
         if self.max_receives is not None and n >= self.max_receives:
             log.gone.add(o)
             broker.dead_letters.append(rec)
-            broker.record(Op.DEAD_LETTER, broker.name, (rec.eid,), part=p, num=o,
-                          detail=f"received {n} times")
+            broker.record(
+                Op.DEAD_LETTER, broker.name, (rec.eid,), part=p, num=o, detail=f"received {n} times"
+            )
             return 0
         self.receives[p][o] = n + 1
         self.visible_at[p][o] = now + self.visibility_timeout
@@ -122,6 +133,12 @@ class QueueStore:
             log = broker.logs[p]
             if offset not in log.gone:
                 log.gone.add(offset)
-                broker.record(Op.DELETE, broker.name, (log.records[offset].eid,), peer=env.src,
-                              part=p, num=offset)
+                broker.record(
+                    Op.DELETE,
+                    broker.name,
+                    (log.records[offset].eid,),
+                    peer=env.src,
+                    part=p,
+                    num=offset,
+                )
         broker.send(env.src, DeleteAck(msg.request))

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...history.ops import Op
+from ..host import ConsumerHost
 from ..messages import Delete, OffsetCommit, OffsetFetch, ReceiveResponse, Record, SinkOffsetFetch
-
-if TYPE_CHECKING:
-    from .node import Consumer
 
 
 class CommitMode:
     """The common part: positions of newly taken partitions come from the broker."""
 
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: ConsumerHost) -> None:
         self.consumer = consumer
 
     def start(self) -> None:
@@ -60,10 +58,12 @@ class OnReceipt(CommitMode):
         for rec in batch:
             offsets[rec.partition] = rec.offset + 1
         epochs = {p: c.epochs.get(p, 0) for p in offsets}
-        reply = yield from c.call(broker, lambda r: OffsetCommit(r, dict(offsets), epochs,
-                                                                 c.generation))
-        c.positions.update({p: o for p, o in offsets.items()
-                            if p not in reply.refused and p in c.positions})
+        reply = yield from c.call(
+            broker, lambda r: OffsetCommit(r, dict(offsets), epochs, c.generation)
+        )
+        c.positions.update(
+            {p: o for p, o in offsets.items() if p not in reply.refused and p in c.positions}
+        )
         c.reach("after-ack-before-process")
         for rec in batch:
             if rec.partition in reply.refused:  # not ours any more: another member has it
@@ -96,14 +96,19 @@ class AfterProcess(CommitMode):
     def commit_processed(self, partitions: list[int]) -> Generator[Any, Any, None]:
         c = self.consumer
         for broker, parts in c.topology.by_leader(partitions).items():
-            changed = {p: c.processed[p] for p in parts
-                       if p in c.processed and c.processed[p] != c.committed.get(p)}
+            changed = {
+                p: c.processed[p]
+                for p in parts
+                if p in c.processed and c.processed[p] != c.committed.get(p)
+            }
             if not changed:
                 continue
             epochs = {p: c.epochs.get(p, 0) for p in changed}
             reply = yield from c.call(
-                broker, partial(OffsetCommit, offsets=changed, epochs=epochs, generation=c.generation),
-                retry=False)
+                broker,
+                partial(OffsetCommit, offsets=changed, epochs=epochs, generation=c.generation),
+                retry=False,
+            )
             if reply is not None:
                 for p, offset in changed.items():
                     if p not in reply.refused and p in c.committed:

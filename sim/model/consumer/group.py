@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...history.ops import Op
+from ..host import ConsumerHost
 from ..messages import Fetch, GroupResponse, Heartbeat, JoinGroup
-
-if TYPE_CHECKING:
-    from .node import Consumer
 
 
 class GroupConsumption:
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: ConsumerHost) -> None:
         self.consumer = consumer
 
     def start(self) -> None:
@@ -36,14 +34,19 @@ class GroupConsumption:
         reply = yield from c.call(coordinator, lambda r: JoinGroup(r))
         self._apply(reply)
         while True:
-            settling = (bool(c.to_revoke or c.to_take) or reply is None
-                        or reply.generation != c.generation or not reply.grant)
+            settling = (
+                bool(c.to_revoke or c.to_take)
+                or reply is None
+                or reply.generation != c.generation
+                or not reply.grant
+            )
             interval = c.group.heartbeat_interval
             fast = settling and c.generation >= 0
             yield from c.sleep(min(0.05, interval) if fast else interval)
             held = tuple(sorted(c.assigned))
             reply = yield from c.call(
-                coordinator, partial(Heartbeat, generation=c.generation, held=held), retry=False)
+                coordinator, partial(Heartbeat, generation=c.generation, held=held), retry=False
+            )
             if reply is None:
                 continue
             if reply.rejoin:  # the coordinator forgot us (session timeout, or it restarted)
@@ -101,8 +104,12 @@ class GroupConsumption:
         c = self.consumer
         positions = {p: c.positions[p] for p in parts}
         epochs = {p: c.epochs.get(p, 0) for p in parts}
-        reply = yield from c.call(broker, lambda r: Fetch(r, positions, epochs), retry=False,
-                                  timeout=c.fetch_wait + c.request_timeout)
+        reply = yield from c.call(
+            broker,
+            lambda r: Fetch(r, positions, epochs),
+            retry=False,
+            timeout=c.fetch_wait + c.request_timeout,
+        )
         if reply is None:
             return
         for p, offset in reply.resets.items():  # the log was truncated: rewind to it
@@ -110,7 +117,10 @@ class GroupConsumption:
                 c.positions[p] = min(c.positions[p], offset)
                 c.processed[p] = min(c.processed[p], offset)
         c.epochs.update(reply.epochs)
-        batch = [r for r in reply.records
-                 if r.partition in c.positions and r.offset >= c.positions[r.partition]]
+        batch = [
+            r
+            for r in reply.records
+            if r.partition in c.positions and r.offset >= c.positions[r.partition]
+        ]
         if batch:
             yield from c.consume(broker, batch)

@@ -34,12 +34,24 @@ from .commit import COMMIT_MODES
 from .group import GroupConsumption
 from .queue import QueueConsumption
 
+CONSUMPTIONS: dict[str, type[GroupConsumption | QueueConsumption]] = {
+    "log": GroupConsumption,
+    "queue": QueueConsumption,
+}
+"""How a consumer reads (``broker.mode``): as a group member, or from a queue."""
+
 
 class Consumer(Node):
     role = "consumer"
 
-    def __init__(self, name: str, ctx: Context, role: ConsumerRole, group: ConsumerGroup,
-                 broker: BrokerConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: Context,
+        role: ConsumerRole,
+        group: ConsumerGroup,
+        broker: BrokerConfig,
+    ) -> None:
         super().__init__(name, ctx)
         self.group = group
         self.retry_sink = role.retry_sink
@@ -49,10 +61,17 @@ class Consumer(Node):
         self.max_receives = broker.max_receives
         self.max_records = broker.max_poll_records
         self.commit = COMMIT_MODES[role.commit](self)
-        self.consumption = (QueueConsumption(self) if broker.mode == "queue"
-                            else GroupConsumption(self))
-        self.on_reply(FetchResponse, OffsetFetchResponse, OffsetCommitAck, SinkAck, GroupResponse,
-                      ReceiveResponse, DeleteAck, DeadLetterAck)
+        self.consumption = CONSUMPTIONS[broker.mode](self)
+        self.on_reply(
+            FetchResponse,
+            OffsetFetchResponse,
+            OffsetCommitAck,
+            SinkAck,
+            GroupResponse,
+            ReceiveResponse,
+            DeleteAck,
+            DeadLetterAck,
+        )
         self._reset()
 
     def _reset(self) -> None:
@@ -76,13 +95,24 @@ class Consumer(Node):
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
         """A fetched batch: record the deliveries, then let the commit mode process it."""
         for rec in batch:
-            self.record(Op.RECEIVE, self.name, (rec.eid,), peer=broker, part=rec.partition,
-                        num=rec.offset, detail=0)
+            self.record(
+                Op.RECEIVE,
+                self.name,
+                (rec.eid,),
+                peer=broker,
+                part=rec.partition,
+                num=rec.offset,
+                detail=0,
+            )
         yield from self.commit.consume(broker, batch)
 
-    def process(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None = None,
-                attempts: int | None = None,
-                dead_letter: bool | None = None) -> Generator[Any, Any, Any]:
+    def process(
+        self,
+        rec: Record,
+        offsets: dict[int, tuple[str, int, int]] | None = None,
+        attempts: int | None = None,
+        dead_letter: bool | None = None,
+    ) -> Generator[Any, Any, Any]:
         """Process ``rec`` and apply its effect (with ``offsets``, in the same sink transaction).
 
         A poison record fails every attempt. The consumer tries it ``attempts`` times in place
@@ -95,22 +125,34 @@ class Consumer(Node):
         if rec.process_time > 0:
             yield from self.sleep(rec.process_time)
         dedupe = self.dedupe_ids
-        reply = yield from self.call(self.topology.sink,
-                                     lambda r: SinkTxn(r, (rec,), offsets, dedupe),
-                                     retry=self.retry_sink)
-        self.record(Op.RELEASE, self.name, (rec.eid,),
-                    detail="done" if reply is not None else "gave-up")
+        reply = yield from self.call(
+            self.topology.sink, lambda r: SinkTxn(r, (rec,), offsets, dedupe), retry=self.retry_sink
+        )
+        self.record(
+            Op.RELEASE, self.name, (rec.eid,), detail="done" if reply is not None else "gave-up"
+        )
         return reply
 
-    def _fail(self, rec: Record, offsets: dict[int, tuple[str, int, int]] | None,
-              attempts: int | None, dead_letter: bool) -> Generator[Any, Any, Any]:
+    def _fail(
+        self,
+        rec: Record,
+        offsets: dict[int, tuple[str, int, int]] | None,
+        attempts: int | None,
+        dead_letter: bool,
+    ) -> Generator[Any, Any, Any]:
         tries = 0
         while True:
             if rec.process_time > 0:
                 yield from self.sleep(rec.process_time)
             tries += 1
-            self.record(Op.PROCESS_FAIL, self.name, (rec.eid,), part=rec.partition, num=tries,
-                        detail="poison")
+            self.record(
+                Op.PROCESS_FAIL,
+                self.name,
+                (rec.eid,),
+                part=rec.partition,
+                num=tries,
+                detail="poison",
+            )
             if attempts is not None and tries >= attempts:
                 break
         if not dead_letter:
@@ -123,4 +165,3 @@ class Consumer(Node):
             reply = yield from self.call(self.topology.sink, lambda r: SinkTxn(r, (), offsets))
         self.record(Op.RELEASE, self.name, (rec.eid,), detail="dead-lettered")
         return reply if reply is not None else True
-

@@ -6,17 +6,15 @@ processing."""
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...history.ops import Op
+from ..host import ConsumerHost
 from ..messages import Receive
-
-if TYPE_CHECKING:
-    from .node import Consumer
 
 
 class QueueConsumption:
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: ConsumerHost) -> None:
         self.consumer = consumer
 
     def start(self) -> None:
@@ -26,11 +24,22 @@ class QueueConsumption:
         c = self.consumer
         while True:
             for broker in c.topology.broker_names:
-                reply = yield from c.call(broker, lambda r: Receive(r, c.max_records),
-                                          retry=False, timeout=c.fetch_wait + c.request_timeout)
+                reply = yield from c.call(
+                    broker,
+                    lambda r: Receive(r, c.max_records),
+                    retry=False,
+                    timeout=c.fetch_wait + c.request_timeout,
+                )
                 if reply is None or not reply.records:
                     continue
                 for rec, n in zip(reply.records, reply.receives, strict=True):
-                    c.record(Op.RECEIVE, c.name, (rec.eid,), peer=broker, part=rec.partition,
-                             num=rec.offset, detail=n)
+                    c.record(
+                        Op.RECEIVE,
+                        c.name,
+                        (rec.eid,),
+                        peer=broker,
+                        part=rec.partition,
+                        num=rec.offset,
+                        detail=n,
+                    )
                 yield from c.commit.consume_queue(broker, reply)

@@ -17,24 +17,27 @@ strategy).
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...config.models import TwoPhaseCommit
 from ...history.ops import Op
+from ..host import ProducerHost
 from ..messages import Begin, Record
 from ..workload import Arrival
 from .database import ProducerDatabase
 from .publishers import Publisher
 
-if TYPE_CHECKING:
-    from .node import Producer
-
 
 class NoCoupling:
     transactional = False
 
-    def __init__(self, producer: Producer, publisher: Publisher, db: ProducerDatabase,
-                 two_pc: TwoPhaseCommit) -> None:
+    def __init__(
+        self,
+        producer: ProducerHost,
+        publisher: Publisher,
+        db: ProducerDatabase,
+        two_pc: TwoPhaseCommit,
+    ) -> None:
         self.producer = producer
         self.publisher = publisher
         self.db = db

@@ -29,8 +29,16 @@ from .publishers import PUBLISHERS
 class Producer(Node):
     role = "producer"
 
-    def __init__(self, name: str, ctx: Context, cfg: ProducerConfig, role: ProducerRole,
-                 database: ProducerDatabase, two_pc: TwoPhaseCommit, blocking: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: Context,
+        cfg: ProducerConfig,
+        role: ProducerRole,
+        database: ProducerDatabase,
+        two_pc: TwoPhaseCommit,
+        blocking: bool,
+    ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
         self.database = database

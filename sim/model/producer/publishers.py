@@ -16,21 +16,19 @@ Unacknowledged events live only in the producer's memory: a crash loses them.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
 from ...config.models import Producer as ProducerConfig
+from ..host import ProducerHost
 from ..messages import InitProducerId, Produce, ProduceAck, Record
-
-if TYPE_CHECKING:
-    from .node import Producer
 
 
 class Publisher:
     """Fire-and-forget: one send, success reported at once."""
 
-    def __init__(self, producer: Producer, cfg: ProducerConfig, blocking: bool) -> None:
+    def __init__(self, producer: ProducerHost, cfg: ProducerConfig, blocking: bool) -> None:
         self.producer = producer
         self.cfg = cfg
         self.blocking = blocking
@@ -71,12 +69,17 @@ class Retrying(Publisher):
     def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
         broker = self.producer.topology.leader_of(rec.partition)
         batch = (rec,)
-        return (yield from self.send_until_acked(broker, batch,
-                                                 lambda attempt: Produce(batch, attempt)))
+        return (
+            yield from self.send_until_acked(broker, batch, lambda attempt: Produce(batch, attempt))
+        )
 
-    def send_until_acked(self, broker: str, batch: tuple[Record, ...],
-                         make: Callable[[int], Produce],
-                         sequence: tuple[int, int] | None = None) -> Generator[Any, Any, bool]:
+    def send_until_acked(
+        self,
+        broker: str,
+        batch: tuple[Record, ...],
+        make: Callable[[int], Produce],
+        sequence: tuple[int, int] | None = None,
+    ) -> Generator[Any, Any, bool]:
         """Send until acknowledged; True when it was. An out-of-sequence refusal waits for the
         previous sequence to be acknowledged and resends at once (no backoff)."""
         p = self.producer
@@ -109,8 +112,9 @@ class Retrying(Publisher):
                 p.finish(eids, "acked", "ok")
                 return True
 
-    def _after_reply(self, reply: ProduceAck | None, eids: tuple[str, ...],
-                     sequence: tuple[int, int] | None) -> Generator[Any, Any, str]:
+    def _after_reply(
+        self, reply: ProduceAck | None, eids: tuple[str, ...], sequence: tuple[int, int] | None
+    ) -> Generator[Any, Any, str]:
         """What a reply means: ``acked``; ``gave-up`` (fenced); ``again`` (resend at once,
         not counted as a failed attempt); ``retry`` (a failed attempt: timeout or refusal)."""
         p = self.producer
@@ -138,7 +142,7 @@ class Retrying(Publisher):
 class Idempotent(Retrying):
     """Producer id, epoch and per-partition sequences; batches what queued while in flight."""
 
-    def __init__(self, producer: Producer, cfg: ProducerConfig, blocking: bool) -> None:
+    def __init__(self, producer: ProducerHost, cfg: ProducerConfig, blocking: bool) -> None:
         super().__init__(producer, cfg, blocking)
         self.pid = -1
         self.epoch = -1
@@ -208,8 +212,15 @@ class Idempotent(Retrying):
             self.next_seq[part] = seq + 1
             p.spawn(self._send_batch(broker, part, seq, batch, slots, slot))
 
-    def _send_batch(self, broker: str, part: int, seq: int, batch: tuple[Record, ...],
-                    slots: simpy.Resource, slot: Any) -> Generator[Any, Any, None]:
+    def _send_batch(
+        self,
+        broker: str,
+        part: int,
+        seq: int,
+        batch: tuple[Record, ...],
+        slots: simpy.Resource,
+        slot: Any,
+    ) -> Generator[Any, Any, None]:
         pid, epoch = self.pid, self.epoch
         make = lambda attempt: Produce(batch, attempt, pid, epoch, seq)  # noqa: E731
         ok = yield from self.send_until_acked(broker, batch, make, (part, seq))

@@ -1,0 +1,106 @@
+"""What a node's behaviours may use of the node that owns them.
+
+Behaviours (a broker's store, a producer's publisher, a consumer's commit mode, ...) are
+handed their node, typed by the protocols here rather than by the node classes, so the node
+modules import their behaviours and never the other way round. Each protocol lists exactly
+what its behaviours touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, Protocol
+
+import simpy
+
+from ..config.models import ConsumerGroup
+from ..core.topology import Topology
+from ..history.recorder import Recorder
+from .messages import Envelope, Message, ReceiveResponse, Record
+from .node import RequestTracker
+
+
+class NodeHost(Protocol):
+    """The lifecycle and messaging every node offers (``node.py``)."""
+
+    name: str
+    env: simpy.Environment
+    state: str
+    incarnation: int
+    record: Recorder
+    topology: Topology
+    request_timeout: float
+
+    def send(self, dst: str, payload: Message) -> None: ...
+
+    def on(self, kind: type, handler: Callable[[Envelope], None]) -> None: ...
+
+    def spawn(self, gen: Generator[Any, Any, Any]) -> simpy.Process: ...
+
+    def sleep(self, delay: float) -> Generator[Any, Any, None]: ...
+
+    def unpaused(self) -> Generator[Any, Any, None]: ...
+
+    def wait_for(self, event: simpy.Event, timeout: float) -> Generator[Any, Any, Any]: ...
+
+    def call(
+        self,
+        dst: str,
+        make: Callable[[int], Message],
+        retry: bool = True,
+        timeout: float | None = None,
+    ) -> Generator[Any, Any, Any]: ...
+
+    def reach(self, step: str) -> None: ...
+
+    def when_resumed(self, callback: Callable[[], None]) -> None: ...
+
+
+class ProducerHost(NodeHost, Protocol):
+    acks: RequestTracker
+
+    def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None: ...
+
+
+class CommitHooks(Protocol):
+    """A consumer's commit mode as its consumption loops call it (``consumer/commit.py``)."""
+
+    def start(self) -> None: ...
+
+    def before_revoke(self, partitions: list[int]) -> Generator[Any, Any, None]: ...
+
+    def fetch_positions(self, partitions: list[int]) -> Generator[Any, Any, None]: ...
+
+    def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]: ...
+
+    def consume_queue(self, broker: str, reply: ReceiveResponse) -> Generator[Any, Any, None]: ...
+
+
+class ConsumerHost(NodeHost, Protocol):
+    group: ConsumerGroup
+    fetch_wait: float
+    max_receives: int | None
+    max_records: int
+    dead_letters: bool
+    assigned: list[int]
+    positions: dict[int, int]
+    processed: dict[int, int]
+    committed: dict[int, int]
+    epochs: dict[int, int]
+    generation: int
+    to_revoke: set[int]
+    to_take: set[int]
+    changed: simpy.Event
+
+    @property
+    def commit(self) -> CommitHooks: ...
+
+    def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]: ...
+
+    def process(
+        self,
+        rec: Record,
+        offsets: dict[int, tuple[str, int, int]] | None = None,
+        attempts: int | None = None,
+        dead_letter: bool | None = None,
+    ) -> Generator[Any, Any, Any]: ...

@@ -1,0 +1,42 @@
+"""The checker folds the history: online (fed while the run goes) and offline (over the stored
+history, and over the history read back from its frame) it gives identical verdicts, on every
+ready experiment and scenario."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from sim.check import check, messages_frame
+from sim.config import ExperimentConfig
+from sim.experiment import plan, simulate
+from sim.history import frame_to_ops, history_frame
+
+from .test_stored_outputs import CONFIGS, shortened
+
+
+def same(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Equal counts, NaN equal to NaN."""
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a
+    )
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_online_and_offline_checking_give_identical_verdicts(path: Path) -> None:
+    data = shortened(path)
+    data["trace"] = "full"
+    data["sweep"] = {k: v[-1:] for k, v in data["sweep"].items()}  # one cell is enough here
+    specs, _ = plan(ExperimentConfig.model_validate(data))
+    for spec in specs:
+        cfg = ExperimentConfig.model_validate(spec.config)
+        done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))
+        online = done.verdict
+        offline = check(done.ops, cfg.duration, done.sim_time)
+        again = check(frame_to_ops(history_frame(done.ops)), cfg.duration, done.sim_time)
+        for verdict in (offline, again):
+            assert same(verdict.counts, online.counts), spec.key
+            assert verdict.fates == online.fates and verdict.causes == online.causes
+            assert messages_frame(verdict).equals(messages_frame(online))
