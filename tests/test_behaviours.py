@@ -15,7 +15,7 @@ from sim.history import Op, Recorder
 from sim.model.broker.durability import DURABILITIES
 from sim.model.broker.group import GroupCoordinator
 from sim.model.broker.idempotence import DEDUPE_DEPTH, Idempotence
-from sim.model.broker.log import PartitionLog
+from sim.model.broker.log import Committed, OffsetStore, PartitionLog
 from sim.model.messages import Envelope, Produce, Record
 
 
@@ -30,6 +30,7 @@ class FakeBroker:
         self.incarnation = 0
         self.logs = {p: PartitionLog() for p in range(partitions)}
         self.dead_letters: list[Record] = []
+        self.offsets: OffsetStore | None = None
         self.sent: list[tuple[str, Any]] = []
         self.handlers: dict[type, Callable[[Envelope], None]] = {}
 
@@ -49,9 +50,9 @@ class FakeBroker:
         for rec in self.logs[p].truncate(keep):
             self.record(Op.LOG_LOSS, self.name, (rec.eid,), part=p, num=rec.offset, detail=cause)
 
-    def reset_committed(self, p: int, offset: int) -> None:
-        self.logs[p].committed = offset
-        self.record(Op.OFFSET_RESET, self.name, part=p, num=offset)
+    def reset_offsets(self, to: dict, cause: str) -> None:
+        assert self.offsets is not None
+        self.offsets.committed = dict(to)
 
     def append(self, p: int, n: int) -> None:
         log = self.logs[p]
@@ -65,46 +66,87 @@ class FakeBroker:
 def group(assignor: str) -> tuple[FakeBroker, GroupCoordinator]:
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor=assignor, session_timeout=10, heartbeat_interval=3)
-    return broker, GroupCoordinator(broker, cfg, [0, 1, 2, 3])  # type: ignore[arg-type]
+    durability = DURABILITIES["fsync"](1.0)
+    return broker, GroupCoordinator(broker, cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
 
 
 def test_a_partition_is_granted_only_after_its_holder_revokes_it_eager() -> None:
     _, g = group("range")
     first = g.join("c0")
+    c0 = first.member
     assert first.grant == (0, 1, 2, 3)
-    g.heartbeat("c0", first.generation, (0, 1, 2, 3))
+    g.heartbeat(c0, first.generation, (0, 1, 2, 3))
     second = g.join("c1")  # a new generation: c1 must wait for c0 to give up 2 and 3
+    c1 = second.member
     assert second.grant == ()
-    told = g.heartbeat("c0", first.generation, (0, 1, 2, 3))
+    told = g.heartbeat(c0, first.generation, (0, 1, 2, 3))
     assert told.revoke == (0, 1, 2, 3)  # eager: everything is revoked on a new generation
-    assert g.heartbeat("c1", second.generation, ()).grant == ()  # c0 has not rejoined yet
-    back = g.heartbeat("c0", second.generation, ())  # c0 revoked everything and rejoins
+    assert g.heartbeat(c1, second.generation, ()).grant == ()  # c0 has not rejoined yet
+    back = g.heartbeat(c0, second.generation, ())  # c0 revoked everything and rejoins
     assert back.grant == (0, 1)
-    assert g.heartbeat("c1", second.generation, ()).grant == (2, 3)
+    assert g.heartbeat(c1, second.generation, ()).grant == (2, 3)
 
 
 def test_cooperative_sticky_moves_only_the_moved_partitions() -> None:
     _, g = group("cooperative-sticky")
     first = g.join("c0")
-    g.heartbeat("c0", first.generation, first.grant)
+    c0 = first.member
+    g.heartbeat(c0, first.generation, first.grant)
     second = g.join("c1")
-    told = g.heartbeat("c0", first.generation, first.grant)
+    told = g.heartbeat(c0, first.generation, first.grant)
     assert set(told.revoke) | set(told.grant) <= set(first.grant)
     assert len(told.revoke) == 2  # only what moves to c1 stops
     kept = tuple(p for p in first.grant if p not in told.revoke)
-    assert g.heartbeat("c1", second.generation, ()).grant == ()  # not yet given back
-    g.heartbeat("c0", second.generation, kept)
-    assert set(g.heartbeat("c1", second.generation, ()).grant) == set(told.revoke)
+    assert g.heartbeat(second.member, second.generation, ()).grant == ()  # not yet given back
+    g.heartbeat(c0, second.generation, kept)
+    assert set(g.heartbeat(second.member, second.generation, ()).grant) == set(told.revoke)
+
+
+def test_a_granted_partition_not_yet_taken_stays_with_its_grantee() -> None:
+    """The member reports what it was granted but has not taken yet: it is not freed."""
+    _, g = group("range")
+    first = g.join("c0")
+    granted = g.heartbeat(first.member, first.generation, ()).grant or first.grant
+    g.heartbeat(first.member, first.generation, granted)  # held = assigned + to_take
+    assert all(g.owner[p] == first.member for p in granted)
+
+
+def test_commits_from_an_unknown_member_or_an_old_generation_are_refused() -> None:
+    _, g = group("range")
+    first = g.join("c0")
+    g.heartbeat(first.member, first.generation, first.grant)
+    assert g.may_commit(first.member, first.generation, 0) == ""
+    second = g.join("c1")  # a new generation; c0 still owns its partitions until it revokes
+    assert g.may_commit(first.member, first.generation, 0) == ""  # its revocation commit
+    g.heartbeat(first.member, second.generation, ())  # c0 revoked everything; 3 moves to c1
+    assert g.may_commit(first.member, first.generation, 3) == "illegal generation"
+    assert g.may_commit("c0#99", second.generation, 0) == "unknown member"
+    again = g.join("c0")  # a restarted c0 is a new member; its old id is not a member's
+    assert again.member != first.member
+
+
+def test_a_static_member_that_restarts_keeps_its_partitions_without_a_rebalance() -> None:
+    broker = FakeBroker()
+    cfg = ConsumerGroup(assignor="range", session_timeout=10, heartbeat_interval=3)
+    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], DURABILITIES["fsync"](1.0), OffsetStore())  # type: ignore[arg-type]
+    a, b = g.join("c0", "c0"), g.join("c1", "c1")
+    for m in (a, b):
+        g.heartbeat(m.member, b.generation, ())
+    generation = g.generation
+    back = g.join("c0", "c0")  # c0 restarted with the same group.instance.id
+    assert g.generation == generation and back.member != a.member
+    assert set(back.grant) == set(g.target[back.member]) and back.grant
 
 
 def test_a_silent_member_is_declared_dead_after_the_session_timeout() -> None:
     broker, g = group("range")
-    g.join("c0")
+    member = g.join("c0").member
     broker.env.run(until=10.5)
     g.expire()
-    assert "c0" not in g.members
-    assert not g.owns("c0", 0)
-    assert [row[1] for row in broker.record.ops] == [Op.REBALANCE, Op.MEMBER_DEAD, Op.REBALANCE]
+    assert member not in g.members
+    assert g.may_commit(member, g.generation, 0) == "unknown member"
+    ops = [row[1] for row in broker.record.ops]
+    assert ops == [Op.JOIN, Op.REBALANCE, Op.MEMBER_DEAD, Op.REBALANCE]
 
 
 # ----------------------------------------------------------------------------- sequence checks
@@ -171,21 +213,25 @@ def test_what_each_durability_keeps_across_a_crash(
     mode: str, disk_loss: bool, kept_records: int, kept_commit: int
 ) -> None:
     broker = FakeBroker(partitions=1)
+    broker.offsets = offsets = OffsetStore()
     durability = DURABILITIES[mode](1.0)
     log = broker.logs[0]
     broker.append(0, 2)
-    log.committed = 1
+    offsets.committed[0] = Committed(1, 0, "broker-0")
     durability.appended(log)
-    durability.committed(log)
-    log.flushed, log.committed_flushed = (2, 1) if mode != "fsync" else (log.flushed, 1)
+    durability.committed(offsets)
+    if mode != "fsync":  # the interval flusher ran here
+        log.flushed = 2
+        offsets.flush()
     broker.append(0, 3)
-    log.committed = 3
+    offsets.committed[0] = Committed(3, 0, "broker-0")
     durability.appended(log)
-    durability.committed(log)
+    durability.committed(offsets)
     durability.crashed(broker)  # type: ignore[arg-type]
     if disk_loss:
         durability.lose_unflushed(broker, "disk-loss:broker-0")  # type: ignore[arg-type]
-    assert (log.end, log.committed) == (kept_records, kept_commit)
+    committed = offsets.committed.get(0)
+    assert (log.end, committed.offset if committed else 0) == (kept_records, kept_commit)
     lost = [row for row in broker.record.ops if row[1] == Op.LOG_LOSS]
     assert len(lost) == 5 - kept_records
     if kept_records < 5:

@@ -88,12 +88,13 @@ class Custody(Part):
 
     @on(Op.OFFSET_RESET)
     def _offset_reset(self, seq: int, row: Row) -> None:
-        self.low[(row[2], row[5])] = row[6]
+        leader, _cause = row[7]
+        self.low[(leader, row[5])] = row[6]
 
     @on(Op.COMMIT, Op.SINK_COMMIT)
     def _commit(self, seq: int, row: Row) -> None:
-        _, op, node, peer, _, part, num, _ = row
-        where = (node, part) if op == Op.COMMIT else (peer, part)
+        _, op, node, peer, _, part, num, detail = row
+        where = (detail[0], part) if op == Op.COMMIT else (peer, part)
         log = self.logs[where]
         for offset in range(self.low[where], num):
             if offset in log:

@@ -17,6 +17,7 @@ from ..history.ops import Op, Row
 from .attribution import Attribution
 from .counts import Tally, summary_counts
 from .custody import Custody
+from .invariants import Invariants
 from .part import Handler, Part
 from .state import EventState, Verdict
 
@@ -30,7 +31,8 @@ class Checker:
         self.custody = Custody(self.events)
         self.attribution = Attribution(self.events)
         self.tally = Tally()
-        parts: list[Part] = [self.custody, self.attribution, self.tally]
+        self.invariants = Invariants()
+        parts: list[Part] = [self.custody, self.attribution, self.tally, self.invariants]
         dispatch: dict[Op, list[Handler]] = {}
         for part in parts:
             for op, handler in part.handlers().items():
@@ -50,7 +52,7 @@ class Checker:
     def verdict(self, sim_time: float) -> Verdict:
         """Fates, causes and the summary counts of everything fed so far."""
         fates, reasons = self.custody.fates()
-        v = Verdict(self.events, fates, reasons)
+        v = Verdict(self.events, fates, reasons, violations=list(self.invariants.violations))
         v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
         v.counts.update(self.tally.counts(sim_time))
         return v

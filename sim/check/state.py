@@ -58,3 +58,5 @@ class Verdict:
     fates: dict[str, str]
     causes: dict[str, str | None]
     counts: dict[str, float] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    """Broken protocol invariants (``invariants.py``): evidence of a simulator bug."""

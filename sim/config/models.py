@@ -112,6 +112,13 @@ class ConsumerGroup(Model):
     session_timeout: PositiveFloat = 10.0
     heartbeat_interval: PositiveFloat = 3.0
     auto_commit_interval: PositiveFloat = 5.0
+    """At-least-once commits processed offsets this often (inside the poll loop, as Kafka)."""
+    max_poll_interval: PositiveFloat | None = 300.0
+    """A member whose poll loop does not poll for this long leaves the group (Kafka's
+    ``max.poll.interval.ms``); null: never."""
+    static_membership: bool = False
+    """Each consumer rejoins under a fixed ``group.instance.id`` (KIP-345): a restart within
+    the session timeout keeps its partitions without a rebalance."""
 
 
 class Backoff(Model):

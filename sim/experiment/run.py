@@ -65,6 +65,9 @@ def simulate(
     finally:
         if collecting:
             gc.enable()
+    if verdict.violations:
+        shown = "; ".join(verdict.violations[:3])
+        raise RunFailed(f"{len(verdict.violations)} protocol invariant(s) broken: {shown}")
     history_effects = {eid: e.effects for eid, e in verdict.events.items() if e.effects}
     if history_effects != dict(world.sink.effects):
         raise RunFailed("the sink's effects table disagrees with the effects in the history")

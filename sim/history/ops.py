@@ -45,9 +45,11 @@ class Op(StrEnum):
     EFFECT = "effect"
     DEDUPE_SKIP = "dedupe-skip"
     REBALANCE = "rebalance"
+    JOIN = "join"
     MEMBER_DEAD = "member-dead"
     ASSIGN = "assign"
     REVOKE = "revoke"
+    ABANDON = "abandon"
     TXN_BEGIN = "txn-begin"
     TXN_COMMIT = "txn-commit"
     TXN_ABORT = "txn-abort"
@@ -162,24 +164,28 @@ VOCABULARY: dict[Op, OpSpec] = {
         detail="the cause",
     ),
     Op.OFFSET_RESET: OpSpec(
-        "a broker forgot committed offsets",
+        "the group coordinator forgot committed offsets",
         "the broker",
         part="the partition",
         num="the committed offset now",
+        detail="(the partition's leader, the cause)",
+        detail_type=tuple,
     ),
     Op.COMMIT: OpSpec(
-        "a broker stored a committed offset",
+        "the group coordinator stored a committed offset",
         "the broker",
         "the consumer",
         part="the partition",
         num="the offset",
+        detail="(the partition's leader, the leader epoch it refers to)",
+        detail_type=tuple,
     ),
     Op.COMMIT_REFUSED: OpSpec(
-        "a broker refused an offset commit",
+        "the group coordinator refused an offset commit",
         "the broker",
         "the consumer",
         num="the generation it carried",
-        detail="the refused partitions",
+        detail="(why: unknown member | illegal generation, the partitions)",
         detail_type=tuple,
     ),
     Op.SINK_COMMIT: OpSpec(
@@ -295,12 +301,20 @@ VOCABULARY: dict[Op, OpSpec] = {
         num="the generation",
         detail="why; the target assignment",
     ),
-    Op.MEMBER_DEAD: OpSpec(
-        "the group coordinator declared a member dead",
+    Op.JOIN: OpSpec(
+        "a consumer joined the group and got a member id",
         "the broker",
-        "the member",
+        "the consumer",
+        num="the generation then",
+        detail="its member id",
+    ),
+    Op.MEMBER_DEAD: OpSpec(
+        "the group coordinator removed a member",
+        "the broker",
+        "the consumer",
         num="the generation",
-        detail="why",
+        detail="(its member id, why: timed out | left the group ...)",
+        detail_type=tuple,
     ),
     Op.ASSIGN: OpSpec(
         "a consumer took partitions",
@@ -314,6 +328,13 @@ VOCABULARY: dict[Op, OpSpec] = {
         "the consumer",
         num="the generation",
         detail="the partitions",
+        detail_type=tuple,
+    ),
+    Op.ABANDON: OpSpec(
+        "a consumer gave partitions up without committing: it is no longer a member",
+        "the consumer",
+        num="the generation it held them in",
+        detail="(why, the partitions)",
         detail_type=tuple,
     ),
     Op.TXN_BEGIN: OpSpec("a business transaction began", "the producer", eids="the event"),

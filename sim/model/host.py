@@ -65,7 +65,7 @@ class ProducerHost(NodeHost, Protocol):
 class CommitHooks(Protocol):
     """A consumer's commit mode as its consumption loops call it (``consumer/commit.py``)."""
 
-    def start(self) -> None: ...
+    def before_poll(self) -> None: ...
 
     def before_revoke(self, partitions: list[int]) -> Generator[Any, Any, None]: ...
 
@@ -91,6 +91,18 @@ class ConsumerHost(NodeHost, Protocol):
     to_revoke: set[int]
     to_take: set[int]
     changed: simpy.Event
+    member_id: str
+    instance: str
+    last_heartbeat: float
+    last_poll: float
+    polled: simpy.Event
+    contact: simpy.Event
+
+    def mark_polled(self) -> None: ...
+
+    def forget(self, partitions: list[int]) -> None: ...
+
+    def abandon(self, why: str, partitions: list[int]) -> None: ...
 
     @property
     def commit(self) -> CommitHooks: ...

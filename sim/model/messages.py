@@ -85,23 +85,37 @@ class InitProducerIdResponse(Message):
 
 @dataclass(slots=True)
 class JoinGroup(Message):
+    """Join the group; ``instance``: a static member's ``group.instance.id`` (KIP-345)."""
+
     kind: ClassVar[str] = "join-group"
     request: int
+    instance: str = ""
+
+
+@dataclass(slots=True)
+class LeaveGroup(Message):
+    """A member leaves the group (its poll loop stalled past ``max_poll_interval``)."""
+
+    kind: ClassVar[str] = "leave-group"
+    request: int
+    member: str
 
 
 @dataclass(slots=True)
 class Heartbeat(Message):
-    """A group member is alive, in ``generation``, holding ``held``."""
+    """Member ``member`` is alive, in ``generation``, holding (or granted) ``held``."""
 
     kind: ClassVar[str] = "heartbeat"
     request: int
+    member: str
     generation: int
     held: tuple[int, ...]
 
 
 @dataclass(slots=True)
 class GroupResponse(Message):
-    """What a member must revoke and may take in ``generation`` (``rejoin``: unknown member)."""
+    """What a member must revoke and may take in ``generation`` (``rejoin``: it is not a
+    member, e.g. its session expired: it must give everything up and join again)."""
 
     kind: ClassVar[str] = "group-response"
     request: int
@@ -109,6 +123,7 @@ class GroupResponse(Message):
     grant: tuple[int, ...]
     revoke: tuple[int, ...]
     rejoin: bool = False
+    member: str = ""
 
 
 @dataclass(slots=True)
@@ -137,11 +152,16 @@ class FetchResponse(Message):
 
 @dataclass(slots=True)
 class OffsetCommit(Message):
+    """Store committed offsets, with each partition's leader epoch and leader, as member
+    ``member`` of ``generation`` (to the group coordinator)."""
+
     kind: ClassVar[str] = "offset-commit"
     request: int
     offsets: dict[int, int]
     epochs: dict[int, int]
-    generation: int = -1
+    leaders: dict[int, str]
+    generation: int
+    member: str
 
 
 @dataclass(slots=True)
@@ -149,7 +169,8 @@ class OffsetCommitAck(Message):
     kind: ClassVar[str] = "offset-commit-ack"
     request: int
     refused: tuple[int, ...] = ()
-    """Partitions whose offsets were not stored: the member no longer owns them (a zombie)."""
+    """Partitions whose offsets were not stored: the sender is no longer a member, or not of
+    the current generation (a zombie)."""
 
 
 @dataclass(slots=True)

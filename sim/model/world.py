@@ -2,8 +2,7 @@
 
 The world is the only place that knows every node. It builds each one with a small context
 (``context.py``), its own config section and its strategy's behaviour for its role, and shares
-the few objects two nodes legitimately share (a producer's database with its relay, the group
-directory with the partition leaders). Then it starts them, feeds the workload's arrivals to
+the few objects two nodes legitimately share (a producer's database with its relay). Then it starts them, feeds the workload's arrivals to
 the producers, and runs the clock to ``duration + drain``.
 """
 
@@ -18,7 +17,6 @@ from ..config.models import ExperimentConfig
 from ..core.rng import Streams
 from ..core.strategies import Strategy
 from ..history.recorder import Recorder
-from .broker.group import GroupDirectory
 from .broker.limits import producers_wait
 from .broker.node import Broker
 from .consumer.node import Consumer
@@ -86,20 +84,17 @@ class World:
             Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit, blocking)
             for name, db in zip(topo.producer_names, databases, strict=True)
         ]
-        directory = GroupDirectory()
         self.brokers = [
             Broker(
                 name,
                 ctx,
                 cfg.broker,
                 role.broker,
-                directory,
                 cfg.two_phase_commit,
                 cfg.consumer_group if name == topo.group_coordinator else None,
             )
             for name in topo.broker_names
         ]
-        directory.host = self.brokers[0]
         self.consumers = [
             Consumer(name, ctx, role.consumer, cfg.consumer_group, cfg.broker)
             for name in topo.consumer_names
@@ -143,10 +138,12 @@ class World:
         """Consumer lag per partition: records in the log not yet consumed and committed (the
         committed offset is the broker's, or the sink's for transactional consumers)."""
         stored = self.sink.offsets
+        host = self.brokers[0]
         while True:
             now = float(self.env.now)
+            committed = host.committed_offsets()
             for broker in self.brokers:
-                for p, end, committed in broker.levels():
-                    consumed = max(committed, stored.get(p, 0))
+                for p, end in broker.levels():
+                    consumed = max(committed.get(p, 0), stored.get(p, 0))
                     self.lag_samples.append((now, p, max(0, end - consumed)))
             yield self.env.timeout(every)

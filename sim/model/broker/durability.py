@@ -12,20 +12,21 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ...history import causes
-from .log import BrokerHost, PartitionLog
+from .log import BrokerHost, OffsetStore, PartitionLog
 
 
 class Durability:
     """Fsync: every write is on disk before it is acknowledged."""
 
     keeps_state = True
-    """Whether producer ids survive a crash."""
+    """Whether what lives only in the broker's memory otherwise (producer ids, group state)
+    survives a crash."""
 
     def appended(self, log: PartitionLog) -> None:
         log.flushed = log.end
 
-    def committed(self, log: PartitionLog) -> None:
-        log.committed_flushed = log.committed
+    def committed(self, offsets: OffsetStore) -> None:
+        offsets.flush()
 
     def start(self, broker: BrokerHost) -> None:
         """Background work of a running broker (none)."""
@@ -46,7 +47,7 @@ class Interval(Durability):
     def appended(self, log: PartitionLog) -> None:
         pass
 
-    def committed(self, log: PartitionLog) -> None:
+    def committed(self, offsets: OffsetStore) -> None:
         pass
 
     def start(self, broker: BrokerHost) -> None:
@@ -57,18 +58,19 @@ class Interval(Durability):
             yield from broker.sleep(self.flush_interval)
             for log in broker.logs.values():
                 log.flushed = log.end
-                log.committed_flushed = log.committed
+            if broker.offsets is not None:
+                broker.offsets.flush()
 
     def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         for p, log in broker.logs.items():
             broker.truncate(p, log.flushed, cause)
-            if log.committed != log.committed_flushed:
-                broker.reset_committed(p, log.committed_flushed)
+        if broker.offsets is not None:
+            broker.reset_offsets(dict(broker.offsets.flushed), cause)
 
 
 class Memory(Interval):
-    """Nothing survives a crash: the logs are truncated to nothing, committed offsets and
-    producer ids are forgotten."""
+    """Nothing survives a crash: the logs are truncated to nothing; committed offsets, group
+    state and producer ids are forgotten."""
 
     keeps_state = False
 
@@ -80,11 +82,11 @@ class Memory(Interval):
 
     def crashed(self, broker: BrokerHost) -> None:
         cause = causes.crash(broker.name)
-        for p, log in broker.logs.items():
+        for p in broker.logs:
             broker.truncate(p, 0, cause)
-            if log.committed != 0:
-                log.committed_flushed = 0
-                broker.reset_committed(p, 0)
+        if broker.offsets is not None:
+            broker.offsets.flushed = {}
+            broker.reset_offsets({}, cause)
 
     def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         pass

@@ -1,38 +1,26 @@
-"""Log mode (Kafka-like): fetches from positions, committed offsets per partition.
+"""Log mode (Kafka-like): fetches from the consumers' positions.
 
 A fetch returns up to ``max_poll_records`` records from the consumer's positions; with
 nothing to return it long-polls (parks) for up to ``fetch_max_wait`` and is answered as soon
-as a record is appended. A fetch or commit made with an older log epoch than the partition's
-is told the truncation point (the consumer rewinds to it) and never commits past the log.
-A commit is accepted only from a member the group counts as owning the partition.
+as a record is appended. A fetch made with an older log epoch than the partition's is told
+the truncation point, and the consumer rewinds to it (KIP-320). Committed offsets live with
+the group on the coordinator broker (``group.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ...config.models import Broker as BrokerConfig
-from ...history.ops import Op
 from ..messages import (
     Envelope,
     Fetch,
     FetchResponse,
-    OffsetCommit,
-    OffsetCommitAck,
-    OffsetFetch,
-    OffsetFetchResponse,
     Record,
 )
-from .durability import Durability
 from .limits import Retention
 from .log import BrokerHost, PartitionLog
-
-
-class Membership(Protocol):
-    """The consumer group as a partition leader asks it (hosted by the coordinator broker)."""
-
-    def owns(self, member: str, partition: int) -> bool: ...
 
 
 @dataclass
@@ -47,24 +35,13 @@ class LogStore:
     hosts_group = True
     """Log mode's consumers form a group, hosted by the coordinator broker."""
 
-    def __init__(
-        self,
-        broker: BrokerHost,
-        cfg: BrokerConfig,
-        retention: Retention,
-        durability: Durability,
-        membership: Membership,
-    ) -> None:
+    def __init__(self, broker: BrokerHost, cfg: BrokerConfig, retention: Retention) -> None:
         self.broker = broker
         self.retention = retention
-        self.durability = durability
         self.max_poll_records = cfg.max_poll_records
         self.fetch_max_wait = cfg.fetch_max_wait
-        self.membership = membership
         self._parked: list[ParkedFetch] = []
         broker.on(Fetch, self._fetch)
-        broker.on(OffsetCommit, self._commit)
-        broker.on(OffsetFetch, self._offset_fetch)
 
     def backlog(self, p: int, log: PartitionLog) -> int:
         return log.backlog()
@@ -151,32 +128,3 @@ class LogStore:
             else:
                 still.append(parked)
         self._parked = still
-
-    def _offset_fetch(self, env: Envelope) -> None:
-        msg = env.payload
-        assert isinstance(msg, OffsetFetch)
-        logs = self.broker.logs
-        offsets = {p: logs[p].committed for p in msg.partitions}
-        epochs = {p: logs[p].epoch for p in msg.partitions}
-        self.broker.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
-
-    def _commit(self, env: Envelope) -> None:
-        consumer, msg = env.src, env.payload
-        assert isinstance(msg, OffsetCommit)
-        broker = self.broker
-        refused = tuple(p for p in sorted(msg.offsets) if not self.membership.owns(consumer, p))
-        if refused:  # a member the group no longer counts (or an unreachable coordinator)
-            broker.record(
-                Op.COMMIT_REFUSED, broker.name, peer=consumer, num=msg.generation, detail=refused
-            )
-        for p, offset in sorted(msg.offsets.items()):
-            if p in refused:
-                continue
-            log = broker.logs[p]
-            point = log.divergence(msg.epochs.get(p, 0))
-            offset = min(offset, log.end if point is None else point)  # never past the log
-            if offset != log.committed:
-                log.committed = offset
-                self.durability.committed(log)
-                broker.record(Op.COMMIT, broker.name, peer=consumer, part=p, num=offset)
-        broker.send(consumer, OffsetCommitAck(msg.request, refused))

@@ -62,7 +62,7 @@ class DropOldest(Unbounded):
         backlog = self.backlog(p, log)
         if backlog + len(msg.records) <= self.capacity:
             return ""
-        consumed = max(log.committed, log.fetched)
+        consumed = log.fetched
         excess = backlog + len(msg.records) - self.capacity
         cause = causes.overflow(broker.name, p, "drop-oldest")
         for rec in log.records[consumed:]:

@@ -20,8 +20,6 @@ class PartitionLog:
     records: list[Record] = field(default_factory=list)
     flushed: int = 0
     """Number of records (a prefix of ``records``) that are on disk."""
-    committed: int = 0
-    committed_flushed: int = 0
     epoch: int = 0
     truncations: list[tuple[int, int]] = field(default_factory=list)
     """(epoch that began, offset the log was truncated to)."""
@@ -35,9 +33,8 @@ class PartitionLog:
         return len(self.records)
 
     def backlog(self) -> int:
-        """Records not yet read or committed (what ``capacity`` bounds in log mode)."""
-        consumed = max(self.committed, self.fetched)
-        return sum(1 for o in range(consumed, self.end) if o not in self.gone)
+        """Records not yet read (what ``capacity`` bounds in log mode)."""
+        return sum(1 for o in range(self.fetched, self.end) if o not in self.gone)
 
     def divergence(self, epoch: int) -> int | None:
         """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""
@@ -57,12 +54,36 @@ class PartitionLog:
         return cut
 
 
+@dataclass(frozen=True)
+class Committed:
+    offset: int
+    epoch: int
+    """The leader epoch of the partition's log the offset refers to (KIP-320)."""
+    leader: str
+
+
+class OffsetStore:
+    """Committed offsets per partition, with the copy that is on disk."""
+
+    def __init__(self) -> None:
+        self.committed: dict[int, Committed] = {}
+        self.flushed: dict[int, Committed] = {}
+
+    def get(self, p: int) -> Committed | None:
+        return self.committed.get(p)
+
+    def flush(self) -> None:
+        self.flushed = dict(self.committed)
+
+
 class BrokerHost(NodeHost, Protocol):
     """What a broker's behaviours may use of their broker (``node.py``)."""
 
     logs: dict[int, PartitionLog]
     dead_letters: list[Record]
+    offsets: OffsetStore | None
+    """The committed offsets it stores (the group coordinator's), None on other brokers."""
+
+    def reset_offsets(self, to: dict[int, Committed], cause: str) -> None: ...
 
     def truncate(self, p: int, keep: int, cause: str) -> None: ...
-
-    def reset_committed(self, p: int, offset: int) -> None: ...

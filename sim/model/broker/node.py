@@ -36,11 +36,11 @@ from ..messages import (
 from ..node import Node
 from ..twophase import Participant
 from .durability import DURABILITIES
-from .fetch import LogStore, Membership
+from .fetch import LogStore
 from .group import GroupCoordinator
 from .idempotence import Idempotence, NoIdempotence
 from .limits import Retention, overflow_policy
-from .log import PartitionLog
+from .log import Committed, OffsetStore, PartitionLog
 from .queue import QueueStore
 
 STORES: dict[str, type[LogStore | QueueStore]] = {"log": LogStore, "queue": QueueStore}
@@ -56,7 +56,6 @@ class Broker(Node):
         ctx: Context,
         cfg: BrokerConfig,
         role: BrokerRole,
-        membership: Membership,
         two_pc: TwoPhaseCommit,
         group: ConsumerGroup | None = None,
     ) -> None:
@@ -72,15 +71,16 @@ class Broker(Node):
         )
         self.dedupe_durable = cfg.dedupe_durable
         self.retention = Retention(cfg.ttl)
-        self.store = STORES[cfg.mode](
-            self, cfg, retention=self.retention, durability=self.durability, membership=membership
-        )
+        self.store = STORES[cfg.mode](self, cfg, self.retention)
         self.overflow = overflow_policy(cfg.capacity, cfg.overflow, self.store.backlog)
         self.acks = cfg.acks
         self.participant = Participant(self, two_pc, lambda rec: True, self._txn_apply)
-        self.group = None
+        self.group: GroupCoordinator | None = None
+        self.offsets: OffsetStore | None = None
         if group is not None and self.store.hosts_group:
-            self.group = GroupCoordinator(self, group, list(range(ctx.topology.partitions)))
+            self.offsets = OffsetStore()
+            partitions = list(range(ctx.topology.partitions))
+            self.group = GroupCoordinator(self, group, partitions, self.durability, self.offsets)
         self.on(Produce, self._produce)
         self.on(InitProducerId, self._init_producer_id)
         self.on(DeadLetter, self._dead_letter)
@@ -91,13 +91,14 @@ class Broker(Node):
         self.participant.recover()
         self.durability.start(self)
         if self.group is not None:
+            self.group.restarted()
             self.spawn(self.group.sweeper())
 
     def on_crash(self) -> None:
         self.store.crashed()
-        if self.group is not None:
-            self.group.reset()
         self.durability.crashed(self)
+        if self.group is not None and not self.durability.keeps_state:
+            self.group.reset()
         keeps = self.durability.keeps_state
         self.idempotence.crashed(keeps, keeps and self.dedupe_durable, causes.crash(self.name))
 
@@ -113,10 +114,22 @@ class Broker(Node):
             self.record(Op.LOG_LOSS, self.name, (rec.eid,), part=p, num=rec.offset, detail=cause)
         log.truncate(keep)
 
-    def reset_committed(self, p: int, offset: int) -> None:
-        """The committed offset of ``p`` falls back to ``offset`` (it was not durable)."""
-        self.logs[p].committed = offset
-        self.record(Op.OFFSET_RESET, self.name, part=p, num=offset)
+    def reset_offsets(self, to: dict[int, Committed], cause: str) -> None:
+        """Committed offsets fall back to ``to`` (what was on disk); record each that moved."""
+        assert self.offsets is not None
+        now = self.offsets.committed
+        for p in sorted(set(now) | set(to)):
+            if now.get(p) != to.get(p):
+                was = to.get(p) or now[p]
+                then = to.get(p)
+                self.record(
+                    Op.OFFSET_RESET,
+                    self.name,
+                    part=p,
+                    num=then.offset if then else 0,
+                    detail=(was.leader, cause),
+                )
+        self.offsets.committed = dict(to)
 
     # ------------------------------------------------------------------ producing
 
@@ -221,6 +234,12 @@ class Broker(Node):
 
     # ------------------------------------------------------------------ probes
 
-    def levels(self) -> list[tuple[int, int, int]]:
-        """(partition, log end, committed offset) of every partition, for the lag probe."""
-        return [(p, log.end, log.committed) for p, log in self.logs.items()]
+    def levels(self) -> list[tuple[int, int]]:
+        """(partition, log end) of every partition it leads, for the lag probe."""
+        return [(p, log.end) for p, log in self.logs.items()]
+
+    def committed_offsets(self) -> dict[int, int]:
+        """The committed offsets it stores (the group coordinator), for the lag probe."""
+        if self.offsets is None:
+            return {}
+        return {p: c.offset for p, c in self.offsets.committed.items()}

@@ -12,8 +12,6 @@ from __future__ import annotations
 from ...config.models import Broker as BrokerConfig
 from ...history.ops import Op
 from ..messages import Delete, DeleteAck, Envelope, Receive, ReceiveResponse, Record
-from .durability import Durability
-from .fetch import Membership
 from .limits import Retention
 from .log import BrokerHost, PartitionLog
 
@@ -22,15 +20,7 @@ class QueueStore:
     hosts_group = False
     """Queue mode has no consumer group: consumers receive from every partition."""
 
-    def __init__(
-        self,
-        broker: BrokerHost,
-        cfg: BrokerConfig,
-        retention: Retention,
-        durability: Durability,
-        membership: Membership,
-    ) -> None:
-        del durability, membership  # a queue neither stores committed offsets nor has a group
+    def __init__(self, broker: BrokerHost, cfg: BrokerConfig, retention: Retention) -> None:
         self.broker = broker
         self.retention = retention
         self.visibility_timeout = cfg.visibility_timeout

@@ -28,8 +28,8 @@ class CommitMode:
     def __init__(self, consumer: ConsumerHost) -> None:
         self.consumer = consumer
 
-    def start(self) -> None:
-        """Background work of a running group consumer (none)."""
+    def before_poll(self) -> None:
+        """Called by the poll loop before every fetch (nothing to do)."""
 
     def before_revoke(self, partitions: list[int]) -> Generator[Any, Any, None]:
         """Give back ``partitions``: what must be committed first (nothing)."""
@@ -37,12 +37,27 @@ class CommitMode:
         yield
 
     def fetch_positions(self, partitions: list[int]) -> Generator[Any, Any, None]:
-        """Where to resume ``partitions``: their committed offsets at their leaders."""
+        """Where to resume ``partitions``: their committed offsets (at the group coordinator),
+        with the leader epochs they refer to."""
         c = self.consumer
-        for broker, parts in c.topology.by_leader(partitions).items():
-            reply = yield from c.call(broker, partial(OffsetFetch, partitions=tuple(parts)))
-            c.positions.update(reply.offsets)
-            c.epochs.update(reply.epochs)
+        fetch = partial(OffsetFetch, partitions=tuple(partitions))
+        reply = yield from c.call(c.topology.group_coordinator, fetch)
+        c.positions.update(reply.offsets)
+        c.epochs.update(reply.epochs)
+
+    def commit_request(self, offsets: dict[int, int]) -> partial[OffsetCommit]:
+        """An offset commit of ``offsets`` as this member of its generation."""
+        c = self.consumer
+        epochs = {p: c.epochs.get(p, 0) for p in offsets}
+        leaders = {p: c.topology.leader_of(p) for p in offsets}
+        return partial(
+            OffsetCommit,
+            offsets=dict(offsets),
+            epochs=epochs,
+            leaders=leaders,
+            generation=c.generation,
+            member=c.member_id,
+        )
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
         raise NotImplementedError
@@ -57,16 +72,12 @@ class OnReceipt(CommitMode):
         offsets = {}
         for rec in batch:
             offsets[rec.partition] = rec.offset + 1
-        epochs = {p: c.epochs.get(p, 0) for p in offsets}
-        reply = yield from c.call(
-            broker, lambda r: OffsetCommit(r, dict(offsets), epochs, c.generation)
-        )
-        c.positions.update(
-            {p: o for p, o in offsets.items() if p not in reply.refused and p in c.positions}
-        )
+        reply = yield from c.call(c.topology.group_coordinator, self.commit_request(offsets))
+        c.abandon("commit refused", list(reply.refused))
+        c.positions.update({p: o for p, o in offsets.items() if p in c.positions})
         c.reach("after-ack-before-process")
         for rec in batch:
-            if rec.partition in reply.refused:  # not ours any more: another member has it
+            if rec.partition in reply.refused:  # not ours any more: it is no longer a member
                 c.record(Op.RELEASE, c.name, (rec.eid,), detail="not-owner")
                 continue
             yield from c.process(rec, attempts=1)
@@ -81,38 +92,39 @@ class OnReceipt(CommitMode):
 
 
 class AfterProcess(CommitMode):
-    def start(self) -> None:
-        self.consumer.spawn(self._auto_commit())
+    def __init__(self, consumer: ConsumerHost) -> None:
+        super().__init__(consumer)
+        self.last_auto_commit = float(consumer.env.now)
 
-    def _auto_commit(self) -> Generator[Any, Any, None]:
+    def before_poll(self) -> None:
+        """Auto-commit inside poll(): every ``auto_commit_interval``, the positions of the
+        records the previous polls returned (processed by now), without waiting."""
         c = self.consumer
-        while True:
-            yield from c.sleep(c.group.auto_commit_interval)
-            yield from self.commit_processed(list(c.assigned))
+        now = float(c.env.now)
+        if now - self.last_auto_commit >= c.group.auto_commit_interval:
+            self.last_auto_commit = now
+            c.spawn(self.commit_processed(list(c.assigned)))
 
     def before_revoke(self, partitions: list[int]) -> Generator[Any, Any, None]:
         yield from self.commit_processed(partitions)
 
     def commit_processed(self, partitions: list[int]) -> Generator[Any, Any, None]:
         c = self.consumer
-        for broker, parts in c.topology.by_leader(partitions).items():
-            changed = {
-                p: c.processed[p]
-                for p in parts
-                if p in c.processed and c.processed[p] != c.committed.get(p)
-            }
-            if not changed:
-                continue
-            epochs = {p: c.epochs.get(p, 0) for p in changed}
-            reply = yield from c.call(
-                broker,
-                partial(OffsetCommit, offsets=changed, epochs=epochs, generation=c.generation),
-                retry=False,
-            )
-            if reply is not None:
-                for p, offset in changed.items():
-                    if p not in reply.refused and p in c.committed:
-                        c.committed[p] = offset
+        changed = {
+            p: c.processed[p]
+            for p in sorted(partitions)
+            if p in c.processed and c.processed[p] != c.committed.get(p)
+        }
+        if not changed:
+            return
+        request = self.commit_request(changed)
+        reply = yield from c.call(c.topology.group_coordinator, request, retry=False)
+        if reply is None:
+            return
+        c.abandon("commit refused", list(reply.refused))
+        for p, offset in changed.items():
+            if p in c.committed:
+                c.committed[p] = offset
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
         c = self.consumer

@@ -1,8 +1,15 @@
 """Log-mode consumption: a group member with a single-threaded poll loop (as Kafka's).
 
-Membership runs beside the poll loop: join, heartbeat, and apply what the coordinator says
-(revoke, take) between batches, as Kafka's ``poll()`` does; a partition taken over starts
-from its committed offset (the commit mode says where that is kept).
+Membership runs beside the poll loop: join (getting a member id), heartbeat reporting what it
+holds or has been granted, and apply what the coordinator says (revoke, take) between
+batches, as Kafka's ``poll()`` does; a partition taken over starts from its committed offset
+(the commit mode says where that is kept).
+
+A member that learns it is no longer one (its session expired, or a commit was refused as
+coming from an unknown member or an old generation) gives its partitions up without
+committing (Kafka's ``onPartitionsLost``) and joins again. One whose heartbeats have gone
+unanswered for a whole ``session_timeout`` stops fetching until it reaches the coordinator
+again, and one whose poll loop stalls for ``max_poll_interval`` leaves the group.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Any
 
 from ...history.ops import Op
 from ..host import ConsumerHost
-from ..messages import Fetch, GroupResponse, Heartbeat, JoinGroup
+from ..messages import Fetch, GroupResponse, Heartbeat, JoinGroup, LeaveGroup
 
 
 class GroupConsumption:
@@ -24,15 +31,22 @@ class GroupConsumption:
         c = self.consumer
         c.spawn(self._membership())
         c.spawn(self._run())
-        c.commit.start()
 
     # ------------------------------------------------------------------ membership
+
+    def _join(self) -> Generator[Any, Any, GroupResponse]:
+        c = self.consumer
+        coordinator = c.topology.group_coordinator
+        reply = yield from c.call(coordinator, partial(JoinGroup, instance=c.instance))
+        c.member_id = reply.member
+        c.last_heartbeat = float(c.env.now)
+        self._apply(reply)
+        return reply
 
     def _membership(self) -> Generator[Any, Any, None]:
         c = self.consumer
         coordinator = c.topology.group_coordinator
-        reply = yield from c.call(coordinator, lambda r: JoinGroup(r))
-        self._apply(reply)
+        reply = yield from self._join()
         while True:
             settling = (
                 bool(c.to_revoke or c.to_take)
@@ -43,16 +57,39 @@ class GroupConsumption:
             interval = c.group.heartbeat_interval
             fast = settling and c.generation >= 0
             yield from c.sleep(min(0.05, interval) if fast else interval)
-            held = tuple(sorted(c.assigned))
-            reply = yield from c.call(
-                coordinator, partial(Heartbeat, generation=c.generation, held=held), retry=False
-            )
+            if self._stalled():
+                yield from self._leave()
+                reply = yield from self._join()
+                continue
+            held = tuple(sorted({*c.assigned, *c.to_take}))
+            beat = partial(Heartbeat, member=c.member_id, generation=c.generation, held=held)
+            reply = yield from c.call(coordinator, beat, retry=False)
             if reply is None:
                 continue
-            if reply.rejoin:  # the coordinator forgot us (session timeout, or it restarted)
-                self._apply(reply)
-                reply = yield from c.call(coordinator, lambda r: JoinGroup(r))
+            c.last_heartbeat = float(c.env.now)
+            if not c.contact.triggered:  # the poll loop may be waiting to reach us again
+                c.contact.succeed()
+            if reply.rejoin:  # the coordinator does not know it (session timeout, restart)
+                c.abandon("no longer a member", [*c.assigned, *c.to_take])
+                reply = yield from self._join()
+                continue
             self._apply(reply)
+
+    def _stalled(self) -> bool:
+        """Whether the poll loop has not polled for ``max_poll_interval``."""
+        c = self.consumer
+        limit = c.group.max_poll_interval
+        return limit is not None and float(c.env.now) - c.last_poll > limit
+
+    def _leave(self) -> Generator[Any, Any, None]:
+        """Leave the group, give everything up, and wait for the poll loop to poll again."""
+        c = self.consumer
+        member = c.member_id
+        c.send(c.topology.group_coordinator, LeaveGroup(-1, member))
+        c.abandon("max.poll.interval exceeded", [*c.assigned, *c.to_take])
+        c.member_id = ""
+        while self._stalled():
+            yield from c.wait_for(c.polled, c.group.heartbeat_interval)
 
     def _apply(self, reply: GroupResponse) -> None:
         c = self.consumer
@@ -71,14 +108,13 @@ class GroupConsumption:
             c.to_revoke = set()
             yield from c.commit.before_revoke(gone)
             c.assigned = [p for p in c.assigned if p not in gone]
-            for p in gone:
-                for table in (c.positions, c.processed, c.committed):
-                    table.pop(p, None)
+            c.forget(gone)
             c.record(Op.REVOKE, c.name, num=c.generation, detail=tuple(gone))
         if c.to_take:
             new = sorted(c.to_take)
             c.to_take = set()
             yield from c.commit.fetch_positions(new)
+            new = [p for p in new if p in c.positions]  # not given up meanwhile
             for p in new:
                 c.processed[p] = c.committed[p] = c.positions[p]
             c.assigned = sorted(set(c.assigned) | set(new))
@@ -94,14 +130,28 @@ class GroupConsumption:
             if not c.assigned:
                 yield from c.wait_for(c.changed, c.group.heartbeat_interval)
                 continue
+            if not self._coordinator_reachable():
+                c.contact = c.env.event()
+                yield from c.wait_for(c.contact, c.group.heartbeat_interval)
+                continue
             for broker, parts in c.topology.by_leader(c.assigned).items():
                 if c.to_revoke or c.to_take:
                     break
-                yield from self._poll(broker, parts)
+                yield from self._poll(broker, [p for p in parts if p in c.positions])
+
+    def _coordinator_reachable(self) -> bool:
+        """Kafka's poll() does not fetch while the coordinator is unknown: here, once no
+        heartbeat has been answered for a whole session timeout."""
+        c = self.consumer
+        return float(c.env.now) - c.last_heartbeat <= c.group.session_timeout
 
     def _poll(self, broker: str, parts: list[int]) -> Generator[Any, Any, None]:
         """One fetch from ``broker`` for ``parts`` and the batch it returns."""
         c = self.consumer
+        c.mark_polled()
+        c.commit.before_poll()
+        if not parts:
+            return
         positions = {p: c.positions[p] for p in parts}
         epochs = {p: c.epochs.get(p, 0) for p in parts}
         reply = yield from c.call(

@@ -54,6 +54,7 @@ class Consumer(Node):
     ) -> None:
         super().__init__(name, ctx)
         self.group = group
+        self.instance = name if group.static_membership else ""
         self.retry_sink = role.retry_sink
         self.dedupe_ids = role.dedupe_ids
         self.dead_letters = role.dead_letter
@@ -85,10 +86,41 @@ class Consumer(Node):
         self.to_revoke: set[int] = set()
         self.to_take: set[int] = set()
         self.changed = self.env.event()
+        self.member_id = ""
+        self.last_heartbeat = float(self.env.now)
+        self.last_poll = float(self.env.now)
+        self.polled = self.env.event()
+        self.contact = self.env.event()
 
     def on_start(self) -> None:
         self._reset()
         self.consumption.start()
+
+    # ------------------------------------------------------------------ group state
+
+    def mark_polled(self) -> None:
+        """The poll loop polls now (``max_poll_interval`` counts from here)."""
+        self.last_poll = float(self.env.now)
+        if not self.polled.triggered:
+            self.polled.succeed()
+        self.polled = self.env.event()
+
+    def forget(self, partitions: list[int]) -> None:
+        for p in partitions:
+            for table in (self.positions, self.processed, self.committed):
+                table.pop(p, None)
+
+    def abandon(self, why: str, partitions: list[int]) -> None:
+        """Give ``partitions`` up without committing: it is no longer a member of the group
+        that granted them (Kafka's ``onPartitionsLost``)."""
+        gone = sorted(set(partitions) & (set(self.assigned) | self.to_take))
+        if not gone:
+            return
+        self.assigned = [p for p in self.assigned if p not in gone]
+        self.to_take -= set(gone)
+        self.to_revoke -= set(gone)
+        self.forget(gone)
+        self.record(Op.ABANDON, self.name, num=self.generation, detail=(why, tuple(gone)))
 
     # ------------------------------------------------------------------ processing
 
