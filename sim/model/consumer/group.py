@@ -111,10 +111,10 @@ class GroupConsumption:
             c.forget(gone)
             c.record(Op.REVOKE, c.name, num=c.generation, detail=tuple(gone))
         if c.to_take:
-            new = sorted(c.to_take)
-            c.to_take = set()
+            new = sorted(c.to_take)  # still reported as held while their positions are fetched
             yield from c.commit.fetch_positions(new)
-            new = [p for p in new if p in c.positions]  # not given up meanwhile
+            new = [p for p in new if p in c.to_take]  # not given up meanwhile
+            c.to_take -= set(new)
             for p in new:
                 c.processed[p] = c.committed[p] = c.positions[p]
             c.assigned = sorted(set(c.assigned) | set(new))
