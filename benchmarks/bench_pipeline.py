@@ -83,7 +83,7 @@ class RunResult:
     seconds: float
     """Wall seconds of the timed part (perf_counter)."""
     latency_mean: float
-    """Mean simulated creation-to-effect latency (seconds): a check that both simulate the same system."""
+    """Mean simulated creation-to-effect latency (seconds): both must simulate the same system."""
     gc_seconds: float = field(default=0.0)
     """Of ``seconds``, the wall time spent in Python's cyclic garbage collector."""
 
@@ -190,8 +190,13 @@ def _baseline(events: int, seed: int) -> RunResult:
     env.process(consumer())
     env.run(until=duration + DRAIN)
     processed = len(sink)
-    return RunResult("baseline (hand-written SimPy)", n, processed, 0.0,
-                     latency_total[0] / processed if processed else float("nan"))
+    return RunResult(
+        "baseline (hand-written SimPy)",
+        n,
+        processed,
+        0.0,
+        latency_total[0] / processed if processed else float("nan"),
+    )
 
 
 # --------------------------------------------------------------------------- msgsim
@@ -239,8 +244,14 @@ def run_msgsim(events: int, strategy: str = "at-most-once", seed: int = SEED) ->
         out = execute_spec(specs[0])
         seconds = time.perf_counter() - started
     row = out.row
-    return RunResult(f"msgsim {strategy}", int(row["intended"]), int(row["processed"]), seconds,
-                     float(row["latency_mean"]), gc_seconds[0])
+    return RunResult(
+        f"msgsim {strategy}",
+        int(row["intended"]),
+        int(row["processed"]),
+        seconds,
+        float(row["latency_mean"]),
+        gc_seconds[0],
+    )
 
 
 # --------------------------------------------------------------------------- measuring
@@ -267,8 +278,10 @@ def check_fair(results: list[RunResult]) -> None:
         if min(r.events, results[0].events) < LATENCY_MIN_EVENTS:
             continue  # too few events for the sample means to be comparable
         if not abs(r.latency_mean - base) <= LATENCY_TOLERANCE * base:
-            problems.append(f"{r.pipeline} mean latency {r.latency_mean * 1e3:.3f} ms vs "
-                            f"baseline {base * 1e3:.3f} ms")
+            problems.append(
+                f"{r.pipeline} mean latency {r.latency_mean * 1e3:.3f} ms vs "
+                f"baseline {base * 1e3:.3f} ms"
+            )
     if problems:
         raise UnfairComparison("; ".join(problems))
 
@@ -286,10 +299,17 @@ def measure(events: int, repeat: int, seed: int = SEED) -> dict[str, Any]:
         "events_requested": events,
         "repeat": repeat,
         "seed": seed,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "simpy": simpy.__version__, "numpy": np.__version__},
-        "results": [{**asdict(r), "seconds_per_10k": r.per_10k, "ratio": ratios[r.pipeline]}
-                    for r in results],
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "simpy": simpy.__version__,
+            "numpy": np.__version__,
+        },
+        "results": [
+            {**asdict(r), "seconds_per_10k": r.per_10k, "ratio": ratios[r.pipeline]}
+            for r in results
+        ],
         "goal_ratio": GOAL_RATIO,
         "ratio": ratio,
         "goal_met": ratio <= GOAL_RATIO,
@@ -297,15 +317,21 @@ def measure(events: int, repeat: int, seed: int = SEED) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = [f"{'pipeline':<30} {'events':>7} {'processed':>9} {'best s':>8} {'of it GC':>8} "
-             f"{'s/10k events':>12} {'latency ms':>10} {'ratio':>7}"]
+    lines = [
+        f"{'pipeline':<30} {'events':>7} {'processed':>9} {'best s':>8} {'of it GC':>8} "
+        f"{'s/10k events':>12} {'latency ms':>10} {'ratio':>7}"
+    ]
     for r in report["results"]:
-        lines.append(f"{r['pipeline']:<30} {r['events']:>7} {r['processed']:>9} {r['seconds']:>8.3f} "
-                     f"{r['gc_seconds']:>8.3f} {r['seconds_per_10k']:>12.4f} "
-                     f"{r['latency_mean'] * 1e3:>10.3f} {r['ratio']:>6.1f}x")
+        lines.append(
+            f"{r['pipeline']:<30} {r['events']:>7} {r['processed']:>9} {r['seconds']:>8.3f} "
+            f"{r['gc_seconds']:>8.3f} {r['seconds_per_10k']:>12.4f} "
+            f"{r['latency_mean'] * 1e3:>10.3f} {r['ratio']:>6.1f}x"
+        )
     verdict = "met" if report["goal_met"] else "NOT met"
-    lines.append(f"goal: msgsim at-most-once within {report['goal_ratio']:g}x of the baseline; "
-                 f"measured {report['ratio']:.1f}x ({verdict})")
+    lines.append(
+        f"goal: msgsim at-most-once within {report['goal_ratio']:g}x of the baseline; "
+        f"measured {report['ratio']:.1f}x ({verdict})"
+    )
     return "\n".join(lines)
 
 
@@ -322,11 +348,18 @@ def profile(events: int, strategy: str = "at-most-once", top: int = 10) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=20_000, help="business events per run (default 20000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per pipeline; the best counts (default 3)")
+    parser.add_argument(
+        "--events", type=int, default=20_000, help="business events per run (default 20000)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per pipeline; the best counts (default 3)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of one msgsim at-most-once run (top cumulative)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print a cProfile of one msgsim at-most-once run (top cumulative)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1 or args.repeat < 1:
         parser.error("--events and --repeat must be positive")

@@ -15,9 +15,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-# Property tests: a quick default; `HYPOTHESIS_PROFILE=deep pytest tests/test_properties.py` hunts longer.
-settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("deep", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Property tests: a quick default;
+# `HYPOTHESIS_PROFILE=deep pytest tests/test_properties.py` hunts longer.
+settings.register_profile(
+    "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: The base of the behaviour tests: one replication of 20 s at 100 events/s, then a 30 s drain.
@@ -65,8 +70,12 @@ def run() -> Callable[..., Outcome]:
     in-process and return its :class:`Outcome`."""
     import sim
 
-    def go(strategies: list[str] | None = None, faults: list[dict[str, Any]] | None = None,
-           base: dict[str, Any] = BASE_CONFIG, **overrides: Any) -> Outcome:
+    def go(
+        strategies: list[str] | None = None,
+        faults: list[dict[str, Any]] | None = None,
+        base: dict[str, Any] = BASE_CONFIG,
+        **overrides: Any,
+    ) -> Outcome:
         if strategies is not None:
             overrides["strategies"] = strategies
         if faults is not None:
@@ -88,7 +97,13 @@ _SMALL_CONFIG: dict[str, Any] = {
     "workload": {"producers": 1, "rate": 40, "keys": 4},
     "topology": {"brokers": 1, "partitions": 2, "consumers": 2},
     "faults": [
-        {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3, "at": 1, "duration": 2},
+        {
+            "kind": "drop",
+            "link": "producer-0->broker-0",
+            "probability": 0.3,
+            "at": 1,
+            "duration": 2,
+        },
         {"kind": "crash", "node": "consumer-0", "at": 2, "restart_after": 1},
     ],
 }
@@ -108,7 +123,7 @@ def small_config() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def write_config() -> Callable[[Path, Any], Path]:
-    """``write_config(path, data)``: write ``data`` (a dict, or raw YAML text) and return the path."""
+    """``write_config(path, data)``: write ``data`` (a dict, or YAML text); return the path."""
 
     def write(path: Path, data: Any) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -90,13 +90,24 @@ def test_no_import_cycle_among_sim_modules() -> None:
 
 
 CHOICES = {
-    *strategies.PRESETS, *strategies.PUBLISHERS, *strategies.COUPLINGS,
-    *strategies.COMMIT_MODES, "log", "queue", "fsync", "interval", "memory", "block", "reject",
+    *strategies.PRESETS,
+    *strategies.PUBLISHERS,
+    *strategies.COUPLINGS,
+    *strategies.COMMIT_MODES,
+    "log",
+    "queue",
+    "fsync",
+    "interval",
+    "memory",
+    "block",
+    "reject",
     "drop-oldest",
 } - {"none"}
 
 
-def test_no_model_code_branches_on_a_strategy_coupling_commit_mode_broker_mode_or_durability() -> None:
+def test_no_model_code_branches_on_a_strategy_coupling_commit_mode_broker_mode_or_durability() -> (
+    None
+):
     """Behaviours are looked up in registries (dicts); nothing in the model compares a
     strategy, coupling, commit mode, broker mode, durability or overflow name."""
     found = []

@@ -277,17 +277,27 @@ def test_sweep_lines_and_cause_breakdown_from_a_real_sweep(tmp_path) -> None:
     import sim
     from sim.report.charts import cause_breakdown, sweep_lines, swept_parameters
 
-    res = sim.run({"strategies": ["at-most-once", "at-least-once"], "replications": 2, "duration": 4, "drain": 3,
-                   "faults": [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.0},
-                              {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2}],
-                   "sweep": {"faults.0.probability": [0.0, 0.2, 0.4]}}, workers=1, progress=False)
+    cfg = {
+        "strategies": ["at-most-once", "at-least-once"],
+        "replications": 2,
+        "duration": 4,
+        "drain": 3,
+        "faults": [
+            {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.0},
+            {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2},
+        ],
+        "sweep": {"faults.0.probability": [0.0, 0.2, 0.4]},
+    }
+    res = sim.run(cfg, workers=1, progress=False)
     assert swept_parameters(res.summary) == ["faults.0.probability"]
     fig = sweep_lines(res.summary)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2  # one line per strategy
     xs = fig.axes[0].lines[0].get_xdata()
     assert list(xs) == [0.0, 0.2, 0.4]
     fig = cause_breakdown(res.messages)
-    labels = {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    labels = {
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+    }
     assert {"drop:producer-0->broker-0", "drop:broker-0->producer-0"} <= labels
     written = {p.name for p in draw_all(res.summary, res.messages, res.faults, tmp_path)}
     assert {"sweep.png", "sweep.svg", "causes.png", "causes.svg"} <= written
@@ -298,13 +308,22 @@ def test_aggregate_gives_mean_and_ci_per_cell_and_strategy() -> None:
 
     from sim.report.stats import aggregate, mean_ci
 
-    summary = pd.DataFrame({
-        "experiment": "x", "cell": [0, 0, 0, 0], "strategy": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1],
-        "seed": 1, "loss_rate": [0.1, 0.3, 0.0, 0.0], "latency_p99": [1.0, 3.0, 2.0, 2.0], "wall_seconds": 0.1,
-    })
+    summary = pd.DataFrame(
+        {
+            "experiment": "x",
+            "cell": [0, 0, 0, 0],
+            "strategy": ["a", "a", "b", "b"],
+            "replication": [0, 1, 0, 1],
+            "seed": 1,
+            "loss_rate": [0.1, 0.3, 0.0, 0.0],
+            "latency_p99": [1.0, 3.0, 2.0, 2.0],
+            "wall_seconds": 0.1,
+        }
+    )
     agg = aggregate(summary)
     assert list(agg["strategy"]) == ["a", "b"] and list(agg["n"]) == [2, 2]
     assert agg.loc[0, "loss_rate"] == pytest.approx(0.2)
-    assert agg.loc[0, "loss_rate_ci95"] == pytest.approx(12.706 * np.std([0.1, 0.3], ddof=1) / np.sqrt(2))
+    half = 12.706 * np.std([0.1, 0.3], ddof=1) / np.sqrt(2)
+    assert agg.loc[0, "loss_rate_ci95"] == pytest.approx(half)
     assert agg.loc[1, "latency_p99_ci95"] == 0.0
     assert np.isnan(mean_ci([1.0])[1])

@@ -25,7 +25,16 @@ def test_dropped_only_copy_is_lost_with_the_link_as_cause() -> None:
         op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
         op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
         op(0.0, "release", "producer-0", ["a"], info="sent"),
-        op(0.1, "drop", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="drop:producer-0->broker-0"),
+        op(
+            0.1,
+            "drop",
+            "producer-0",
+            ["a"],
+            peer="broker-0",
+            part=1,
+            num=1,
+            info="drop:producer-0->broker-0",
+        ),
     ]
     v = check(ops, duration=1.0, sim_time=1.0)
     assert v.fates == {"a": "lost"}
@@ -100,7 +109,16 @@ def test_history_frame_round_trip_gives_the_same_verdict() -> None:
         op(0.0, "create", "producer-0", ["a"], part=0, num=1, info="0.0"),
         op(0.0, "send", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="produce"),
         op(0.0, "release", "producer-0", ["a"], info="sent"),
-        op(0.1, "drop", "producer-0", ["a"], peer="broker-0", part=1, num=1, info="drop:producer-0->broker-0"),
+        op(
+            0.1,
+            "drop",
+            "producer-0",
+            ["a"],
+            peer="broker-0",
+            part=1,
+            num=1,
+            info="drop:producer-0->broker-0",
+        ),
         op(0.2, "crash", "consumer-1", info="crash:consumer-1"),
     ]
     again = frame_to_ops(history_frame(ops))

@@ -26,7 +26,9 @@ from sim.experiment import replication_seed
 CONTRACT_FILES = ["config.yaml", "faults.csv", "summary.csv", "summary.parquet", "messages.parquet"]
 
 
-def assert_bad_input(proc: subprocess.CompletedProcess[str], *needles: str, one_line: bool = True) -> str:
+def assert_bad_input(
+    proc: subprocess.CompletedProcess[str], *needles: str, one_line: bool = True
+) -> str:
     """Exit 2, no traceback, one paragraph on stderr that contains every needle."""
     detail = f"exit {proc.returncode}\n--- stdout:\n{proc.stdout}\n--- stderr:\n{proc.stderr}"
     assert proc.returncode == 2, detail
@@ -97,53 +99,119 @@ UNKNOWN_STRATEGY = "name: t\nstrategies: [at-most-onse]\n"
 
 BAD = {
     # config problems, through `validate`
-    "unknown-nested-key": validate(UNKNOWN_KEY, "'rat'", "workload.rat", "did you mean 'rate'", "line 5"),
-    "unknown-top-level-key": validate(MIN + "replication: 2\n", "'replication'", "did you mean 'replications'", "line 3"),
+    "unknown-nested-key": validate(
+        UNKNOWN_KEY, "'rat'", "workload.rat", "did you mean 'rate'", "line 5"
+    ),
+    "unknown-top-level-key": validate(
+        MIN + "replication: 2\n", "'replication'", "did you mean 'replications'", "line 3"
+    ),
     "unknown-fault-key": validate(
         MIN + "faults:\n  - {kind: drop, link: producer-0->broker-0, probabilty: 0.5, at: 1}\n",
-        "faults.0.probabilty", "did you mean 'probability'", "line 4"),
+        "faults.0.probabilty",
+        "did you mean 'probability'",
+        "line 4",
+    ),
     "unknown-distribution-key": validate(
         MIN + "workload:\n  process_time: {dist: exponential, mena: 0.001}\n",
-        "workload.process_time.mena", "did you mean 'mean'", "line 4"),
+        "workload.process_time.mena",
+        "did you mean 'mean'",
+        "line 4",
+    ),
     "unknown-link-spec-key": validate(
         MIN + "topology:\n  network:\n    links: {'producer-0->broker-0': {los: 0.1}}\n",
-        "topology.network.links.producer-0->broker-0.los", "did you mean 'loss'", "line 5"),
-    "loss-out-of-range": validate(MIN + "topology:\n  network:\n    loss: 1.5\n", "topology.network.loss", "1.5", "line 5"),
+        "topology.network.links.producer-0->broker-0.los",
+        "did you mean 'loss'",
+        "line 5",
+    ),
+    "loss-out-of-range": validate(
+        MIN + "topology:\n  network:\n    loss: 1.5\n", "topology.network.loss", "1.5", "line 5"
+    ),
     "fault-probability-out-of-range": validate(
-        MIN + "faults:\n  - {kind: drop, link: producer-0->broker-0, probability: 1.5, at: 1, duration: 2}\n",
-        "faults.0.probability", "1.5"),
-    "wrong-type": validate(MIN + "replications: many\n", "replications", "'many'", "integer", "line 3"),
+        MIN + "faults:\n  - {kind: drop, link: producer-0->broker-0, probability: 1.5, "
+        "at: 1, duration: 2}\n",
+        "faults.0.probability",
+        "1.5",
+    ),
+    "wrong-type": validate(
+        MIN + "replications: many\n", "replications", "'many'", "integer", "line 3"
+    ),
     "malformed-yaml": validate(MALFORMED, "malformed YAML", "line 3"),
     "top-level-list": validate(TOP_LEVEL_LIST, "top level must be a mapping", "list"),
-    "unknown-strategy": validate(UNKNOWN_STRATEGY, "'at-most-onse'", "did you mean 'at-most-once'", "allowed"),
-    "unknown-fault-kind": validate(MIN + "faults:\n  - {kind: crsh, node: consumer-0, at: 1}\n",
-                                   "'crsh'", "faults.0", "allowed", "'crash'", "'drop'"),
-    "unknown-distribution": validate(MIN + "workload:\n  process_time: {dist: expo, mean: 0.001}\n",
-                                     "'expo'", "workload.process_time", "allowed", "'exponential'"),
-    "unknown-fault-node": validate(MIN + "faults:\n  - {kind: crash, node: consumr-0, at: 1}\n",
-                                   "faults.0", "'consumr-0'", "consumer-0"),
-    "bad-link": validate(MIN + "faults:\n  - {kind: drop, link: producer-0-broker-0, at: 1}\n",
-                         "faults.0", "'producer-0-broker-0'", "A->B"),
-    "all-problems-at-once": validate(MIN + "replications: many\nworkload: {rat: 5}\n",
-                                     "2 problems", "replications", "workload.rat", "did you mean 'rate'"),
+    "unknown-strategy": validate(
+        UNKNOWN_STRATEGY, "'at-most-onse'", "did you mean 'at-most-once'", "allowed"
+    ),
+    "unknown-fault-kind": validate(
+        MIN + "faults:\n  - {kind: crsh, node: consumer-0, at: 1}\n",
+        "'crsh'",
+        "faults.0",
+        "allowed",
+        "'crash'",
+        "'drop'",
+    ),
+    "unknown-distribution": validate(
+        MIN + "workload:\n  process_time: {dist: expo, mean: 0.001}\n",
+        "'expo'",
+        "workload.process_time",
+        "allowed",
+        "'exponential'",
+    ),
+    "unknown-fault-node": validate(
+        MIN + "faults:\n  - {kind: crash, node: consumr-0, at: 1}\n",
+        "faults.0",
+        "'consumr-0'",
+        "consumer-0",
+    ),
+    "bad-link": validate(
+        MIN + "faults:\n  - {kind: drop, link: producer-0-broker-0, at: 1}\n",
+        "faults.0",
+        "'producer-0-broker-0'",
+        "A->B",
+    ),
+    "all-problems-at-once": validate(
+        MIN + "replications: many\nworkload: {rat: 5}\n",
+        "2 problems",
+        "replications",
+        "workload.rat",
+        "did you mean 'rate'",
+    ),
     # .inf used to pass validation, then `run` crashed (duration, rate) or never ended (drain)
     "infinite-duration": validate(MIN + "duration: .inf\n", "duration", "finite", "line 3"),
     "infinite-drain": validate(MIN + "drain: .inf\n", "drain", "finite", "line 3"),
     "infinite-rate": validate(MIN + "workload: {rate: .inf}\n", "workload.rate", "finite"),
-    "nan-probability": validate(MIN + "topology: {network: {loss: .nan}}\n", "topology.network.loss"),
+    "nan-probability": validate(
+        MIN + "topology: {network: {loss: .nan}}\n", "topology.network.loss"
+    ),
     "missing-file": Bad(("validate", "{dir}/nope.yaml"), ("{dir}/nope.yaml", "no such file")),
     "config-is-a-folder": Bad(("validate", "{dir}"), ("{dir}", "cannot be read")),
-    "console-script": Bad(("validate", "{cfg}"), ("workload.rat", "did you mean 'rate'"), UNKNOWN_KEY, script=True),
+    "console-script": Bad(
+        ("validate", "{cfg}"), ("workload.rat", "did you mean 'rate'"), UNKNOWN_KEY, script=True
+    ),
     # `run` reads the config like `validate`: a few of the same problems through `run`
     "run-unknown-nested-key": run(UNKNOWN_KEY, "workload.rat", "did you mean 'rate'"),
     "run-malformed-yaml": run(MALFORMED, "malformed YAML", "line 3"),
     "run-top-level-list": run(TOP_LEVEL_LIST, "top level must be a mapping"),
     "run-unknown-strategy": run(UNKNOWN_STRATEGY, "did you mean 'at-most-once'"),
-    "run-missing-file": Bad(("run", "{dir}/nope.yaml", "--out", "{dir}/out"), ("{dir}/nope.yaml", "no such file")),
+    "run-missing-file": Bad(
+        ("run", "{dir}/nope.yaml", "--out", "{dir}/out"), ("{dir}/nope.yaml", "no such file")
+    ),
     "run-bad-strategy-override": Bad(
-        ("run", "{cfg}", "--out", "{dir}/out", "--no-progress", "--strategies", "at-most-once,at-leest-once"),
-        ("'at-leest-once'", "did you mean 'at-least-once'"), GOOD),
-    "run-out-is-a-file": Bad(("run", "{cfg}", "--out", "{cfg}", "--no-progress", "--force"), ("{cfg}", "not a folder"), GOOD),
+        (
+            "run",
+            "{cfg}",
+            "--out",
+            "{dir}/out",
+            "--no-progress",
+            "--strategies",
+            "at-most-once,at-leest-once",
+        ),
+        ("'at-leest-once'", "did you mean 'at-least-once'"),
+        GOOD,
+    ),
+    "run-out-is-a-file": Bad(
+        ("run", "{cfg}", "--out", "{cfg}", "--no-progress", "--force"),
+        ("{cfg}", "not a folder"),
+        GOOD,
+    ),
     # the command line itself (argparse): usage + one error line
     "unknown-option": argv("run", "{cfg}", "--bogus"),
     "zero-workers": argv("run", "{cfg}", "--workers", "0"),
@@ -158,7 +226,9 @@ BAD = {
 
 
 @pytest.fixture(scope="module")
-def bad_results(tmp_path_factory, cli) -> dict[str, tuple[subprocess.CompletedProcess[str], Path, Bad]]:
+def bad_results(
+    tmp_path_factory, cli
+) -> dict[str, tuple[subprocess.CompletedProcess[str], Path, Bad]]:
     """Every bad invocation, run once, a few at a time (each is a fresh interpreter)."""
 
     def one(name: str) -> tuple[subprocess.CompletedProcess[str], Path, Bad]:
@@ -171,7 +241,13 @@ def bad_results(tmp_path_factory, cli) -> dict[str, tuple[subprocess.CompletedPr
             (folder / "faults.csv").write_text("cell\n")
         fill = {"cfg": str(cfg), "dir": str(folder)}
         args = [a.format(**fill) for a in case.args]
-        resolved = Bad(case.args, tuple(n.format(**fill) for n in case.needles), case.text, case.one_line, case.script)
+        resolved = Bad(
+            case.args,
+            tuple(n.format(**fill) for n in case.needles),
+            case.text,
+            case.one_line,
+            case.script,
+        )
         return cli(*args, cwd=folder, script=case.script), folder, resolved
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
@@ -185,21 +261,28 @@ def test_bad_input_exits_2_with_clear_message(bad_results, name):
     assert not (folder / "out").exists(), "bad input must not create the results folder"
     assert not (folder / "results").exists(), "bad input must not create the results folder"
     if name == "run-out-is-a-file":
-        assert (folder / "config.yaml").read_text() == GOOD, "--force must not touch a file given as --out"
+        assert (folder / "config.yaml").read_text() == GOOD, (
+            "--force must not touch a file given as --out"
+        )
 
 
 def test_unknown_fault_node_names_key_and_line(cli, write_config, tmp_path):
-    path = write_config(tmp_path / "bad.yaml", MIN + "faults:\n  - {kind: crash, node: consumr-0, at: 1}\n")
+    path = write_config(
+        tmp_path / "bad.yaml", MIN + "faults:\n  - {kind: crash, node: consumr-0, at: 1}\n"
+    )
     err = assert_bad_input(cli("validate", path), "'consumr-0'")
     assert "(top level)" not in err
     assert "line 4, key faults.0.node" in err
 
 
-# --------------------------------------------------------------------------- existing results folder
+# ----------------------------------------------------------------------- existing results folder
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+    }
 
 
 def test_existing_results_folder_needs_force(cli, write_config, small_config, tmp_path):
@@ -241,7 +324,11 @@ def test_validate_good_config(cli, write_config, small_config, tmp_path, script)
     assert out.count("producer-0->broker-0") == 2
     assert out.count("consumer-0") >= 2
     # the protocol steps `crash ... on:` accepts
-    for step in ("after-ack-before-process", "after-process-before-commit", "after-commit-before-publish"):
+    for step in (
+        "after-ack-before-process",
+        "after-process-before-commit",
+        "after-commit-before-publish",
+    ):
         assert step in out
     assert not list(tmp_path.glob("results*")), "validate runs nothing and writes nothing"
 
@@ -324,11 +411,15 @@ def test_plot_redraws_charts(good_run, cli, tmp_path):
     assert "Traceback" not in proc.stderr
     redrawn = sorted(p.name for p in (folder / "charts").iterdir())
     assert redrawn == sorted(p.name for p in (out / "charts").iterdir())
-    assert any(name.endswith(".png") for name in redrawn) and any(name.endswith(".svg") for name in redrawn)
+    assert any(name.endswith(".png") for name in redrawn) and any(
+        name.endswith(".svg") for name in redrawn
+    )
 
 
 def test_run_no_charts(cli, write_config, small_config, tmp_path):
-    path = write_config(tmp_path / "ok.yaml", small_config(replications=1, strategies=["at-most-once"]))
+    path = write_config(
+        tmp_path / "ok.yaml", small_config(replications=1, strategies=["at-most-once"])
+    )
     proc = cli("run", path, "--out", tmp_path / "out", "--no-progress", "--no-charts")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "summary.csv").is_file()
@@ -338,8 +429,19 @@ def test_run_no_charts(cli, write_config, small_config, tmp_path):
 def test_run_overrides(cli, write_config, small_config, tmp_path):
     path = write_config(tmp_path / "ok.yaml", small_config())
     out = tmp_path / "out"
-    proc = cli("run", path, "--out", out, "--no-progress",
-               "--strategies", "at-most-once", "--replications", "1", "--seed", "3")
+    proc = cli(
+        "run",
+        path,
+        "--out",
+        out,
+        "--no-progress",
+        "--strategies",
+        "at-most-once",
+        "--replications",
+        "1",
+        "--seed",
+        "3",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(out / "summary.csv")
     assert summary["strategy"].tolist() == ["at-most-once"]
@@ -348,7 +450,9 @@ def test_run_overrides(cli, write_config, small_config, tmp_path):
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert (saved["seed"], saved["replications"], saved["strategies"]) == (3, 1, ["at-most-once"])
 
-    res = sim.run(path, seed=3, replications=1, strategies=["at-most-once"], workers=1, progress=False)
+    res = sim.run(
+        path, seed=3, replications=1, strategies=["at-most-once"], workers=1, progress=False
+    )
     pdt.assert_frame_equal(drop_wall(summary), drop_wall(res.summary), check_dtype=False)
 
 
@@ -360,7 +464,12 @@ def test_api_load_config_and_model_validate(write_config, small_config, tmp_path
     path = write_config(tmp_path / "ok.yaml", data)
     from_file = sim.load_config(path)
     assert isinstance(from_file, sim.ExperimentConfig)
-    assert from_file == sim.load_config(str(path)) == sim.ExperimentConfig.model_validate(data) == sim.load_config(data)
+    assert (
+        from_file
+        == sim.load_config(str(path))
+        == sim.ExperimentConfig.model_validate(data)
+        == sim.load_config(data)
+    )
     assert from_file.workload.rate == 40 and from_file.replications == 2
     assert sim.load_config(from_file) is from_file
 
@@ -394,7 +503,14 @@ def test_api_run_accepts_dict_path_and_config(api_result, small_config, write_co
 
 
 def test_api_keyword_overrides(small_config):
-    res = sim.run(small_config(), strategies="at-least-once", replications=1, seed=5, workers=1, progress=False)
+    res = sim.run(
+        small_config(),
+        strategies="at-least-once",
+        replications=1,
+        seed=5,
+        workers=1,
+        progress=False,
+    )
     assert res.summary["strategy"].tolist() == ["at-least-once"]
     assert res.summary["seed"].tolist() == [replication_seed(5, 0)]
     assert res.config["seed"] == 5
@@ -409,10 +525,16 @@ def test_api_save_and_load_round_trip(api_result, tmp_path):
     back = sim.load_results(folder)
     assert isinstance(back, sim.Results)
     pdt.assert_frame_equal(back.summary, res.summary, check_dtype=False)
-    pdt.assert_frame_equal(missing_as_none(back.messages), missing_as_none(res.messages), check_dtype=False)
-    pdt.assert_frame_equal(missing_as_none(back.faults), missing_as_none(res.faults), check_dtype=False)
+    pdt.assert_frame_equal(
+        missing_as_none(back.messages), missing_as_none(res.messages), check_dtype=False
+    )
+    pdt.assert_frame_equal(
+        missing_as_none(back.faults), missing_as_none(res.faults), check_dtype=False
+    )
     assert back.config == res.config
-    assert sim.ExperimentConfig.model_validate(back.config) == sim.ExperimentConfig.model_validate(res.config)
+    assert sim.ExperimentConfig.model_validate(back.config) == sim.ExperimentConfig.model_validate(
+        res.config
+    )
     assert back.errors == []
 
 

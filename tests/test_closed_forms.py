@@ -19,11 +19,10 @@ BASE = {
 }
 
 
-
-
 @pytest.mark.parametrize("p", [0.1, 0.3])
 def test_at_most_once_loss_equals_drop_probability_of_the_one_hop(run, p: float) -> None:
-    res = run(base=BASE,
+    res = run(
+        base=BASE,
         strategies=["at-most-once"],
         duration=100,
         workload={"rate": 100},
@@ -43,11 +42,15 @@ def test_at_most_once_loss_equals_drop_probability_of_the_one_hop(run, p: float)
 
 
 @pytest.mark.parametrize(("q", "forward"), [(0.2, 0.0), (0.3, 0.2)])
-def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(run, q: float, forward: float) -> None:
+def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(
+    run, q: float, forward: float
+) -> None:
     faults = [{"kind": "drop", "link": "broker-0->producer-0", "probability": q}]
     if forward:
         faults.append({"kind": "drop", "link": "producer-0->broker-0", "probability": forward})
-    res = run(base=BASE, strategies=["at-least-once"], duration=100, workload={"rate": 100}, faults=faults)
+    res = run(
+        base=BASE, strategies=["at-least-once"], duration=100, workload={"rate": 100}, faults=faults
+    )
     row = res.summary.iloc[0]
     n = row["committed"]
     assert n >= 10_000
@@ -66,7 +69,8 @@ def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(run, q: float
 
 def test_mm1_sojourn_time_matches_theory(run) -> None:
     lam, mu = 50.0, 100.0
-    res = run(base=BASE,
+    res = run(
+        base=BASE,
         strategies=["at-most-once"],
         duration=1000,
         drain=10,
@@ -88,6 +92,10 @@ def test_mm1_sojourn_time_matches_theory(run) -> None:
     order = np.argsort(created)
     created_sorted = created[order]
     done_sorted = np.sort(done)
-    in_system = np.searchsorted(created_sorted, instants, side="right") - np.searchsorted(done_sorted, instants, side="right")
+    in_system = np.searchsorted(created_sorted, instants, side="right") - np.searchsorted(
+        done_sorted, instants, side="right"
+    )
     lam_hat = len(created) / 1000
-    assert abs(in_system.mean() - lam_hat * row["latency_mean"]) < 0.1 * lam_hat * row["latency_mean"]
+    assert (
+        abs(in_system.mean() - lam_hat * row["latency_mean"]) < 0.1 * lam_hat * row["latency_mean"]
+    )

@@ -22,14 +22,20 @@ def test_drops_and_network_duplication_duplicate_at_least_once_but_not_exactly_o
 
 
 def test_consumer_crash_redelivers_without_duplicate_effects(run) -> None:
-    rows, _ = run(["at-least-once", "exactly-once"], [{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}])
+    rows, _ = run(
+        ["at-least-once", "exactly-once"],
+        [{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}],
+    )
     assert rows["at-least-once"]["duplicates"] > 0
     eos = rows["exactly-once"]
     assert eos["duplicates"] == 0 and eos["lost"] == 0 and eos["pending"] == 0
 
 
 def test_lost_sink_acks_do_not_apply_twice(run) -> None:
-    rows, _ = run(["at-least-once", "exactly-once"], [{"kind": "drop", "link": "sink->consumer-*", "probability": 0.05}])
+    rows, _ = run(
+        ["at-least-once", "exactly-once"],
+        [{"kind": "drop", "link": "sink->consumer-*", "probability": 0.05}],
+    )
     assert rows["at-least-once"]["duplicates"] > 0
     assert rows["exactly-once"]["duplicates"] == 0 and rows["exactly-once"]["lost"] == 0
 
@@ -38,7 +44,15 @@ def test_lost_sink_acks_do_not_apply_twice(run) -> None:
 def test_broker_crashes_duplicate_only_when_dedupe_state_is_not_durable(run, seed: int) -> None:
     faults = [
         {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.3},
-        {"kind": "random", "nodes": "broker-*", "kinds": ["crash"], "rate": 0.3, "mean_duration": 0.5, "at": 0, "duration": 20},
+        {
+            "kind": "random",
+            "nodes": "broker-*",
+            "kinds": ["crash"],
+            "rate": 0.3,
+            "mean_duration": 0.5,
+            "at": 0,
+            "duration": 20,
+        },
     ]
     durable, _ = run(["exactly-once"], faults, seed=seed, broker={"dedupe_durable": True})
     assert durable["exactly-once"]["duplicates"] == 0 and durable["exactly-once"]["lost"] == 0
@@ -50,7 +64,9 @@ def test_broker_crashes_duplicate_only_when_dedupe_state_is_not_durable(run, see
 
 def test_a_short_dedupe_window_forgets_and_duplicates_slow_resends(run) -> None:
     faults = [{"kind": "drop", "link": "broker-0->producer-0", "probability": 0.3}]
-    rows, msgs = run(["exactly-once"], faults, broker={"dedupe_window": 0.05}, producer={"request_timeout": 0.2})
+    rows, msgs = run(
+        ["exactly-once"], faults, broker={"dedupe_window": 0.05}, producer={"request_timeout": 0.2}
+    )
     assert rows["exactly-once"]["duplicates"] > 0
     assert msgs["duplicate_cause"].dropna().str.contains("dedupe-window").all()
 
@@ -95,4 +111,9 @@ def test_idempotent_producer_batches_under_load(run) -> None:
     assert per_request.max() > 1  # what queued behind a stalled request goes in one batch
     assert per_request.max() <= 100  # producer.max_batch
     assert res.summary.iloc[0]["lost"] == 0 and res.summary.iloc[0]["duplicates"] == 0
-    pd.testing.assert_series_equal(res.messages["effects"].value_counts(), pd.Series({1: len(res.messages)}, name="count"), check_names=False, check_index_type=False)
+    pd.testing.assert_series_equal(
+        res.messages["effects"].value_counts(),
+        pd.Series({1: len(res.messages)}, name="count"),
+        check_names=False,
+        check_index_type=False,
+    )

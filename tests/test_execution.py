@@ -20,7 +20,9 @@ CFG = {
 
 
 def _same(a: sim.Results, b: sim.Results) -> None:
-    pd.testing.assert_frame_equal(a.summary.drop(columns=["wall_seconds"]), b.summary.drop(columns=["wall_seconds"]))
+    pd.testing.assert_frame_equal(
+        a.summary.drop(columns=["wall_seconds"]), b.summary.drop(columns=["wall_seconds"])
+    )
     pd.testing.assert_frame_equal(a.messages, b.messages)
     pd.testing.assert_frame_equal(a.faults, b.faults)
 
@@ -32,11 +34,17 @@ def test_sweep_gives_the_same_rows_in_process_in_a_pool_and_on_dask() -> None:
     two = sim.run(CFG, workers=2, progress=False)
     _same(one, two)
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         on_dask = sim.run(CFG, dask=cluster.scheduler_address, progress=False)
     _same(one, on_dask)
     # at-most-once loss grows with the swept drop probability
-    amo = one.summary[one.summary["strategy"] == "at-most-once"].groupby("faults.0.probability")["loss_rate"].mean()
+    amo = (
+        one.summary[one.summary["strategy"] == "at-most-once"]
+        .groupby("faults.0.probability")["loss_rate"]
+        .mean()
+    )
     assert amo.is_monotonic_increasing and amo.iloc[0] == 0
 
 
@@ -52,4 +60,8 @@ def test_a_failing_run_is_reported_and_the_others_finish(monkeypatch: pytest.Mon
     res = sim.run({**CFG, "sweep": {}}, workers=1, progress=False)
     assert len(res.summary) == 3
     assert len(res.errors) == 1
-    assert "c0-at-least-once-r1" in res.errors[0] and "boom" in res.errors[0] and "seed" in res.errors[0]
+    assert (
+        "c0-at-least-once-r1" in res.errors[0]
+        and "boom" in res.errors[0]
+        and "seed" in res.errors[0]
+    )

@@ -17,7 +17,12 @@ def test_experiment_config_runs(path: Path) -> None:
     assert text.startswith("#"), "each experiment starts with a comment saying what it asks"
     cfg = sim.load_config(path)
     short = cfg.model_dump(mode="json")
-    short.update(replications=1, duration=min(cfg.duration, 12.0), drain=min(cfg.drain, 10.0), trace="summary")
+    short.update(
+        replications=1,
+        duration=min(cfg.duration, 12.0),
+        drain=min(cfg.drain, 10.0),
+        trace="summary",
+    )
     for f in short["faults"]:  # keep faults inside the shortened run
         if f.get("at") is not None and f["at"] > short["duration"]:
             f["at"] = short["duration"] / 2

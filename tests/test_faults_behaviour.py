@@ -42,15 +42,37 @@ def test_no_faults_no_anomalies(run) -> None:
 
 
 def test_crash_on_step_after_ack_before_process_loses_under_at_most_once_only(run) -> None:
-    rows, msgs = run([{"kind": "crash", "node": "consumer-0", "on": "after-ack-before-process", "occurrence": 50, "restart_after": 1}])
+    rows, msgs = run(
+        [
+            {
+                "kind": "crash",
+                "node": "consumer-0",
+                "on": "after-ack-before-process",
+                "occurrence": 50,
+                "restart_after": 1,
+            }
+        ]
+    )
     amo = msgs["at-most-once"]
     assert rows["at-most-once"]["lost"] >= 1
     assert set(causes(amo)) == {"crash:consumer-0 after ack"}
-    assert rows["at-least-once"]["lost"] == 0  # the step is never reached: it commits after processing
+    assert (
+        rows["at-least-once"]["lost"] == 0
+    )  # the step is never reached: it commits after processing
 
 
 def test_crash_after_process_before_commit_duplicates_under_at_least_once(run) -> None:
-    rows, _ = run([{"kind": "crash", "node": "consumer-1", "on": "after-process-before-commit", "occurrence": 300, "restart_after": 1}])
+    rows, _ = run(
+        [
+            {
+                "kind": "crash",
+                "node": "consumer-1",
+                "on": "after-process-before-commit",
+                "occurrence": 300,
+                "restart_after": 1,
+            }
+        ]
+    )
     alo = rows["at-least-once"]
     assert alo["lost"] == 0 and alo["pending"] == 0
     assert alo["duplicates"] > 0 and alo["redeliveries"] >= alo["duplicates"]
@@ -58,7 +80,10 @@ def test_crash_after_process_before_commit_duplicates_under_at_least_once(run) -
 
 
 def test_consumer_crash_redelivers_since_last_auto_commit(run) -> None:
-    rows, _ = run([{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}], consumer_group={"auto_commit_interval": 5})
+    rows, _ = run(
+        [{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}],
+        consumer_group={"auto_commit_interval": 5},
+    )
     alo = rows["at-least-once"]
     # up to 5 s of processed-but-uncommitted events (100/s) are processed again
     assert 0 < alo["duplicates"] <= 5 * 100 * 1.3
@@ -75,7 +100,9 @@ def test_consumers_down_for_good_leave_events_pending_not_lost(run) -> None:
 
 
 @pytest.mark.parametrize("durability", ["memory", "fsync"])
-def test_broker_crash_loses_unconsumed_records_only_without_durability(run, durability: str) -> None:
+def test_broker_crash_loses_unconsumed_records_only_without_durability(
+    run, durability: str
+) -> None:
     faults = [
         {"kind": "pause", "node": "consumer-*", "at": 5, "duration": 10},
         {"kind": "crash", "node": "broker-0", "at": 10, "restart_after": 1},
@@ -83,7 +110,7 @@ def test_broker_crash_loses_unconsumed_records_only_without_durability(run, dura
     rows, msgs = run(faults, broker={"durability": durability})
     alo = rows["at-least-once"]
     if durability == "memory":
-        # acknowledged records that were not consumed yet vanish with the broker: at-least-once loses too
+        # acknowledged records not consumed yet vanish with the broker: at-least-once loses too
         assert alo["lost"] > 300
         assert set(causes(msgs["at-least-once"])) == {"crash:broker-0"}
     else:
@@ -108,7 +135,9 @@ def test_disk_loss_loses_unflushed_acknowledged_writes(run) -> None:
 
 
 def test_partition_drops_what_crosses_the_cut(run) -> None:
-    rows, msgs = run([{"kind": "partition", "between": ["producer-0", "broker-0"], "at": 5, "duration": 3}])
+    rows, msgs = run(
+        [{"kind": "partition", "between": ["producer-0", "broker-0"], "at": 5, "duration": 3}]
+    )
     amo = rows["at-most-once"]
     assert 200 < amo["lost"] < 400  # ~3 s at 100/s
     assert set(causes(msgs["at-most-once"])) == {"partition:producer-0->broker-0"}
@@ -146,7 +175,9 @@ def test_reordering_breaks_per_key_order(run) -> None:
 
 
 def test_delay_adds_latency_for_its_window(run) -> None:
-    rows, msgs = run([{"kind": "delay", "link": "producer-0->broker-0", "extra": 0.5, "at": 5, "duration": 1}])
+    rows, msgs = run(
+        [{"kind": "delay", "link": "producer-0->broker-0", "extra": 0.5, "at": 5, "duration": 1}]
+    )
     for s in rows:
         m = msgs[s]
         inside = m[(m["created_at"] >= 5.01) & (m["created_at"] < 5.99)]
@@ -156,10 +187,18 @@ def test_delay_adds_latency_for_its_window(run) -> None:
 
 
 def test_producer_crash_loses_unacknowledged_events_with_unknown_outcome(run) -> None:
-    rows, msgs = run([
-        {"kind": "crash", "node": "producer-0", "at": 10, "restart_after": 1},
-        {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.5, "at": 9, "duration": 1},
-    ])
+    rows, msgs = run(
+        [
+            {"kind": "crash", "node": "producer-0", "at": 10, "restart_after": 1},
+            {
+                "kind": "drop",
+                "link": "producer-0->broker-0",
+                "probability": 0.5,
+                "at": 9,
+                "duration": 1,
+            },
+        ]
+    )
     alo = msgs["at-least-once"]
     lost = alo[alo["fate"] == "lost"]
     assert len(lost) > 0
@@ -176,8 +215,17 @@ def test_sink_crash_loses_the_in_flight_effect_under_at_most_once(run) -> None:
 
 
 def test_random_faults_keep_at_least_once_lossless(run) -> None:
-    faults = [{"kind": "random", "nodes": "*", "kinds": ["crash", "pause", "partition", "drop", "duplicate", "reorder", "delay"],
-               "rate": 1, "mean_duration": 0.5, "at": 0, "duration": 20}]
+    faults = [
+        {
+            "kind": "random",
+            "nodes": "*",
+            "kinds": ["crash", "pause", "partition", "drop", "duplicate", "reorder", "delay"],
+            "rate": 1,
+            "mean_duration": 0.5,
+            "at": 0,
+            "duration": 20,
+        }
+    ]
     rows, msgs = run(faults)
     assert rows["at-least-once"]["lost"] == 0 and rows["at-least-once"]["pending"] == 0
     assert rows["at-most-once"]["lost"] > 0
@@ -191,12 +239,26 @@ def _dup_causes(msgs: pd.DataFrame) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        ({"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2}, {"drop:broker-0->producer-0"}),
-        ({"kind": "duplicate", "link": "producer-0->broker-0", "probability": 0.1}, {"duplicate:producer-0->broker-0"}),
-        ({"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2},
-         {"redelivery after crash:consumer-0", "redelivery after crash:consumer-1"}),
-        ({"kind": "drop", "link": "sink->consumer-*", "probability": 0.2}, {"drop:sink->consumer-0", "drop:sink->consumer-1"}),
-        ({"kind": "pause", "node": "broker-0", "at": 5, "duration": 3}, {"timeout:producer-0 (late ack)"}),
+        (
+            {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.2},
+            {"drop:broker-0->producer-0"},
+        ),
+        (
+            {"kind": "duplicate", "link": "producer-0->broker-0", "probability": 0.1},
+            {"duplicate:producer-0->broker-0"},
+        ),
+        (
+            {"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2},
+            {"redelivery after crash:consumer-0", "redelivery after crash:consumer-1"},
+        ),
+        (
+            {"kind": "drop", "link": "sink->consumer-*", "probability": 0.2},
+            {"drop:sink->consumer-0", "drop:sink->consumer-1"},
+        ),
+        (
+            {"kind": "pause", "node": "broker-0", "at": 5, "duration": 3},
+            {"timeout:producer-0 (late ack)"},
+        ),
     ],
 )
 def test_every_duplicate_effect_names_the_fault_behind_it(run, fault, expected) -> None:

@@ -20,16 +20,28 @@ from sim.experiment import plan, simulate
 from sim.experiment.facts import run_facts
 
 NODES = ["broker-0", "consumer-0", "consumer-1", "sink"]
-LINKS = ["producer-0->broker-0", "broker-0->producer-0", "consumer-*<->broker-0", "consumer-*<->sink"]
+LINKS = [
+    "producer-0->broker-0",
+    "broker-0->producer-0",
+    "consumer-*<->broker-0",
+    "consumer-*<->sink",
+]
 
 
 @st.composite
 def fault(draw):
-    kind = draw(st.sampled_from(["crash", "pause", "partition", "drop", "duplicate", "reorder", "delay"]))
+    kind = draw(
+        st.sampled_from(["crash", "pause", "partition", "drop", "duplicate", "reorder", "delay"])
+    )
     at = draw(st.floats(0, 8, allow_nan=False))
     length = draw(st.floats(0.01, 3, allow_nan=False))
     if kind == "crash":
-        return {"kind": kind, "node": draw(st.sampled_from(NODES)), "at": at, "restart_after": length}
+        return {
+            "kind": kind,
+            "node": draw(st.sampled_from(NODES)),
+            "at": at,
+            "restart_after": length,
+        }
     if kind == "pause":
         return {"kind": kind, "node": draw(st.sampled_from(NODES)), "at": at, "duration": length}
     if kind == "partition":
@@ -37,22 +49,45 @@ def fault(draw):
         return {"kind": kind, "between": [a, b], "at": at, "duration": length}
     if kind == "delay":
         extra = draw(st.floats(0, 1))
-        return {"kind": kind, "link": draw(st.sampled_from(LINKS)), "extra": extra, "at": at, "duration": length}
+        return {
+            "kind": kind,
+            "link": draw(st.sampled_from(LINKS)),
+            "extra": extra,
+            "at": at,
+            "duration": length,
+        }
     p = draw(st.floats(0, 1, allow_nan=False))
-    return {"kind": kind, "link": draw(st.sampled_from(LINKS)), "probability": p, "at": at, "duration": length}
+    return {
+        "kind": kind,
+        "link": draw(st.sampled_from(LINKS)),
+        "probability": p,
+        "at": at,
+        "duration": length,
+    }
 
 
 @given(faults=st.lists(fault(), min_size=1, max_size=5), seed=st.integers(0, 2**32))
 def test_conservation_causes_and_declared_promises_under_random_faults(faults, seed) -> None:
-    cfg = ExperimentConfig.model_validate({
-        "seed": seed, "replications": 1, "duration": 10, "drain": 40, "trace": "messages",
-        "strategies": list(CONTRACT_STRATEGIES), "workload": {"rate": 50}, "faults": faults,
-    })
+    cfg = ExperimentConfig.model_validate(
+        {
+            "seed": seed,
+            "replications": 1,
+            "duration": 10,
+            "drain": 40,
+            "trace": "messages",
+            "strategies": list(CONTRACT_STRATEGIES),
+            "workload": {"rate": 50},
+            "faults": faults,
+        }
+    )
     specs, _ = plan(cfg)
     for spec in specs:
         done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))
         c = done.verdict.counts
-        assert c["committed"] == c["processed"] + c["lost"] + c["pending"] + c["dead_lettered"] + c["expired"]
+        assert (
+            c["committed"]
+            == c["processed"] + c["lost"] + c["pending"] + c["dead_lettered"] + c["expired"]
+        )
         assert c["duplicates"] == c["effects"] - c["processed"] >= 0
         msgs = messages_frame(done.verdict)
         assert len(msgs) == c["intended"]

@@ -26,8 +26,11 @@ from sim.core.rng import Streams, derive_seed, stable_index
 from sim.experiment import replication_seed
 
 RANDOM_FAULT = {
-    "kind": "random", "nodes": "consumer-*", "kinds": ["crash", "pause", "drop"],
-    "rate": 0.4, "mean_duration": 0.5,
+    "kind": "random",
+    "nodes": "consumer-*",
+    "kinds": ["crash", "pause", "drop"],
+    "rate": 0.4,
+    "mean_duration": 0.5,
 }
 
 
@@ -50,8 +53,17 @@ def cli_runs(tmp_path_factory, cli, write_config, faulty) -> dict[str, Path]:
 
     def one(item: tuple[str, tuple[str, str]]) -> subprocess.CompletedProcess[str]:
         name, (hash_seed, workers) = item
-        return cli("run", path, "--out", base / name, "--no-progress", "--workers", workers,
-                   env={"PYTHONHASHSEED": hash_seed}, cwd=base)
+        return cli(
+            "run",
+            path,
+            "--out",
+            base / name,
+            "--no-progress",
+            "--workers",
+            workers,
+            env={"PYTHONHASHSEED": hash_seed},
+            cwd=base,
+        )
 
     with ThreadPoolExecutor(max_workers=len(variants)) as pool:
         procs = dict(zip(variants, pool.map(one, variants.items()), strict=True))
@@ -73,12 +85,18 @@ def assert_same_results(a: Path, b: Path) -> None:
     assert (a / "faults.csv").read_bytes() == (b / "faults.csv").read_bytes()
     header_a = (a / "summary.csv").read_text().splitlines()[0]
     assert header_a == (b / "summary.csv").read_text().splitlines()[0], "same columns, same order"
-    assert summary_cells_without_wall(a / "summary.csv") == summary_cells_without_wall(b / "summary.csv")
+    assert summary_cells_without_wall(a / "summary.csv") == summary_cells_without_wall(
+        b / "summary.csv"
+    )
     sa, sb = pd.read_csv(a / "summary.csv"), pd.read_csv(b / "summary.csv")
     assert sa.drop(columns="wall_seconds").to_csv() == sb.drop(columns="wall_seconds").to_csv()
-    pdt.assert_frame_equal(pd.read_parquet(a / "messages.parquet"), pd.read_parquet(b / "messages.parquet"))
-    pdt.assert_frame_equal(pd.read_parquet(a / "summary.parquet").drop(columns="wall_seconds"),
-                           pd.read_parquet(b / "summary.parquet").drop(columns="wall_seconds"))
+    pdt.assert_frame_equal(
+        pd.read_parquet(a / "messages.parquet"), pd.read_parquet(b / "messages.parquet")
+    )
+    pdt.assert_frame_equal(
+        pd.read_parquet(a / "summary.parquet").drop(columns="wall_seconds"),
+        pd.read_parquet(b / "summary.parquet").drop(columns="wall_seconds"),
+    )
 
 
 def test_runs_are_complete(cli_runs):
@@ -99,8 +117,11 @@ def test_same_results_with_one_or_two_workers(cli_runs):
 def test_cli_matches_the_api(cli_runs, faulty):
     res = sim.run(faulty, workers=1, progress=False)
     summary = pd.read_csv(cli_runs["hash0-w1"] / "summary.csv")
-    pdt.assert_frame_equal(summary.drop(columns="wall_seconds"), res.summary.drop(columns="wall_seconds"),
-                           check_dtype=False)
+    pdt.assert_frame_equal(
+        summary.drop(columns="wall_seconds"),
+        res.summary.drop(columns="wall_seconds"),
+        check_dtype=False,
+    )
     assert summary["seed"].tolist() == [replication_seed(11, r) for r in (0, 0, 1, 1)]
 
 
@@ -111,7 +132,9 @@ def test_run_twice_in_process_gives_identical_frames(faulty):
     a = sim.run(faulty, workers=1, progress=False)
     b = sim.run(faulty, workers=1, progress=False)
     assert not a.errors and not b.errors
-    pdt.assert_frame_equal(a.summary.drop(columns="wall_seconds"), b.summary.drop(columns="wall_seconds"))
+    pdt.assert_frame_equal(
+        a.summary.drop(columns="wall_seconds"), b.summary.drop(columns="wall_seconds")
+    )
     pdt.assert_frame_equal(a.messages, b.messages)
     pdt.assert_frame_equal(a.events, b.events)
     pdt.assert_frame_equal(a.faults, b.faults)
@@ -147,7 +170,10 @@ def test_random_generator_materialises_concrete_faults(traced):
         assert sorted(group["source"].unique())[:2] == ["faults.0", "faults.1"]
         assert group["fault"].tolist() == list(range(len(group)))
     # drawn from each replication's seed: the replications differ
-    reps = [g.drop(columns="replication").reset_index(drop=True) for _, g in generated.groupby("replication")]
+    reps = [
+        g.drop(columns="replication").reset_index(drop=True)
+        for _, g in generated.groupby("replication")
+    ]
     assert len(reps) == 2 and not reps[0].equals(reps[1])
 
 
@@ -157,15 +183,27 @@ def test_fault_schedule_is_the_same_for_every_strategy(traced):
     assert len(starts)
     per_strategy = {}
     for (cell, rep, strategy), group in starts.groupby(["cell", "replication", "strategy"]):
-        seen = sorted(zip(group["num"], group["node"], group["detail"], group["time"].round(9), strict=True))
+        seen = sorted(
+            zip(group["num"], group["node"], group["detail"], group["time"].round(9), strict=True)
+        )
         per_strategy.setdefault((cell, rep), {})[strategy] = seen
     assert sorted(per_strategy) == [(0, 0), (0, 1)]
     for key, by_strategy in per_strategy.items():
         assert set(by_strategy) == {"at-most-once", "at-least-once"}
         first, second = by_strategy.values()
         assert first == second, f"{key}: strategies saw different faults"
-        planned = traced.faults[(traced.faults["cell"] == key[0]) & (traced.faults["replication"] == key[1])]
-        expected = sorted(zip(planned["fault"], planned["target"], planned["kind"], planned["at"].round(9), strict=True))
+        planned = traced.faults[
+            (traced.faults["cell"] == key[0]) & (traced.faults["replication"] == key[1])
+        ]
+        expected = sorted(
+            zip(
+                planned["fault"],
+                planned["target"],
+                planned["kind"],
+                planned["at"].round(9),
+                strict=True,
+            )
+        )
         assert first == expected, f"{key}: the run did not replay faults.csv"
 
 
@@ -174,7 +212,9 @@ def test_validate_prints_the_schedule_of_faults_csv(cli, cli_runs, write_config,
     proc = cli("validate", path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.split()[:3] == ["cell", "replication", "fault"])
+    start = next(
+        i for i, line in enumerate(lines) if line.split()[:3] == ["cell", "replication", "fault"]
+    )
     rows = []
     for line in lines[start + 1 :]:
         if line.startswith("protocol steps"):
@@ -189,8 +229,15 @@ def test_validate_prints_the_schedule_of_faults_csv(cli, cli_runs, write_config,
     for printed, (_, row) in zip(rows, saved.iterrows(), strict=True):
         cell, rep, fault, kind, target, *times = printed
         assert (int(cell), int(rep), int(fault), kind, target) == (
-            row["cell"], row["replication"], row["fault"], row["kind"], row["target"])
-        for text, column in zip(times, ["at", "duration", "restart_after", "probability"], strict=True):
+            row["cell"],
+            row["replication"],
+            row["fault"],
+            row["kind"],
+            row["target"],
+        )
+        for text, column in zip(
+            times, ["at", "duration", "restart_after", "probability"], strict=True
+        ):
             value = row[column]
             if pd.isna(value):
                 assert num(text) is None, (column, printed)
@@ -211,7 +258,8 @@ for line in sys.stdin:
         first = [x.hex() for x in s(name).random(3).tolist()]
         again = s(name).random()  # the same stream continues
         fresh = Streams(seed)(name).random()  # a new factory starts over
-        out.append([first, again.hex(), fresh.hex(), derive_seed(seed, name), stable_index(name, modulo)])
+        row = [first, again.hex(), fresh.hex(), derive_seed(seed, name), stable_index(name, modulo)]
+        out.append(row)
     print(json.dumps(out), flush=True)
 """
 
@@ -223,7 +271,9 @@ def _streams_locally(batch: list[tuple[int, str, int]]) -> list[list]:
         first = [x.hex() for x in s(name).random(3).tolist()]
         again = s(name).random()
         fresh = Streams(seed)(name).random()
-        out.append([first, again.hex(), fresh.hex(), derive_seed(seed, name), stable_index(name, modulo)])
+        out.append(
+            [first, again.hex(), fresh.hex(), derive_seed(seed, name), stable_index(name, modulo)]
+        )
     return out
 
 
@@ -232,8 +282,13 @@ class _Worker:
 
     def __init__(self, hash_seed: str) -> None:
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        self.proc = subprocess.Popen([sys.executable, "-c", _RNG_WORKER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _RNG_WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.hash = json.loads(self._readline())["hash"]
 
     def _readline(self) -> str:
@@ -273,18 +328,26 @@ def test_rng_workers_really_use_different_hash_seeds(rng_workers):
 
 
 NAMES = st.one_of(
-    st.sampled_from(["net/loss/producer-0->broker-0", "workload/arrivals/producer-0", "faults/random/2", ""]),
+    st.sampled_from(
+        ["net/loss/producer-0->broker-0", "workload/arrivals/producer-0", "faults/random/2", ""]
+    ),
     st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=24),
 )
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch=st.lists(st.tuples(st.integers(0, 2**63 - 1), NAMES, st.integers(1, 1024)), min_size=1, max_size=25))
+@given(
+    batch=st.lists(
+        st.tuples(st.integers(0, 2**63 - 1), NAMES, st.integers(1, 1024)), min_size=1, max_size=25
+    )
+)
 def test_named_streams_do_not_depend_on_the_process(rng_workers, batch):
     local = _streams_locally(batch)
     for worker in rng_workers:
         assert worker.ask(batch) == local
-    for (_seed, name, modulo), (first, again, fresh, child, index) in zip(batch, local, strict=True):
+    for (_seed, name, modulo), (first, again, fresh, child, index) in zip(
+        batch, local, strict=True
+    ):
         assert fresh == first[0], "a new Streams starts the stream over"
         assert again not in first, "asking for a name again continues its stream"
         assert 0 <= index < modulo

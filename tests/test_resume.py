@@ -24,7 +24,9 @@ CONFIG = {
     "trace": "messages",
     "strategies": ["at-most-once", "at-least-once"],
     "workload": {"rate": 200},
-    "faults": [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.2, "at": 2, "duration": 5}],
+    "faults": [
+        {"kind": "drop", "link": "producer-0->broker-0", "probability": 0.2, "at": 2, "duration": 5}
+    ],
 }
 
 
@@ -36,10 +38,22 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> 
     cfg_file = tmp_path / "resume.yaml"
     cfg_file.write_text(yaml.safe_dump(CONFIG))
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    base = [sys.executable, "-m", "sim", "run", str(cfg_file), "--workers", "1", "--no-progress", "--no-charts"]
+    base = [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(cfg_file),
+        "--workers",
+        "1",
+        "--no-progress",
+        "--no-charts",
+    ]
     subprocess.run([*base, "--out", str(whole)], check=True, capture_output=True)
 
-    proc = subprocess.Popen([*base, "--out", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*base, "--out", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((cut / "runs").glob("*.json"))) < 2:
         time.sleep(0.05)
@@ -63,10 +77,29 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> 
 
 def test_resume_refuses_a_different_config(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    sim.run({**CONFIG, "replications": 1, "duration": 3}, out=out, workers=1, progress=False, charts=False)
+    sim.run(
+        {**CONFIG, "replications": 1, "duration": 3},
+        out=out,
+        workers=1,
+        progress=False,
+        charts=False,
+    )
     with pytest.raises(sim.ConfigError, match="cannot resume"):
-        sim.run({**CONFIG, "replications": 1, "duration": 4}, out=out, workers=1, progress=False, resume=True)
-    res = sim.run({**CONFIG, "replications": 1, "duration": 3}, out=out, workers=1, progress=False, resume=True, charts=False)
+        sim.run(
+            {**CONFIG, "replications": 1, "duration": 4},
+            out=out,
+            workers=1,
+            progress=False,
+            resume=True,
+        )
+    res = sim.run(
+        {**CONFIG, "replications": 1, "duration": 3},
+        out=out,
+        workers=1,
+        progress=False,
+        resume=True,
+        charts=False,
+    )
     assert res.resumed == 2
 
 

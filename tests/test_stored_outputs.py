@@ -1,5 +1,6 @@
-"""Stored outputs: every ready experiment (and the scenarios in ``tests/scenarios/``), shortened, must give the outputs stored in
-``tests/reference/``, so a refactoring that moves a number cannot pass unnoticed.
+"""Stored outputs: every ready experiment (and the scenarios in ``tests/scenarios/``),
+shortened, must give the outputs stored in ``tests/reference/``, so a refactoring that moves
+a number cannot pass unnoticed.
 
 Each config is shortened the same way (one replication, at most 25 events/s per producer,
 step-triggered crashes at the same fraction of the events) and run in-process. The summary
@@ -61,7 +62,9 @@ def outputs(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     assert not res.errors, res.errors
     summary = res.summary.drop(columns=["wall_seconds"])
     digests = {"faults": digest(res.faults)}
-    for (cell, strategy, rep), rows in res.messages.groupby(["cell", "strategy", "replication"], sort=False):
+    for (cell, strategy, rep), rows in res.messages.groupby(
+        ["cell", "strategy", "replication"], sort=False
+    ):
         digests[f"messages c{cell}-{strategy}-r{rep}"] = digest(rows.reset_index(drop=True))
     return summary, digests
 
@@ -80,16 +83,22 @@ def test_experiment_outputs_match_the_stored_reference(path: Path) -> None:
     if UPDATE:
         REFERENCE.mkdir(exist_ok=True)
         summary_file.write_text(_csv(summary), encoding="utf-8")
-        digest_file.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    assert summary_file.exists(), f"no reference for {path.name}: run with MSGSIM_UPDATE_REFERENCE=1"
+        digest_file.write_text(
+            json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    assert summary_file.exists(), (
+        f"no reference for {path.name}: run with MSGSIM_UPDATE_REFERENCE=1"
+    )
     stored = pd.read_csv(summary_file)
     now = pd.read_csv(io.StringIO(_csv(summary)))
     assert list(now.columns) == list(stored.columns), "summary columns changed"
     moved = [
-        f"row {i} ({now.at[i, 'strategy']}, cell {now.at[i, 'cell']}) {c}: {stored.at[i, c]!r} -> {now.at[i, c]!r}"
+        f"row {i} ({now.at[i, 'strategy']}, cell {now.at[i, 'cell']}) {c}: "
+        f"{stored.at[i, c]!r} -> {now.at[i, c]!r}"
         for c in now.columns
         for i in range(min(len(now), len(stored)))
-        if not (pd.isna(now.at[i, c]) and pd.isna(stored.at[i, c])) and now.at[i, c] != stored.at[i, c]
+        if not (pd.isna(now.at[i, c]) and pd.isna(stored.at[i, c]))
+        and now.at[i, c] != stored.at[i, c]
     ]
     assert len(now) == len(stored) and not moved, "numbers moved:\n" + "\n".join(moved[:40])
     assert digests == json.loads(digest_file.read_text(encoding="utf-8"))

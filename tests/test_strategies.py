@@ -16,14 +16,16 @@ ACK_LOSS = [{"kind": "drop", "link": "broker-0->producer-0", "probability": 0.3}
 def idempotent_alo() -> Iterator[str]:
     """A preset added at run time: Kafka's idempotent producer with an at-least-once consumer."""
     name = "test-idempotent-producer"
-    strategies.register(Strategy(
-        name=name,
-        description="idempotent producer, process-then-commit consumer",
-        producer=ProducerRole("idempotent"),
-        broker=BrokerRole(dedupe_producer_retries=True),
-        consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
-        promises=(Promise("no-duplicates", ("dedupe-state-kept",)),),
-    ))
+    strategies.register(
+        Strategy(
+            name=name,
+            description="idempotent producer, process-then-commit consumer",
+            producer=ProducerRole("idempotent"),
+            broker=BrokerRole(dedupe_producer_retries=True),
+            consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+            promises=(Promise("no-duplicates", ("dedupe-state-kept",)),),
+        )
+    )
     yield name
     del strategies.PRESETS[name]
 

@@ -34,8 +34,11 @@ class Invariants(Part):
             holders = self.holders.setdefault(p, {})
             for other, held_in in holders.items():
                 if other != consumer and held_in == generation:
-                    self._say(row, f"partition {p} granted to {consumer} in generation "
-                                   f"{generation} while {other} holds it in the same generation")
+                    self._say(
+                        row,
+                        f"partition {p} granted to {consumer} in generation "
+                        f"{generation} while {other} holds it in the same generation",
+                    )
             holders[consumer] = generation
 
     @on(Op.REVOKE)
@@ -59,8 +62,11 @@ class Invariants(Part):
         key = (leader, row[5])
         before = self.commits.get(key)
         if before is not None and before[0] == epoch and row[6] < before[1]:
-            self._say(row, f"commit of {leader}/p{row[5]} moved back from {before[1]} to "
-                           f"{row[6]} within leader epoch {epoch} (by {row[3]})")
+            self._say(
+                row,
+                f"commit of {leader}/p{row[5]} moved back from {before[1]} to "
+                f"{row[6]} within leader epoch {epoch} (by {row[3]})",
+            )
         self.commits[key] = (epoch, row[6])
 
     @on(Op.OFFSET_RESET)

@@ -40,9 +40,7 @@ def conditions(facts: RunFacts) -> dict[str, bool]:
         facts.durability == "memory"
         or (facts.durability == "interval" and bool(brokers_crash & facts.disk_loss))
     )
-    loses_state = bool(brokers_crash) and (
-        not facts.dedupe_durable or facts.durability == "memory"
-    )
+    loses_state = bool(brokers_crash) and (not facts.dedupe_durable or facts.durability == "memory")
     return {
         "brokers-keep-acked-writes": not loses_writes,
         "producers-stay-up": not any(n.startswith("producer") for n in facts.crashed),

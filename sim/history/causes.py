@@ -129,7 +129,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"redelivery after visibility timeout \((?P<subject>\S+)\)"),
     ),
     ("redelivery", re.compile(r"redelivery to (?P<subject>\S+)")),
-    ("redelivery", re.compile(r"redelivery")),
+    ("redelivery-bare", re.compile(r"redelivery")),
     ("late-ack", re.compile(r"timeout:(?P<subject>\S+) \(late ack\)")),
     ("crash-after-ack", re.compile(r"crash:(?P<subject>\S+) after ack")),
     ("skipped", re.compile(r"skipped:(?P<subject>\S+?)(?: \((?P<q>.+)\))?")),
@@ -173,6 +173,7 @@ _WORDS = {
     "redelivery-after-visibility": "it was not deleted within the visibility timeout, so it "
     "became visible and was received again",
     "redelivery": "it was delivered again (to {subject}) before its offset was committed",
+    "redelivery-bare": "it was delivered again before its offset was committed",
     "crash-after-ack": "{subject} crashed after committing (acknowledging) it but before "
     "applying its effect",
     "crash": "{subject} crashed while holding its last copy",
@@ -180,7 +181,8 @@ _WORDS = {
     "skipped": "the committed offset at {subject} moved past it before any consumer received it",
     "late-ack": "an acknowledgement came after {subject}'s request timeout, so the request was "
     "resent",
-    "state-lost": "the broker could not recognise a resend: {subject} lost the dedupe state",
+    "state-lost": "the broker could not recognise a resend: its dedupe state was lost "
+    "({subject})",
     "fenced": "{subject} restarted with a new epoch, so its old request was refused",
     "overflow": "the partition {subject} was full",
     "ttl": "it was older than the TTL at {subject}",

@@ -2,8 +2,9 @@
 
 The world is the only place that knows every node. It builds each one with a small context
 (``context.py``), its own config section and its strategy's behaviour for its role, and shares
-the few objects two nodes legitimately share (a producer's database with its relay). Then it starts them, feeds the workload's arrivals to
-the producers, and runs the clock to ``duration + drain``.
+the few objects two nodes legitimately share (a producer's database with its relay). Then it
+starts them, feeds the workload's arrivals to the producers, and runs the clock to
+``duration + drain``.
 """
 
 from __future__ import annotations

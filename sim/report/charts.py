@@ -1,9 +1,9 @@
 """Comparison charts drawn from saved result frames.
 
-Charts are built from pandas frames only (``summary``, ``messages``, ``faults``; see
-``docs/contract.md``), never from simulator objects, with the object-oriented matplotlib
-API (:class:`matplotlib.figure.Figure`, no pyplot state), so they can be drawn in worker
-processes, on a headless server and in notebooks alike.
+Charts are built from pandas frames only (``summary``, ``messages``, ``faults``, ``lag``: the
+files of a results folder, see the README), never from simulator objects, with the
+object-oriented matplotlib API (:class:`matplotlib.figure.Figure`, no pyplot state), so they
+can be drawn in worker processes, on a headless server and in notebooks alike.
 
 Every chart is deterministic: the same frames give byte-identical PNG and SVG files.
 Each strategy keeps the same colour in every chart; colours follow the order in which
@@ -26,7 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .stats import t95
+from .stats import mean_ci, t95
 
 __all__ = [
     "draw_all",
@@ -85,7 +85,6 @@ FIGSIZE = (10.0, 5.5)
 DPI = 150
 TARGET_BINS = 60
 CDF_MAX_POINTS = 4000
-CHART_NAMES = ("loss_duplicates", "throughput_timeline", "latency_cdf", "causes", "sweep")
 
 
 @contextmanager
@@ -194,6 +193,14 @@ def _legend_outside(ax: Axes, first: Sequence[str] = ()) -> None:
     )
 
 
+def _present_strategies(rows: pd.DataFrame, given: Sequence[str] | None) -> list[str]:
+    """The strategies of :func:`_strategy_order` that have rows."""
+    if "strategy" not in rows.columns:
+        return []
+    present = rows["strategy"].astype(str)
+    return [s for s in _strategy_order(rows, given) if (present == s).any()]
+
+
 def _float_col(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
@@ -215,79 +222,22 @@ def loss_duplicate_bars(
     """
     with _style():
         rows, cell, several = _pick_cell(summary)
-        order = _strategy_order(rows, strategies)
-        order = [
-            s
-            for s in order
-            if "strategy" in rows.columns and (rows["strategy"].astype(str) == s).any()
-        ]
+        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
+        order = _present_strategies(rows, strategies)
         colours = strategy_colours(_strategy_order(summary, strategies))
         fig, ax = _new_figure()
-
-        metrics = (("loss_rate", "loss rate", None), ("duplicate_rate", "duplicate rate", "//"))
-        width = 0.38
         x = np.arange(len(order), dtype=float)
         top = 0.0
         max_reps = 0
-        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
-        for m, (column, _label, hatch) in enumerate(metrics):
-            offset = (m - 0.5) * width
+        for m, (column, hatch) in enumerate(_RATE_BARS):
+            offset = (m - 0.5) * _BAR_WIDTH
             for i, strategy in enumerate(order):
                 assert strategy_col is not None
                 values = _float_col(rows[strategy_col == strategy], column).dropna() * 100.0
-                n = len(values)
-                max_reps = max(max_reps, n)
-                mean = float(values.mean()) if n else float("nan")
-                ci = t95(n - 1) * float(values.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
-                ci = ci if math.isfinite(ci) else 0.0
-                height = mean if math.isfinite(mean) else 0.0
+                max_reps = max(max_reps, len(values))
                 colour = colours.get(strategy, PALETTE[0])
-                ax.bar(
-                    x[i] + offset,
-                    height,
-                    width,
-                    color=colour if hatch is None else "white",
-                    edgecolor=colour if hatch is not None else "black",
-                    hatch=hatch,
-                    linewidth=1.2 if hatch is not None else 0.6,
-                    zorder=2,
-                )
-                if ci > 0:
-                    ax.errorbar(
-                        x[i] + offset,
-                        height,
-                        # a rate is never negative: clip the lower whisker at zero
-                        yerr=[[min(ci, height)], [ci]],
-                        fmt="none",
-                        ecolor="black",
-                        elinewidth=1.2,
-                        capsize=5,
-                        zorder=3,
-                    )
-                label_y = height + ci
-                top = max(top, label_y)
-                ax.annotate(
-                    _fmt_pct(mean),
-                    (x[i] + offset, label_y),
-                    xytext=(0, 4),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=11,
-                    zorder=4,
-                )
-
-        ax.set_xticks(x, order)
-        if len(order) > 4:
-            for tick in ax.get_xticklabels():
-                tick.set_rotation(20)
-                tick.set_horizontalalignment("right")
-        ax.set_xlim(-0.6, max(len(order) - 0.4, 0.6))
-        ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
-        ax.set_xlabel("strategy")
-        ax.set_ylabel("rate (% of committed events)")
-        ax.grid(axis="x", visible=False)
-        ax.set_axisbelow(True)
+                top = max(top, _rate_bar(ax, x[i] + offset, values, colour, hatch))
+        _rate_axes(ax, order, top)
         notes = [_cell_note(cell, several)]
         if max_reps >= 2:
             notes.append(f"mean of {max_reps} replications, 95% CI")
@@ -304,7 +254,69 @@ def loss_duplicate_bars(
         return fig
 
 
-# ------------------------------------------------------------------ 2. throughput
+#: The bars of :func:`loss_duplicate_bars`: (summary column, hatch; None = solid).
+_RATE_BARS: tuple[tuple[str, str | None], ...] = (("loss_rate", None), ("duplicate_rate", "//"))
+_BAR_WIDTH = 0.38
+
+
+def _rate_bar(ax: Axes, x: float, values: pd.Series, colour: str, hatch: str | None) -> float:
+    """One bar: the mean of ``values`` (percent), its 95% CI whisker (clipped at zero) and
+    its value above. Returns the height of the label (the top of the whisker)."""
+    n = len(values)
+    mean = float(values.mean()) if n else float("nan")
+    ci = t95(n - 1) * float(values.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
+    ci = ci if math.isfinite(ci) else 0.0
+    height = mean if math.isfinite(mean) else 0.0
+    solid = hatch is None
+    ax.bar(
+        x,
+        height,
+        _BAR_WIDTH,
+        color=colour if solid else "white",
+        edgecolor="black" if solid else colour,
+        hatch=hatch,
+        linewidth=0.6 if solid else 1.2,
+        zorder=2,
+    )
+    if ci > 0:
+        ax.errorbar(
+            x,
+            height,
+            yerr=[[min(ci, height)], [ci]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=1.2,
+            capsize=5,
+            zorder=3,
+        )
+    ax.annotate(
+        _fmt_pct(mean),
+        (x, height + ci),
+        xytext=(0, 4),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=11,
+        zorder=4,
+    )
+    return height + ci
+
+
+def _rate_axes(ax: Axes, order: list[str], top: float) -> None:
+    ax.set_xticks(np.arange(len(order), dtype=float), order)
+    if len(order) > 4:
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(20)
+            tick.set_horizontalalignment("right")
+    ax.set_xlim(-0.6, max(len(order) - 0.4, 0.6))
+    ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
+    ax.set_xlabel("strategy")
+    ax.set_ylabel("rate (% of committed events)")
+    ax.grid(axis="x", visible=False)
+    ax.set_axisbelow(True)
+
+
+# ------------------------------------------------------------------ 2. over time
 
 
 def _fault_windows(
@@ -407,45 +419,31 @@ def throughput_timeline(
     """
     with _style():
         rows, cell, several = _pick_cell(messages)
-        order = [
-            s
-            for s in _strategy_order(rows, strategies)
-            if "strategy" in rows.columns and (rows["strategy"].astype(str) == s).any()
-        ]
+        order = _present_strategies(rows, strategies)
         colours = strategy_colours(_strategy_order(messages, strategies))
         first = _float_col(rows, "first_effect_at")
         if sim_time is None:
             latest = pd.concat([first, _float_col(rows, "created_at")]).max()
             sim_time = float(latest) if pd.notna(latest) else 0.0
-        if not math.isfinite(sim_time) or sim_time <= 0:
-            sim_time = 1.0
-        if bin_width is None:
-            bin_width = nice_bin_width(sim_time)
-        if not (math.isfinite(bin_width) and bin_width > 0):
-            raise ValueError(f"bin_width must be a positive number, got {bin_width!r}")
-        n_bins = max(1, math.ceil(sim_time / bin_width - 1e-9))
-        edges = bin_width * np.arange(n_bins + 1, dtype=float)
+        edges, bin_width = _bin_edges(sim_time, bin_width)
         right = float(edges[-1])
 
         fig, ax = _new_figure()
         _shade_faults(
             ax, _fault_windows(faults if faults is not None else pd.DataFrame(), cell, right)
         )
-        strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
         max_reps = 0
         for strategy in order:
-            assert strategy_col is not None
-            mask = strategy_col == strategy
+            mask = rows["strategy"].astype(str) == strategy
             n_reps = _n_replications(rows[mask])
             max_reps = max(max_reps, n_reps)
-            times = first[mask].dropna().to_numpy()
-            counts, _ = np.histogram(times, bins=edges)
-            rate = counts / bin_width / n_reps
+            rate = _rate(first[mask], edges, bin_width, n_reps)
+            colour = colours.get(strategy, PALETTE[0])
             ax.plot(
                 edges,
-                np.append(rate, rate[-1]),
+                rate,
                 drawstyle="steps-post",
-                color=colours.get(strategy, PALETTE[0]),
+                color=colour,
                 linewidth=2.0,
                 label=strategy,
                 zorder=2,
@@ -454,37 +452,68 @@ def throughput_timeline(
         ax.set_ylim(bottom=0.0)
         ax.set_xlabel("simulated time (s)")
         ax.set_ylabel("processed events per second (events/s)")
-        notes = [_cell_note(cell, several)]
-        if max_reps >= 2:
-            notes.append(f"mean of {max_reps} replications")
-        notes.append(f"{bin_width:g} s bins")
-        ax.set_title("Throughput over time" + _join_notes(*notes))
+        mean = f"mean of {max_reps} replications" if max_reps >= 2 else ""
+        notes = _join_notes(_cell_note(cell, several), mean, f"{bin_width:g} s bins")
+        ax.set_title("Throughput over time" + notes)
         _legend_outside(ax, first=order)
         return fig
 
 
-def lag_timeline(lag: pd.DataFrame, faults: pd.DataFrame | None = None, *, strategies: Sequence[str] | None = None) -> Figure:
+def _rate(times: pd.Series, edges: np.ndarray, bin_width: float, n_reps: int) -> np.ndarray:
+    """Events per second and replication in each bin, the last repeated to close the steps."""
+    counts, _ = np.histogram(times.dropna().to_numpy(), bins=edges)
+    rate = counts / bin_width / n_reps
+    return np.append(rate, rate[-1])
+
+
+def _bin_edges(sim_time: float, bin_width: float | None) -> tuple[np.ndarray, float]:
+    """Bin edges from 0 covering ``sim_time`` (1 s when it is not positive), and the width:
+    ``bin_width``, or a round width giving about :data:`TARGET_BINS` bins."""
+    if not math.isfinite(sim_time) or sim_time <= 0:
+        sim_time = 1.0
+    if bin_width is None:
+        bin_width = nice_bin_width(sim_time)
+    if not (math.isfinite(bin_width) and bin_width > 0):
+        raise ValueError(f"bin_width must be a positive number, got {bin_width!r}")
+    n_bins = max(1, math.ceil(sim_time / bin_width - 1e-9))
+    return bin_width * np.arange(n_bins + 1, dtype=float), bin_width
+
+
+def lag_timeline(
+    lag: pd.DataFrame,
+    faults: pd.DataFrame | None = None,
+    *,
+    strategies: Sequence[str] | None = None,
+) -> Figure:
     """Consumer lag (records not yet consumed, summed over partitions) over time, one line per
     strategy, cell 0 and replication 0, with that replication's fault windows shaded."""
     with _style():
         rows, cell, several = _pick_cell(lag)
         if "replication" in rows.columns and len(rows):
             rows = rows[rows["replication"] == rows["replication"].min()]
-        order = [s for s in _strategy_order(rows, strategies) if (rows["strategy"].astype(str) == s).any()]
+        strategy_col = rows["strategy"].astype(str)
+        order = _present_strategies(rows, strategies)
         colours = strategy_colours(_strategy_order(lag, strategies))
         fig, ax = _new_figure()
         right = float(_float_col(rows, "time").max()) if len(rows) else 1.0
         _shade_faults(ax, _fault_windows(_first_replication(faults), cell, right))
         for strategy in order:
-            own = rows[rows["strategy"].astype(str) == strategy]
-            total = own.groupby("time", sort=True)["lag"].sum()
-            ax.plot(total.index.to_numpy(dtype=float), total.to_numpy(dtype=float), color=colours.get(strategy, PALETTE[0]),
-                    linewidth=2.0, label=strategy, drawstyle="steps-post", zorder=2)
+            total = rows[strategy_col == strategy].groupby("time", sort=True)["lag"].sum()
+            ax.plot(
+                total.index.to_numpy(dtype=float),
+                total.to_numpy(dtype=float),
+                color=colours.get(strategy, PALETTE[0]),
+                linewidth=2.0,
+                label=strategy,
+                drawstyle="steps-post",
+                zorder=2,
+            )
         ax.set_xlim(0.0, right)
         ax.set_ylim(bottom=0.0)
         ax.set_xlabel("simulated time (s)")
         ax.set_ylabel("consumer lag (records, all partitions)")
-        ax.set_title("Consumer lag over time" + _join_notes(_cell_note(cell, several), "replication 0"))
+        notes = _join_notes(_cell_note(cell, several), "replication 0")
+        ax.set_title("Consumer lag over time" + notes)
         _legend_outside(ax, first=order)
         return fig
 
@@ -518,11 +547,7 @@ def latency_cdf(messages: pd.DataFrame, *, strategies: Sequence[str] | None = No
         colours = strategy_colours(_strategy_order(messages, strategies))
         latency = _processed_latencies(rows)
         strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
-        order = [
-            s
-            for s in _strategy_order(rows, strategies)
-            if strategy_col is not None and (strategy_col == s).any()
-        ]
+        order = _present_strategies(rows, strategies)
         fig, ax = _new_figure()
         positive = latency[latency > 0]
         log_x = bool(len(positive)) and float(positive.max()) / float(positive.min()) > 100.0
@@ -564,7 +589,7 @@ def latency_cdf(messages: pd.DataFrame, *, strategies: Sequence[str] | None = No
         return fig
 
 
-# ------------------------------------------------------------------ saving
+# ------------------------------------------------------------------ 4. sweeps
 
 
 def swept_parameters(summary: pd.DataFrame) -> list[str]:
@@ -585,8 +610,6 @@ def sweep_lines(
     """Each metric against a swept parameter: one line per strategy (mean across
     replications) with its 95% confidence band. Other swept parameters are held at their
     first value."""
-    from .stats import mean_ci
-
     swept = swept_parameters(summary)
     if parameter is None:
         if not swept:
@@ -604,25 +627,41 @@ def sweep_lines(
         for ax, metric in zip(axes, metrics, strict=True):
             percent = metric.endswith("_rate")
             for strategy in order:
-                own = rows[rows["strategy"] == strategy]
-                xs, means, lows, highs = [], [], [], []
-                for x, group in own.groupby(parameter, sort=True):
-                    mean, half = mean_ci(_float_col(group, metric))
-                    half = 0.0 if not math.isfinite(half) else half
-                    scale = 100.0 if percent else 1.0
-                    xs.append(float(x))  # type: ignore[arg-type]
-                    means.append(mean * scale)
-                    lows.append(max(0.0, mean - half) * scale if percent else (mean - half) * scale)
-                    highs.append((mean + half) * scale)
+                xs, means, lows, highs = _sweep_band(
+                    rows[rows["strategy"] == strategy], parameter, metric, percent
+                )
                 ax.plot(xs, means, marker="o", color=colours[strategy], label=strategy)
                 ax.fill_between(xs, lows, highs, color=colours[strategy], alpha=0.2, linewidth=0)
             label = metric.replace("_", " ")
             ax.set_ylabel(f"{label} (%)" if percent else label)
         axes[-1].set_xlabel(parameter)
-        n = _n_replications(rows)
-        axes[0].set_title(f"Against {parameter} (mean of {n} replication{'s' if n != 1 else ''}, 95% CI band)")
+        axes[0].set_title(f"Against {parameter} ({_mean_of(_n_replications(rows))}, 95% CI band)")
         _legend_outside(axes[0])
     return fig
+
+
+def _sweep_band(
+    own: pd.DataFrame, parameter: str, metric: str, percent: bool
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """(parameter values, means, band lows, band highs) of one strategy's metric; a rate's
+    band is clipped at zero and given in percent."""
+    scale = 100.0 if percent else 1.0
+    xs, means, lows, highs = [], [], [], []
+    for x, group in own.groupby(parameter, sort=True):
+        mean, half = mean_ci(_float_col(group, metric))
+        half = 0.0 if not math.isfinite(half) else half
+        xs.append(float(x))  # type: ignore[arg-type]
+        means.append(mean * scale)
+        lows.append(max(0.0, mean - half) * scale if percent else (mean - half) * scale)
+        highs.append((mean + half) * scale)
+    return xs, means, lows, highs
+
+
+def _mean_of(n: int) -> str:
+    return f"mean of {n} replication{'s' if n != 1 else ''}"
+
+
+# ------------------------------------------------------------------ 5. costs and causes
 
 
 COST_PANELS: tuple[tuple[str, str, float], ...] = (
@@ -637,8 +676,6 @@ COST_PANELS: tuple[tuple[str, str, float], ...] = (
 def strategy_costs(summary: pd.DataFrame, *, strategies: Sequence[str] | None = None) -> Figure:
     """Loss, duplicates, phantoms, latency and messages per event, one panel each, all
     strategies side by side (cell 0, mean across replications, 95% CI)."""
-    from .stats import mean_ci
-
     rows, cell, several = _pick_cell(summary)
     rows = rows.assign(
         phantom_rate=_float_col(rows, "phantoms") / _float_col(rows, "intended"),
@@ -656,14 +693,30 @@ def strategy_costs(summary: pd.DataFrame, *, strategies: Sequence[str] | None = 
                 means.append(0.0 if not math.isfinite(mean) else mean * scale)
                 errs.append(0.0 if not math.isfinite(half) else half * scale)
             xs = np.arange(len(order))
-            ax.bar(xs, means, yerr=errs, color=[colours[s] for s in order], capsize=3, edgecolor="black", linewidth=0.5)
+            ax.bar(
+                xs,
+                means,
+                yerr=errs,
+                color=[colours[s] for s in order],
+                capsize=3,
+                edgecolor="black",
+                linewidth=0.5,
+            )
             for x, m in zip(xs, means, strict=True):
-                ax.annotate(f"{m:.3g}", (x, m), ha="center", va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")
+                ax.annotate(
+                    f"{m:.3g}",
+                    (x, m),
+                    ha="center",
+                    va="bottom",
+                    fontsize=9,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
             ax.set_xticks(xs, order, rotation=60, ha="right", fontsize=10)
             ax.set_title(label, fontsize=11)
             ax.set_ylim(bottom=0)
-        n = _n_replications(rows)
-        fig.suptitle("What each strategy costs" + _join_notes(_cell_note(cell, several), f"mean of {n} replication{'s' if n != 1 else ''}"))
+        notes = _join_notes(_cell_note(cell, several), _mean_of(_n_replications(rows)))
+        fig.suptitle("What each strategy costs" + notes)
     return fig
 
 
@@ -671,36 +724,64 @@ def cause_breakdown(messages: pd.DataFrame, *, strategies: Sequence[str] | None 
     """Lost events and duplicate effects per strategy, stacked by the cause the checker found
     in the history (all cells and replications pooled, as a share of committed events)."""
     order = _strategy_order(messages, strategies)
-    committed = messages[messages["committed"].astype(bool)] if "committed" in messages.columns else messages
+    committed = messages
+    if "committed" in messages.columns:
+        committed = messages[messages["committed"].astype(bool)]
     totals = committed.groupby("strategy", sort=False).size()
     lost = committed[committed["fate"] == "lost"].groupby(["strategy", "loss_cause"]).size()
-    dup_rows = committed["duplicate_cause"].dropna() if "duplicate_cause" in committed.columns else pd.Series(dtype=str)
-    dups = (
-        dup_rows.str.split("; ").explode().to_frame("cause").join(committed["strategy"]).groupby(["strategy", "cause"]).size()
-        if len(dup_rows) else pd.Series(dtype=float)
+    panels = (
+        (lost, "lost events by cause"),
+        (_duplicate_counts(committed), "duplicate effects by cause"),
     )
     with _style():
         fig = Figure(figsize=(FIGSIZE[0] + 2, FIGSIZE[1]), dpi=DPI, layout="tight")
         axes = fig.subplots(1, 2, sharey=True)
-        for ax, counts, title in ((axes[0], lost, "lost events by cause"), (axes[1], dups, "duplicate effects by cause")):
+        for ax, (counts, title) in zip(axes, panels, strict=True):
             causes = sorted({c for _, c in counts.index}) if len(counts) else []
             bottom = np.zeros(len(order))
             cmap = matplotlib.colormaps["tab20"]
             for i, cause in enumerate(causes):
-                values = np.array([
-                    100.0 * counts.get((s, cause), 0) / totals.get(s, 1) for s in order
-                ])
-                ax.bar(order, values, bottom=bottom, color=cmap(i % 20), label=cause, edgecolor="white", linewidth=0.5)
+                values = np.array(
+                    [100.0 * counts.get((s, cause), 0) / totals.get(s, 1) for s in order]
+                )
+                ax.bar(
+                    order,
+                    values,
+                    bottom=bottom,
+                    color=cmap(i % 20),
+                    label=cause,
+                    edgecolor="white",
+                    linewidth=0.5,
+                )
                 bottom += values
             ax.set_title(title)
             ax.tick_params(axis="x", labelrotation=20)
             if causes:
                 ax.legend(fontsize=9, loc="upper left")
             else:
-                ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center", color="grey")
+                ax.text(
+                    0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center", color="grey"
+                )
         axes[0].set_ylabel("% of committed events")
-        fig.suptitle("Why events were lost or applied twice (causes read from the history; all runs pooled)")
+        fig.suptitle(
+            "Why events were lost or applied twice (causes read from the history; all runs pooled)"
+        )
     return fig
+
+
+def _duplicate_counts(committed: pd.DataFrame) -> pd.Series:
+    """Duplicate effects per (strategy, cause): a ``duplicate_cause`` names one cause per
+    extra effect, joined with "; "."""
+    if "duplicate_cause" not in committed.columns:
+        return pd.Series(dtype=float)
+    rows = committed["duplicate_cause"].dropna()
+    if not len(rows):
+        return pd.Series(dtype=float)
+    each = rows.str.split("; ").explode().to_frame("cause").join(committed["strategy"])
+    return each.groupby(["strategy", "cause"]).size()
+
+
+# ------------------------------------------------------------------ saving
 
 
 def save_figure(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:
@@ -746,41 +827,55 @@ def draw_all(
     *,
     lag: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Draw every chart the frames support into out_dir (created if needed); return written paths (png and svg for each chart).
+    """Draw every chart the frames support into ``out_dir`` (created if needed); return the
+    written paths (a png and an svg per chart).
 
     Charts whose frame is empty are skipped: with an empty ``messages`` frame (trace
-    level "summary") only ``loss_duplicates`` is drawn; ``latency_cdf`` also needs at
-    least one processed event with a latency. Files already in ``out_dir`` from an
-    earlier drawing are left as they are.
+    level "summary") there is no ``throughput_timeline``, ``latency_cdf`` or ``causes``;
+    ``latency_cdf`` also needs at least one processed event with a latency. Files already
+    in ``out_dir`` from an earlier drawing are left as they are.
     """
     summary = summary if summary is not None else pd.DataFrame()
     messages = messages if messages is not None else pd.DataFrame()
     faults = faults if faults is not None else pd.DataFrame()
-    order = _strategy_order(summary)
-    order = _strategy_order(messages, order)
+    order = _strategy_order(messages, _strategy_order(summary))
     written: list[Path] = []
-    if not summary.empty and {"strategy", "loss_rate", "duplicate_rate"} <= set(summary.columns):
-        written += save_figure(
-            loss_duplicate_bars(summary, strategies=order), out_dir, "loss_duplicates"
-        )
+    for name, fig in _charts(summary, messages, faults, lag, order):
+        written += save_figure(fig, out_dir, name)
+    return written
+
+
+def _charts(
+    summary: pd.DataFrame,
+    messages: pd.DataFrame,
+    faults: pd.DataFrame,
+    lag: pd.DataFrame | None,
+    order: list[str],
+) -> Iterator[tuple[str, Figure]]:
+    """(file name, figure) of each chart the frames support, drawn one at a time."""
+    rates = {"strategy", "loss_rate", "duplicate_rate"}
+    if not summary.empty and rates <= set(summary.columns):
+        yield "loss_duplicates", loss_duplicate_bars(summary, strategies=order)
     if not messages.empty and {"strategy", "first_effect_at"} <= set(messages.columns):
-        fig = throughput_timeline(
-            messages, faults, sim_time=_sim_time_hint(summary, messages), strategies=order
+        sim_time = _sim_time_hint(summary, messages)
+        yield (
+            "throughput_timeline",
+            throughput_timeline(messages, faults, sim_time=sim_time, strategies=order),
         )
-        written += save_figure(fig, out_dir, "throughput_timeline")
     if not messages.empty and "strategy" in messages.columns:
         rows, _cell, _several = _pick_cell(messages)
         if len(_processed_latencies(rows)):
-            written += save_figure(latency_cdf(messages, strategies=order), out_dir, "latency_cdf")
-    if not summary.empty and {"strategy", "loss_rate", "phantoms", "network_messages"} <= set(summary.columns):
-        written += save_figure(strategy_costs(summary, strategies=order), out_dir, "costs")
+            yield "latency_cdf", latency_cdf(messages, strategies=order)
+    costs = {"strategy", "loss_rate", "phantoms", "network_messages"}
+    if not summary.empty and costs <= set(summary.columns):
+        yield "costs", strategy_costs(summary, strategies=order)
     if lag is not None and not lag.empty:
-        written += save_figure(lag_timeline(lag, faults, strategies=order), out_dir, "lag_timeline")
+        yield "lag_timeline", lag_timeline(lag, faults, strategies=order)
     if not messages.empty and {"strategy", "fate", "loss_cause"} <= set(messages.columns):
-        written += save_figure(cause_breakdown(messages, strategies=order), out_dir, "causes")
-    if not summary.empty and swept_parameters(summary):
-        for i, parameter in enumerate(swept_parameters(summary)):
-            if summary[parameter].nunique() > 1:
-                name = "sweep" if i == 0 else f"sweep_{i}"
-                written += save_figure(sweep_lines(summary, parameter, strategies=order), out_dir, name)
-    return written
+        yield "causes", cause_breakdown(messages, strategies=order)
+    for i, parameter in enumerate(swept_parameters(summary) if not summary.empty else []):
+        if summary[parameter].nunique() > 1:
+            yield (
+                ("sweep" if i == 0 else f"sweep_{i}"),
+                sweep_lines(summary, parameter, strategies=order),
+            )

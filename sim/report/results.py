@@ -7,6 +7,7 @@ temporary name and a rename, as every file: ``sim/experiment/folder.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,23 @@ class Results:
         self.config = config
         self.errors = errors or []
         self.lag = lag if lag is not None else pd.DataFrame()
-        """Consumer lag per partition over time (``strategy, cell, replication, time, partition, lag``)."""
+        """Consumer lag per partition over time
+        (``strategy, cell, replication, time, partition, lag``)."""
         self.resumed = 0
         """Runs read back from an interrupted experiment's folder instead of being run again."""
 
     def aggregate(self) -> pd.DataFrame:
-        """Mean and 95% CI half-width per (cell, strategy) across replications (see :func:`sim.aggregate`)."""
+        """Mean and 95% CI half-width per (cell, strategy) across replications
+        (see :func:`sim.aggregate`)."""
         from .stats import aggregate
 
         return aggregate(self.summary)
 
     def __repr__(self) -> str:
-        return f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, {len(self.messages)} message rows, {len(self.faults)} faults>"
+        return (
+            f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, "
+            f"{len(self.messages)} message rows, {len(self.faults)} faults>"
+        )
 
     def save(self, path: str | Path, force: bool = False, charts: bool = True) -> Path:
         out = Path(path)
@@ -58,7 +64,8 @@ class Results:
 
 
 def write_frames(out: Path, res: Results, charts: bool = True) -> None:
-    write_text(out / "config.yaml", yaml.safe_dump(res.config, sort_keys=False, default_flow_style=None))
+    text = yaml.safe_dump(res.config, sort_keys=False, default_flow_style=None)
+    write_text(out / "config.yaml", text)
     write_csv(out / "faults.csv", res.faults)
     if len(res.messages):
         write_parquet(out / "messages.parquet", res.messages)
@@ -80,16 +87,29 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
     write_csv(out / "summary.csv", res.summary)  # last: marks the folder complete
 
 
+def _read(path: Path, read: Callable[[Path], Any], default: Any) -> Any:
+    return read(path) if path.exists() else default
+
+
+FAULT_TEXT_COLUMNS = {"extra": "object", "on": "object", "target": "object", "source": "object"}
+
+
 def load_results(path: str | Path) -> Results:
     """Read a results folder written by ``msgsim run`` or ``Results.save``."""
     out = Path(path)
     if not (out / "summary.csv").exists():
-        raise ConfigError(f"{out}: not a complete results folder (no summary.csv). Run an experiment first, e.g. `msgsim run experiments/compare_semantics.yaml`.")
-    summary = pd.read_parquet(out / "summary.parquet") if (out / "summary.parquet").exists() else pd.read_csv(out / "summary.csv")
-    messages = pd.read_parquet(out / "messages.parquet") if (out / "messages.parquet").exists() else pd.DataFrame()
-    events = pd.read_parquet(out / "events.parquet") if (out / "events.parquet").exists() else pd.DataFrame()
-    faults = pd.read_csv(out / "faults.csv", dtype={"extra": "object", "on": "object", "target": "object", "source": "object"}) if (out / "faults.csv").exists() else pd.DataFrame()
-    config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) if (out / "config.yaml").exists() else {}
-    errors = json.loads((out / "errors.json").read_text()) if (out / "errors.json").exists() else []
-    lag = pd.read_parquet(out / "lag.parquet") if (out / "lag.parquet").exists() else None
+        raise ConfigError(
+            f"{out}: not a complete results folder (no summary.csv). Run an experiment first, "
+            "e.g. `msgsim run experiments/compare_semantics.yaml`."
+        )
+    summary = _read(out / "summary.parquet", pd.read_parquet, None)
+    if summary is None:
+        summary = pd.read_csv(out / "summary.csv")
+    empty = pd.DataFrame()
+    messages = _read(out / "messages.parquet", pd.read_parquet, empty)
+    events = _read(out / "events.parquet", pd.read_parquet, empty)
+    faults = _read(out / "faults.csv", lambda p: pd.read_csv(p, dtype=FAULT_TEXT_COLUMNS), empty)
+    config = _read(out / "config.yaml", lambda p: yaml.safe_load(p.read_text(encoding="utf-8")), {})
+    errors = _read(out / "errors.json", lambda p: json.loads(p.read_text()), [])
+    lag = _read(out / "lag.parquet", pd.read_parquet, None)
     return Results(summary, messages, events, faults, config, errors, lag=lag)

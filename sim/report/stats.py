@@ -51,7 +51,9 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame()
     cols = list(summary.columns)
-    swept = cols[cols.index("cell") + 1 : cols.index("strategy")] if "cell" in cols and "strategy" in cols else []
+    swept = []
+    if "cell" in cols and "strategy" in cols:
+        swept = cols[cols.index("cell") + 1 : cols.index("strategy")]
     keys = [c for c in ("experiment", "cell", *swept, "strategy") if c in cols]
     metrics = [c for c in (*COUNT_COLUMNS, *RATE_COLUMNS) if c in cols]
     rows = []
