@@ -14,7 +14,7 @@ def op(t, kind, node, eids=(), peer="", part=-1, num=-1, info=""):
     elif kind == Op.APPEND:
         info = (-1, "")
     elif kind == Op.RECEIVE:
-        info = 0
+        info = (0, 0)
     elif kind == Op.COMMIT:
         info = (node, 0)  # the partition's leader (here the coordinator itself), epoch 0
     return (t, kind, node, peer, tuple(eids), part, num, info)

@@ -19,8 +19,9 @@ from ..history.ops import Op, Row
 from .part import Part, on
 from .state import EventState
 
-CopyKey = tuple[str, int, int]
-"""A record in a log: (broker, partition, offset)."""
+CopyKey = tuple[str, int, int, int]
+"""A record in a log: (broker, partition, offset, leader epoch); a truncated log reuses
+offsets, under a new epoch."""
 Source = tuple[Any, ...]
 """What an effect came from: (log copy, the delivery's history position, redelivery cause)."""
 NO_SOURCE: Source = (None, -1, None)
@@ -42,6 +43,12 @@ class Attribution(Part):
         """Consumer -> event -> the deliveries it holds, oldest first (processed in order)."""
         self.orphans: dict[tuple[str, str], Source] = {}
         """Deliveries held by a consumer when it crashed: its sink transactions may land."""
+        self.epochs: dict[tuple[str, int], int] = {}
+        """(broker, partition) -> its current leader epoch."""
+
+    @on(Op.TRUNCATE)
+    def _truncate(self, seq: int, row: Row) -> None:
+        self.epochs[(row[2], row[5])] = row[7]
 
     @on(Op.SEND, Op.DUP)
     def _sent(self, seq: int, row: Row) -> None:
@@ -77,14 +84,16 @@ class Attribution(Part):
         if e.appends > 1:  # a second copy in the logs: a network duplicate or a producer resend
             why = self.dup_links.get(msgid) or e.ack_failure or causes.late_ack(peer)
             if unrecognised:  # an idempotent resend the broker could not recognise
-                why = causes.state_lost(unrecognised, why)
-        self.append_cause[(node, part, num)] = why
+                why = causes.state_lost(e.state_loss or unrecognised, why)
+        if unrecognised and unrecognised != causes.EPOCH_BUMP:
+            e.state_loss = unrecognised  # stored by a broker that had lost its sequence state
+        self.append_cause[(node, part, num, self.epochs.get((node, part), 0))] = why
         e.append_causes.append((seq, why))
 
     @on(Op.RECEIVE)
     def _receive(self, seq: int, row: Row) -> None:
-        _, _, node, peer, eids, part, num, receive_count = row
-        copy_key = (peer, part, num)
+        _, _, node, peer, eids, part, num, (receive_count, epoch) = row
+        copy_key = (peer, part, num, epoch)
         before = self.receivers.get(copy_key)
         redelivery = None
         if before is not None:

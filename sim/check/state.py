@@ -42,6 +42,9 @@ class EventState:
     sources: list[tuple[Any, ...]] = field(default_factory=list)
     """Per effect: (log copy, the delivery's history position, why it was redelivered)."""
     duplicate_causes: list[str] = field(default_factory=list)
+    state_loss: str = ""
+    """Why a broker stored a copy of it without knowing the producer's sequences (the loss of
+    its sequence state): a later resend of it cannot be recognised either."""
     append_causes: list[tuple[int, str | None]] = field(default_factory=list)
     """Per append: (its history position, why it is an extra copy in the logs, or None)."""
 

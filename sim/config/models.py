@@ -138,6 +138,10 @@ class Producer(Model):
     max_batch: PositiveInt = 100
     """Idempotent producers: events per produce request (what queued while one was in flight)."""
     retries: NonNegInt | None = None
+    """Resends of a request before it fails; null: until ``delivery_timeout``."""
+    delivery_timeout: PositiveFloat = 120.0
+    """A request not acknowledged this long after its event was created fails, and the
+    application is told so (Kafka's ``delivery.timeout.ms``, KIP-91)."""
     backoff: Backoff = Backoff()
 
 

@@ -152,7 +152,10 @@ register(
         consumer=ConsumerRole(commit="in-sink", retry_sink=True, dead_letter=True),
         promises=(
             _ALO_LOSS,
-            Promise("no-duplicates", ("dedupe-state-kept", "brokers-keep-acked-writes")),
+            Promise(
+                "no-duplicates",
+                ("dedupe-state-kept", "brokers-keep-acked-writes", "unlimited-retries"),
+            ),
         ),
     )
 )

@@ -58,6 +58,8 @@ def fenced(producer: str, broker: str) -> str:
 
 
 DEDUPE_WINDOW_EXPIRED = "dedupe-window expired"
+EPOCH_BUMP = "epoch bump"
+"""A producer bumped its epoch (KIP-360) and resent batches with new sequences."""
 
 
 # --------------------------------------------------------------------------- built by the checker
@@ -103,7 +105,10 @@ REDELIVERY = "redelivery"
 
 
 def state_lost(lost_by: str, resent_after: str) -> str:
-    """An idempotent resend the broker could not recognise: its sequence state was lost."""
+    """An idempotent resend the broker could not recognise: its sequence state was lost, or
+    the producer bumped its epoch and resent the batch under a new sequence."""
+    if lost_by == EPOCH_BUMP:
+        return f"resent under a new producer epoch after {resent_after}"
     return f"{lost_by} lost the dedupe state (resent after {resent_after})"
 
 
@@ -122,6 +127,7 @@ class Cause:
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("state-lost", re.compile(r"(?P<subject>.+) lost the dedupe state \(resent after (?P<q>.+)\)")),
+    ("epoch-bump", re.compile(r"resent under a new producer epoch after (?P<q>.+)")),
     ("fenced", re.compile(r"crash:(?P<subject>\S+) \(its old request fenced by (?P<q>\S+)\)")),
     ("redelivery-after-crash", re.compile(r"redelivery after crash:(?P<subject>\S+)")),
     (
@@ -181,9 +187,10 @@ _WORDS = {
     "skipped": "the committed offset at {subject} moved past it before any consumer received it",
     "late-ack": "an acknowledgement came after {subject}'s request timeout, so the request was "
     "resent",
-    "state-lost": "the broker could not recognise a resend: its dedupe state was lost "
-    "({subject})",
+    "state-lost": "the broker could not recognise a resend: its dedupe state was lost ({subject})",
     "fenced": "{subject} restarted with a new epoch, so its old request was refused",
+    "epoch-bump": "the producer gave up a batch and resent the later ones under a new epoch, "
+    "which the broker cannot match with what it already stored ({q})",
     "overflow": "the partition {subject} was full",
     "ttl": "it was older than the TTL at {subject}",
     "poison": "its processing failed at {subject}",

@@ -28,6 +28,7 @@ class Op(StrEnum):
     OUTCOME = "outcome"
     APPEND = "append"
     LOG_LOSS = "log-loss"
+    TRUNCATE = "truncate"
     OFFSET_RESET = "offset-reset"
     COMMIT = "commit"
     COMMIT_REFUSED = "commit-refused"
@@ -163,6 +164,14 @@ VOCABULARY: dict[Op, OpSpec] = {
         num="the offset",
         detail="the cause",
     ),
+    Op.TRUNCATE: OpSpec(
+        "a broker cut a partition's log (its tail was not durable); a new leader epoch begins",
+        "the broker",
+        part="the partition",
+        num="the records kept",
+        detail="the new leader epoch",
+        detail_type=int,
+    ),
     Op.OFFSET_RESET: OpSpec(
         "the group coordinator forgot committed offsets",
         "the broker",
@@ -191,9 +200,11 @@ VOCABULARY: dict[Op, OpSpec] = {
     Op.SINK_COMMIT: OpSpec(
         "the sink stored a consumed offset with an effect",
         "the sink",
-        "the partition's broker",
+        "the partition's leader",
         part="the partition",
         num="the offset",
+        detail="the leader epoch it refers to",
+        detail_type=int,
     ),
     Op.TXN_REFUSED: OpSpec(
         "the sink refused an offset transaction",
@@ -201,7 +212,7 @@ VOCABULARY: dict[Op, OpSpec] = {
         "the consumer",
         "its events",
         num=_MSG,
-        detail="((partition, stored offset), ...)",
+        detail="((partition, stored offset, its epoch), ...)",
         detail_type=tuple,
     ),
     Op.PRODUCER_ID: OpSpec(
@@ -270,8 +281,8 @@ VOCABULARY: dict[Op, OpSpec] = {
         "the event",
         "the partition",
         "the offset",
-        "queue mode: how many times it has been received; log mode: 0",
-        int,
+        "(queue mode: how many times it has been received, log mode: 0; the leader epoch)",
+        tuple,
     ),
     Op.PROCESS_FAIL: OpSpec(
         "a consumer failed to process an event",

@@ -16,7 +16,7 @@ import simpy
 from ..config.models import ConsumerGroup
 from ..core.topology import Topology
 from ..history.recorder import Recorder
-from .messages import Envelope, Message, ReceiveResponse, Record
+from .messages import Envelope, Message, OffsetMove, ReceiveResponse, Record
 from .node import RequestTracker
 
 
@@ -58,6 +58,7 @@ class NodeHost(Protocol):
 
 class ProducerHost(NodeHost, Protocol):
     acks: RequestTracker
+    attempts: dict[str, int]
 
     def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None: ...
 
@@ -112,7 +113,7 @@ class ConsumerHost(NodeHost, Protocol):
     def process(
         self,
         rec: Record,
-        offsets: dict[int, tuple[str, int, int]] | None = None,
+        offsets: dict[int, OffsetMove] | None = None,
         attempts: int | None = None,
         dead_letter: bool | None = None,
     ) -> Generator[Any, Any, Any]: ...

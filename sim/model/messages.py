@@ -4,7 +4,7 @@ request, a sink transaction), so the checker follows it through the network."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 
@@ -60,6 +60,11 @@ class ProduceAck(Message):
     offset: int
     error: str = ""
     batch: tuple[str, ...] = ()
+    attempt: int = 0
+    """The attempt of the request it answers: a refusal answers that attempt only."""
+    in_sequence: bool = False
+    """An idempotent batch stored right after the previous sequence the broker knew (not
+    after the broker lost its sequence state): every earlier batch is stored too."""
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -213,6 +218,9 @@ class ReceiveResponse(Message):
     records: list[Record]
     receives: list[int]
     """How many times each record has now been received."""
+    epochs: dict[int, int] = field(default_factory=dict)
+    """The log epoch of each partition received from: with the offset, the receipt handle
+    a delete must present (a queue that lost messages reuses their offsets)."""
 
     @property
     def eids(self) -> tuple[str, ...]:
@@ -225,8 +233,8 @@ class Delete(Message):
 
     kind: ClassVar[str] = "delete"
     request: int
-    items: tuple[tuple[int, int], ...]
-    """(partition, offset) of each message."""
+    items: tuple[tuple[int, int, int], ...]
+    """(partition, offset, log epoch) of each message: its receipt handle."""
 
 
 @dataclass(slots=True)
@@ -256,19 +264,30 @@ class DeadLetterAck(Message):
     request: int
 
 
+@dataclass(frozen=True, slots=True)
+class OffsetMove:
+    """A consumed offset stored in the sink: from ``expected`` to ``new``, each an
+    (offset, leader epoch) of the partition led by ``broker``. The epoch tells a consumer that
+    resumes from the sink whether the log it refers to was truncated since (KIP-320)."""
+
+    broker: str
+    expected: tuple[int, int]
+    new: tuple[int, int]
+
+
 @dataclass(slots=True)
 class SinkTxn(Message):
     """Apply the effects of ``records`` in one atomic sink transaction.
 
-    With ``offsets`` ({partition: (broker, expected, new)}) the transaction also stores the
-    consumed offsets, and applies only if the stored offsets are the expected ones (so a
-    retried transaction is not applied twice, and a stale consumer cannot apply at all)."""
+    With ``offsets`` the transaction also stores the consumed offsets, and applies only if the
+    stored offsets are the expected ones (so a retried transaction is not applied twice, and
+    a stale consumer cannot apply at all)."""
 
     kind: ClassVar[str] = "sink-txn"
     custody: ClassVar[bool] = True
     request: int
     records: tuple[Record, ...]
-    offsets: dict[int, tuple[str, int, int]] | None = None
+    offsets: dict[int, OffsetMove] | None = None
     dedupe: bool = False
     """Idempotent consumer: skip events whose id the sink has already processed."""
 
@@ -282,8 +301,9 @@ class SinkAck(Message):
     kind: ClassVar[str] = "sink-ack"
     request: int
     applied: tuple[str, ...] = ()
-    offsets: dict[int, int] | None = None
-    """The offsets the sink holds (offset transactions), so a consumer can resume from them."""
+    offsets: dict[int, tuple[int, int]] | None = None
+    """The (offset, epoch) the sink holds per partition (offset transactions), so a consumer
+    can resume from them."""
 
     @property
     def eids(self) -> tuple[str, ...]:

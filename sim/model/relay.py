@@ -59,13 +59,20 @@ class Relay(Node):
     role = "relay"
 
     def __init__(
-        self, name: str, ctx: Context, cfg: Outbox, backoff: Backoff, database: ProducerDatabase
+        self,
+        name: str,
+        ctx: Context,
+        cfg: Outbox,
+        backoff: Backoff,
+        database: ProducerDatabase,
+        delivery_timeout: float = 120.0,
     ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
         self.database = database
         self.timeout = ctx.request_timeout
         self.backoff = backoff
+        self.delivery_timeout = delivery_timeout
         self.acks = RequestTracker(self.env)
         self.trigger = TRIGGERS[cfg.relay](self)
         self.on(ProduceAck, self._on_ack)
@@ -91,29 +98,35 @@ class Relay(Node):
             by_partition: dict[int, list[Record]] = {}
             for rec in rows:
                 by_partition.setdefault(rec.partition, []).append(rec)
-            senders = [
-                self.spawn(self._publish(tuple(batch))) for _, batch in sorted(by_partition.items())
-            ]
+            batches = [tuple(batch) for _, batch in sorted(by_partition.items())]
+            senders = [self.spawn(self._publish(batch)) for batch in batches]
             yield self.env.all_of(senders)
             yield from self.unpaused()
             self.reach("after-publish-before-mark")
-            self.database.mark_sent({r.eid for r in rows})
-            self.record(
-                Op.OUTBOX_MARK, self.name, tuple(r.eid for r in rows), peer=self.database.owner
-            )
+            sent = [r for batch, s in zip(batches, senders, strict=True) if s.value for r in batch]
+            if sent:  # rows whose publication failed stay in the outbox for the next read
+                self.database.mark_sent({r.eid for r in sent})
+                eids = tuple(r.eid for r in sent)
+                self.record(Op.OUTBOX_MARK, self.name, eids, peer=self.database.owner)
 
-    def _publish(self, batch: tuple[Record, ...]) -> Generator[Any, Any, None]:
+    def _publish(self, batch: tuple[Record, ...]) -> Generator[Any, Any, bool]:
+        """Publish one partition's rows, retried until acknowledged (True) or until
+        ``producer.delivery_timeout`` passes (False)."""
         broker = self.topology.leader_of(batch[0].partition)
+        deadline = float(self.env.now) + self.delivery_timeout
         attempt = 0
         while True:
             attempt += 1
             _, acked = self.acks.new(batch[0].eid)
             self.send(broker, Produce(batch, attempt))
-            reply = yield from self.wait_for(acked, self.timeout)
+            wait = min(self.timeout, max(0.0, deadline - float(self.env.now)))
+            reply = yield from self.wait_for(acked, wait)
             if reply is not None:
-                return
+                return True
             pause = self.backoff.delay(attempt)
+            if float(self.env.now) + pause >= deadline:
+                return False
             if pause > 0:
                 yield from self.sleep(pause)
             if acked.triggered:
-                return
+                return True

@@ -17,12 +17,15 @@ from .node import Node
 
 
 class Sink(Node):
+    """The database where effects are applied (durable: a crash keeps everything)."""
+
     role = "sink"
 
     def __init__(self, name: str, ctx: Context) -> None:
         super().__init__(name, ctx)
         self.effects: Counter[str] = Counter()  # durable
-        self.offsets: dict[int, int] = {}  # durable: offsets stored by transactional consumers
+        self.offsets: dict[int, tuple[int, int]] = {}
+        """Durable: (offset, leader epoch) stored per partition by transactional consumers."""
         self.processed_ids: set[str] = set()  # durable: the idempotent consumer's processed ids
         self.on(SinkTxn, self._transaction)
         self.on(SinkOffsetFetch, self._offset_fetch)
@@ -30,15 +33,17 @@ class Sink(Node):
     def _offset_fetch(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, SinkOffsetFetch)
-        offsets = {p: self.offsets.get(p, 0) for p in msg.partitions}
-        self.send(env.src, OffsetFetchResponse(msg.request, offsets, {}))
+        stored = {p: self.offsets.get(p, (0, 0)) for p in msg.partitions}
+        offsets = {p: o for p, (o, _e) in stored.items()}
+        epochs = {p: e for p, (_o, e) in stored.items()}
+        self.send(env.src, OffsetFetchResponse(msg.request, offsets, epochs))
 
     def _transaction(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, SinkTxn)
         if msg.offsets is not None:
-            stored = {p: self.offsets.get(p, 0) for p in msg.offsets}
-            if any(stored[p] != expected for p, (_b, expected, _n) in msg.offsets.items()):
+            stored = {p: self.offsets.get(p, (0, 0)) for p in msg.offsets}
+            if any(stored[p] != move.expected for p, move in msg.offsets.items()):
                 # already applied (a resent transaction) or a stale consumer: change nothing
                 self.record(
                     Op.TXN_REFUSED,
@@ -46,7 +51,7 @@ class Sink(Node):
                     tuple(r.eid for r in msg.records),
                     peer=env.src,
                     num=env.msgid,
-                    detail=tuple(sorted(stored.items())),
+                    detail=tuple((p, o, e) for p, (o, e) in sorted(stored.items())),
                 )
                 self.send(env.src, SinkAck(msg.request, (), stored))
                 return
@@ -62,8 +67,19 @@ class Sink(Node):
         if eids:
             self.record(Op.EFFECT, self.name, eids, peer=env.src, num=env.msgid)
         if msg.offsets is not None:
-            for p, (broker, _expected, new) in sorted(msg.offsets.items()):
-                self.offsets[p] = new
-                self.record(Op.SINK_COMMIT, self.name, peer=broker, part=p, num=new)
+            for p, move in sorted(msg.offsets.items()):
+                self.offsets[p] = move.new
+                self.record(
+                    Op.SINK_COMMIT,
+                    self.name,
+                    peer=move.broker,
+                    part=p,
+                    num=move.new[0],
+                    detail=move.new[1],
+                )
         held = dict(self.offsets) if msg.offsets is not None else None
         self.send(env.src, SinkAck(msg.request, eids, held))
+
+    def stored_offsets(self) -> dict[int, int]:
+        """The consumed offsets it holds (for the lag probe)."""
+        return {p: o for p, (o, _e) in self.offsets.items()}

@@ -103,7 +103,14 @@ class World:
         self.sink = Sink(topo.sink, ctx)
         relays = (
             [
-                Relay(topo.relay_of(db.owner), ctx, cfg.outbox, cfg.producer.backoff, db)
+                Relay(
+                    topo.relay_of(db.owner),
+                    ctx,
+                    cfg.outbox,
+                    cfg.producer.backoff,
+                    db,
+                    cfg.producer.delivery_timeout,
+                )
                 for db in databases
             ]
             if topo.relays
@@ -138,11 +145,12 @@ class World:
     def _sample_lag(self, every: float) -> Generator[Any, Any, None]:
         """Consumer lag per partition: records in the log not yet consumed and committed (the
         committed offset is the broker's, or the sink's for transactional consumers)."""
-        stored = self.sink.offsets
+        sink = self.sink
         host = self.brokers[0]
         while True:
             now = float(self.env.now)
             committed = host.committed_offsets()
+            stored = sink.stored_offsets()
             for broker in self.brokers:
                 for p, end in broker.levels():
                     consumed = max(committed.get(p, 0), stored.get(p, 0))

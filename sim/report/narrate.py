@@ -302,7 +302,7 @@ def _detail_words(r: Row) -> str:
     if r.op == Op.REJECT:
         return ": ".join(str(v) for v in value if v != "")
     if r.op == Op.TXN_REFUSED:
-        return ", ".join(f"p{p}@{offset}" for p, offset in value)
+        return ", ".join(f"p{p}@{offset} (epoch {epoch})" for p, offset, epoch in value)
     return str(value)
 
 

@@ -49,6 +49,9 @@ class LogStore:
     def crashed(self) -> None:
         self._parked.clear()
 
+    def truncated(self, p: int, keep: int) -> None:
+        """Nothing to reset: consumers learn of the truncation by its epoch."""
+
     def _available(self, positions: dict[int, int]) -> list[Record]:
         out: list[Record] = []
         budget = self.max_poll_records

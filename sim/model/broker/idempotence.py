@@ -57,10 +57,17 @@ class NoIdempotence:
 
     def __init__(self) -> None:
         self.transactional_ids: dict[str, tuple[int, int]] = {}
+        self.next_pid = 0
+        """Producer ids are allocated cluster-wide (by the controller in Kafka) and never
+        reused, even by a broker that forgot its transactional ids."""
 
     def init_producer_id(self, transactional_id: str) -> tuple[int, int]:
-        """The producer id of ``transactional_id`` and its next epoch."""
-        pid, epoch = self.transactional_ids.get(transactional_id, (len(self.transactional_ids), -1))
+        """The producer id of ``transactional_id`` and its next epoch (a new id if unknown)."""
+        known = self.transactional_ids.get(transactional_id)
+        if known is None:
+            known = (self.next_pid, -1)
+            self.next_pid += 1
+        pid, epoch = known
         self.transactional_ids[transactional_id] = (pid, epoch + 1)
         return pid, epoch + 1
 
@@ -73,6 +80,9 @@ class NoIdempotence:
     def crashed(self, keeps_ids: bool, keeps_state: bool, cause: str) -> None:
         if not keeps_ids:
             self.transactional_ids.clear()
+
+    def truncated(self, partition: int, keep: int) -> None:
+        """The log of ``partition`` was cut to ``keep`` records: forget what was cut."""
 
 
 class Idempotence(NoIdempotence):
@@ -95,8 +105,10 @@ class Idempotence(NoIdempotence):
         note = ""
         if st is not None and self.window is not None and now - st.last_active > self.window:
             st, note = None, causes.DEDUPE_WINDOW_EXPIRED
-        if st is not None and st.epoch < epoch:
-            st = None
+        if st is not None and st.epoch < epoch:  # a new epoch starts its sequences afresh
+            # (what it resends may repeat what the old epoch stored: because the old state was
+            # lost, if it was, else because of the bump)
+            st, note = None, st.lost or causes.EPOCH_BUMP
         if st is None:
             return self._first(pid, p, epoch, seq, now, note)
         st.last_active = now
@@ -110,7 +122,7 @@ class Idempotence(NoIdempotence):
         self, pid: int, p: int, epoch: int, seq: int, now: float, note: str
     ) -> SequenceVerdict:
         """The first request of (pid, p) this broker knows of."""
-        if seq != 0 and not (self.state_lost or note):
+        if seq != 0 and not (self.state_lost or (note and note != causes.EPOCH_BUMP)):
             return SequenceVerdict("out-of-sequence", note=f"expected 0, got {seq}")
         lost = note or self.state_lost
         rebuilt = "" if seq == 0 else lost
@@ -127,8 +139,6 @@ class Idempotence(NoIdempotence):
             if seq < st.base or seq in st.gaps:
                 st.gaps.discard(seq)
                 return SequenceVerdict("append", note=st.rebuilt)
-        if seq <= st.last_seq - DEDUPE_DEPTH:
-            return SequenceVerdict("duplicate", note="older than the dedupe window")
         return SequenceVerdict("out-of-sequence", note=f"expected {st.last_seq + 1}, got {seq}")
 
     def appended(self, msg: Produce, partition: int, base: int) -> None:
@@ -147,3 +157,15 @@ class Idempotence(NoIdempotence):
                 self.state_lost = cause
             self.states.clear()
             self.max_epoch.clear()
+
+    def truncated(self, partition: int, keep: int) -> None:
+        """Producer state is rebuilt from the log (Kafka): batches cut from the log are no
+        longer known, and a state with none left is gone."""
+        for key, st in list(self.states.items()):
+            if key[1] != partition:
+                continue
+            st.recent = {seq: base for seq, base in st.recent.items() if base < keep}
+            if not st.recent:
+                del self.states[key]
+            else:
+                st.last_seq = max(st.recent)

@@ -49,6 +49,8 @@ class PartitionLog:
         cut = self.records[keep:]
         del self.records[keep:]
         self.flushed = min(self.flushed, keep)
+        self.fetched = min(self.fetched, keep)
+        self.gone = {o for o in self.gone if o < keep}  # offsets to be reused are fresh
         self.epoch += 1
         self.truncations.append((self.epoch, keep))
         return cut

@@ -110,9 +110,12 @@ class Broker(Node):
         log = self.logs[p]
         if keep >= log.end:
             return
+        self.record(Op.TRUNCATE, self.name, part=p, num=keep, detail=log.epoch + 1)
         for rec in log.records[keep:]:
             self.record(Op.LOG_LOSS, self.name, (rec.eid,), part=p, num=rec.offset, detail=cause)
         log.truncate(keep)
+        self.idempotence.truncated(p, keep)
+        self.store.truncated(p, keep)
 
     def reset_offsets(self, to: dict[int, Committed], cause: str) -> None:
         """Committed offsets fall back to ``to`` (what was on disk); record each that moved."""
@@ -149,7 +152,7 @@ class Broker(Node):
                 part=p,
                 detail=(refused, causes.overflow(self.name, p)),
             )
-            self.send(producer, ProduceAck(eids[0], p, -1, refused, eids))
+            self.send(producer, ProduceAck(eids[0], p, -1, refused, eids, msg.attempt))
             return
         verdict = self.idempotence.check(msg, float(self.env.now))
         if verdict.verdict != "append":
@@ -176,7 +179,9 @@ class Broker(Node):
             self.reach("after-append-before-ack")
             if self.state == "up":
                 batch = eids if len(eids) > 1 else ()
-                self.send(producer, ProduceAck(eids[0], p, base, "", batch))
+                in_sequence = msg.pid >= 0 and not verdict.note
+                ack = ProduceAck(eids[0], p, base, "", batch, msg.attempt, in_sequence)
+                self.send(producer, ack)
 
     def _refuse(self, producer: str, msg: Produce, verdict: str, offset: int, note: str) -> None:
         """A sequence check said no: a recognised duplicate, a fenced epoch, or a gap."""
@@ -188,7 +193,7 @@ class Broker(Node):
         else:
             self.record(Op.REJECT, self.name, eids, peer=producer, part=p, detail=(verdict, note))
         error = "" if verdict == "duplicate" else verdict
-        self.send(producer, ProduceAck(eids[0], p, offset, error, eids))
+        self.send(producer, ProduceAck(eids[0], p, offset, error, eids, msg.attempt))
 
     def _txn_apply(self, rec: Record, commit: bool) -> None:
         """2PC: a committed transaction's prepared message becomes visible (appended)."""

@@ -44,6 +44,13 @@ class QueueStore:
     def crashed(self) -> None:
         self._parked.clear()
 
+    def truncated(self, p: int, keep: int) -> None:
+        """The queue lost its tail: offsets from ``keep`` on will be reused by new messages."""
+        self.head[p] = min(self.head[p], keep)
+        for table in (self.visible_at[p], self.receives[p]):
+            for o in [o for o in table if o >= keep]:
+                del table[o]
+
     def _visible(self, limit: int) -> tuple[list[Record], list[int]]:
         """Take up to ``limit`` visible messages (and how often each was received now)."""
         now = float(self.broker.env.now)
@@ -84,12 +91,16 @@ class QueueStore:
         self.visible_at[p][o] = now + self.visibility_timeout
         return n + 1
 
+    def _response(self, request: int, records: list[Record], counts: list[int]) -> ReceiveResponse:
+        epochs = {r.partition: self.broker.logs[r.partition].epoch for r in records}
+        return ReceiveResponse(request, records, counts, epochs)
+
     def _receive(self, env: Envelope) -> None:
         consumer, msg = env.src, env.payload
         assert isinstance(msg, Receive)
         records, counts = self._visible(msg.max_records)
         if records:
-            self.broker.send(consumer, ReceiveResponse(msg.request, records, counts))
+            self.broker.send(consumer, self._response(msg.request, records, counts))
             return
         entry = (consumer, msg)
         self._parked.append(entry)
@@ -104,7 +115,7 @@ class QueueStore:
         self._parked.remove(entry)
         consumer, msg = entry
         records, counts = self._visible(msg.max_records)
-        broker.send(consumer, ReceiveResponse(msg.request, records, counts))
+        broker.send(consumer, self._response(msg.request, records, counts))
 
     def wake(self, partition: int) -> None:
         """Records were appended: answer parked receives."""
@@ -113,15 +124,15 @@ class QueueStore:
             if not records:
                 return
             consumer, msg = self._parked.pop(0)
-            self.broker.send(consumer, ReceiveResponse(msg.request, records, counts))
+            self.broker.send(consumer, self._response(msg.request, records, counts))
 
     def _delete(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, Delete)
         broker = self.broker
-        for p, offset in msg.items:
+        for p, offset, epoch in msg.items:
             log = broker.logs[p]
-            if offset not in log.gone:
+            if epoch == log.epoch and offset < log.end and offset not in log.gone:
                 log.gone.add(offset)
                 broker.record(
                     Op.DELETE,

@@ -19,7 +19,15 @@ from typing import Any
 
 from ...history.ops import Op
 from ..host import ConsumerHost
-from ..messages import Delete, OffsetCommit, OffsetFetch, ReceiveResponse, Record, SinkOffsetFetch
+from ..messages import (
+    Delete,
+    OffsetCommit,
+    OffsetFetch,
+    OffsetMove,
+    ReceiveResponse,
+    Record,
+    SinkOffsetFetch,
+)
 
 
 class CommitMode:
@@ -84,7 +92,9 @@ class OnReceipt(CommitMode):
 
     def consume_queue(self, broker: str, reply: ReceiveResponse) -> Generator[Any, Any, None]:
         c = self.consumer
-        items = tuple((r.partition, r.offset) for r in reply.records)
+        items = tuple(
+            (r.partition, r.offset, reply.epochs.get(r.partition, 0)) for r in reply.records
+        )
         yield from c.call(broker, lambda r: Delete(r, items))
         c.reach("after-ack-before-process")
         for rec in reply.records:
@@ -142,16 +152,30 @@ class AfterProcess(CommitMode):
             done = yield from c.process(rec, attempts=1, dead_letter=False)
             c.reach("after-process-before-commit")
             if done is not None:
-                item = ((rec.partition, rec.offset),)
+                item = ((rec.partition, rec.offset, reply.epochs.get(rec.partition, 0)),)
                 yield from c.call(broker, partial(Delete, items=item), retry=False)
 
 
 class InSink(CommitMode):
+    def __init__(self, consumer: ConsumerHost) -> None:
+        super().__init__(consumer)
+        self.stored: dict[int, tuple[int, int]] = {}
+        """What the sink holds per partition, as far as this consumer knows: (offset, epoch)."""
+
     def fetch_positions(self, partitions: list[int]) -> Generator[Any, Any, None]:
-        """Resume from the offsets stored with the effects."""
+        """Resume from the offsets stored with the effects, with the leader epoch each refers
+        to: a fetch with that epoch rewinds to the truncation point if the log lost records."""
         c = self.consumer
-        reply = yield from c.call(c.topology.sink, lambda r: SinkOffsetFetch(r, tuple(partitions)))
-        c.positions.update(reply.offsets)
+        fetch = partial(SinkOffsetFetch, partitions=tuple(partitions))
+        reply = yield from c.call(c.topology.sink, fetch)
+        self._resume(reply.offsets, reply.epochs)
+
+    def _resume(self, offsets: dict[int, int], epochs: dict[int, int]) -> None:
+        c = self.consumer
+        for p, offset in offsets.items():
+            self.stored[p] = (offset, epochs.get(p, 0))
+            c.positions[p] = offset
+            c.epochs[p] = epochs.get(p, 0)
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
         c = self.consumer
@@ -161,12 +185,20 @@ class InSink(CommitMode):
             if position is None or rec.offset < position:  # moved by a refused transaction
                 c.record(Op.RELEASE, c.name, (rec.eid,), detail="skipped")
                 continue
-            # the sink stores the offset after this record if it still holds our position
+            # the sink stores the offset after this record if it still holds what we expect
             # (records between them were expired or discarded by the broker)
-            offsets = {p: (broker, position, rec.offset + 1)}
-            reply = yield from c.process(rec, offsets, c.max_receives)
-            if reply is not None and reply.offsets is not None and p in c.positions:
-                c.positions[p] = reply.offsets.get(p, rec.offset + 1)
+            expected = self.stored.get(p, (position, c.epochs.get(p, 0)))
+            new = (rec.offset + 1, c.epochs.get(p, 0))
+            reply = yield from c.process(
+                rec, {p: OffsetMove(broker, expected, new)}, c.max_receives
+            )
+            if reply is None or reply.offsets is None or p not in c.positions:
+                continue
+            held = reply.offsets.get(p, new)
+            if held == new:
+                self.stored[p], c.positions[p] = new, new[0]
+            else:  # refused: resume from what the sink holds (a fetch rewinds if need be)
+                self._resume({p: held[0]}, {p: held[1]})
 
 
 COMMIT_MODES: dict[str, type[CommitMode]] = {

@@ -24,6 +24,7 @@ from ..messages import (
     GroupResponse,
     OffsetCommitAck,
     OffsetFetchResponse,
+    OffsetMove,
     ReceiveResponse,
     Record,
     SinkAck,
@@ -134,14 +135,14 @@ class Consumer(Node):
                 peer=broker,
                 part=rec.partition,
                 num=rec.offset,
-                detail=0,
+                detail=(0, self.epochs.get(rec.partition, 0)),
             )
         yield from self.commit.consume(broker, batch)
 
     def process(
         self,
         rec: Record,
-        offsets: dict[int, tuple[str, int, int]] | None = None,
+        offsets: dict[int, OffsetMove] | None = None,
         attempts: int | None = None,
         dead_letter: bool | None = None,
     ) -> Generator[Any, Any, Any]:
@@ -168,7 +169,7 @@ class Consumer(Node):
     def _fail(
         self,
         rec: Record,
-        offsets: dict[int, tuple[str, int, int]] | None,
+        offsets: dict[int, OffsetMove] | None,
         attempts: int | None,
         dead_letter: bool,
     ) -> Generator[Any, Any, Any]:

@@ -40,6 +40,6 @@ class QueueConsumption:
                         peer=broker,
                         part=rec.partition,
                         num=rec.offset,
-                        detail=n,
+                        detail=(n, reply.epochs.get(rec.partition, 0)),
                     )
                 yield from c.commit.consume_queue(broker, reply)

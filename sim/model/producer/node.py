@@ -44,6 +44,8 @@ class Producer(Node):
         self.database = database
         self.acks = RequestTracker(self.env)
         """Replies keyed by the first event id of a request (or the 2PC transaction)."""
+        self.attempts: dict[str, int] = {}
+        """The attempt in flight per request (keyed as ``acks``)."""
         self.publisher = PUBLISHERS[role.publisher](self, cfg, blocking)
         self.coupling = COUPLINGS[role.coupling](self, self.publisher, database, two_pc)
         self.participant = Participant(self, two_pc, database.vote, database.apply)
@@ -66,6 +68,8 @@ class Producer(Node):
     def _on_ack(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, ProduceAck)
+        if msg.error and msg.attempt != self.attempts.get(msg.eid, msg.attempt):
+            return  # a late refusal of an earlier attempt: the current one is still out
         self.acks.resolve(msg.eid, msg)
 
     def _on_outcome(self, env: Envelope) -> None:

@@ -2,13 +2,17 @@
 
 - ``fire-and-forget`` sends once and reports success at once (with ``overflow: block`` it waits
   while the partition reports it is full).
-- ``retrying`` resends after ``request_timeout`` with exponential backoff until acknowledged (or
-  ``producer.retries`` run out).
+- ``retrying`` resends after ``request_timeout`` with exponential backoff until acknowledged, or
+  until ``producer.retries`` run out or ``producer.delivery_timeout`` passes (KIP-91): the batch
+  then fails and the application is told so.
 - ``idempotent`` (Kafka's ``enable.idempotence``) first gets a producer id and an epoch for its
   transactional id from the coordinator broker; every restart bumps the epoch, which fences
   requests of the previous instance still in flight. Each request carries a sequence number
   per partition, at most ``max_in_flight`` requests are outstanding per partition, and a
   resend keeps its sequence, so the broker acknowledges a duplicate with its original offset.
+  When a batch fails, or the broker no longer knows the sequence it expects (it truncated its
+  log), the producer bumps its epoch and renumbers the batches still unacknowledged from 0
+  (KIP-360), so later batches are not refused as out of sequence forever.
 
 Unacknowledged events live only in the producer's memory: a crash loses them.
 """
@@ -16,6 +20,7 @@ Unacknowledged events live only in the producer's memory: a crash loses them.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
@@ -62,50 +67,64 @@ class Publisher:
 
 
 class Retrying(Publisher):
-    """Resend until acknowledged, with backoff (``producer.retries`` caps the resends)."""
+    """Resend until acknowledged, with backoff, within ``retries`` and ``delivery_timeout``."""
 
     fenced = False
 
     def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
         broker = self.producer.topology.leader_of(rec.partition)
-        batch = (rec,)
-        return (
-            yield from self.send_until_acked(broker, batch, lambda attempt: Produce(batch, attempt))
-        )
+        records = (rec,)
+        ok = yield from self.send_until_acked(broker, records, lambda n: Produce(records, n))
+        return ok
 
     def send_until_acked(
         self,
         broker: str,
-        batch: tuple[Record, ...],
+        records: tuple[Record, ...],
         make: Callable[[int], Produce],
-        sequence: tuple[int, int] | None = None,
+        batch: Batch | None = None,
     ) -> Generator[Any, Any, bool]:
-        """Send until acknowledged; True when it was. An out-of-sequence refusal waits for the
-        previous sequence to be acknowledged and resends at once (no backoff)."""
+        """Send until acknowledged; True when it was, False when it failed."""
+        try:
+            return (yield from self._send(broker, records, make, batch))
+        finally:
+            self.producer.attempts.pop(records[0].eid, None)
+
+    def _send(
+        self,
+        broker: str,
+        records: tuple[Record, ...],
+        make: Callable[[int], Produce],
+        batch: Batch | None,
+    ) -> Generator[Any, Any, bool]:
         p = self.producer
-        eids = tuple(r.eid for r in batch)
-        key = eids[0]
+        eids = tuple(r.eid for r in records)
+        deadline = records[0].created_at + self.cfg.delivery_timeout
         attempt = 0
         while True:
             if self.fenced:
                 p.finish(eids, "gave-up", "fail")
                 return False
             attempt += 1
-            _, acked = p.acks.new(key)
-            p.send(broker, make(attempt))
+            _, acked = p.acks.new(eids[0])
+            request = make(attempt)
+            p.attempts[eids[0]] = attempt
+            p.send(broker, request)
             p.reach("after-send-before-ack")
-            reply = yield from p.wait_for(acked, self.cfg.request_timeout)
-            outcome = yield from self._after_reply(reply, eids, sequence)
+            wait = min(self.cfg.request_timeout, max(0.0, deadline - float(p.env.now)))
+            reply = yield from p.wait_for(acked, wait)
+            outcome = yield from self._after_reply(reply, eids, request, batch)
             if outcome == "again":
                 attempt -= 1
                 continue
             if outcome != "retry":
                 return outcome == "acked"
-            if not (self.cfg.retries is None or attempt <= self.cfg.retries):
-                p.acks.forget(key)
+            retries_left = self.cfg.retries is None or attempt <= self.cfg.retries
+            pause = self.cfg.backoff.delay(attempt)
+            if not retries_left or float(p.env.now) + pause >= deadline:
+                p.acks.forget(eids[0])
                 p.finish(eids, "gave-up", "fail")
                 return False
-            pause = self.cfg.backoff.delay(attempt)
             if pause > 0:
                 yield from p.sleep(pause)
             if acked.triggered and not getattr(acked.value, "error", ""):  # acked meanwhile
@@ -113,30 +132,46 @@ class Retrying(Publisher):
                 return True
 
     def _after_reply(
-        self, reply: ProduceAck | None, eids: tuple[str, ...], sequence: tuple[int, int] | None
+        self, reply: ProduceAck | None, eids: tuple[str, ...], request: Produce, batch: Batch | None
     ) -> Generator[Any, Any, str]:
-        """What a reply means: ``acked``; ``gave-up`` (fenced); ``again`` (resend at once,
-        not counted as a failed attempt); ``retry`` (a failed attempt: timeout or refusal)."""
+        """What a reply means: ``acked``; ``gave-up`` (fenced by a newer instance); ``again``
+        (resend at once, not a failed attempt); ``retry`` (a failed attempt)."""
         p = self.producer
         if reply is None:
             return "retry"
         if not reply.error:
+            if batch is not None:
+                batch.proven = reply.in_sequence
             p.finish(eids, "acked", "ok")
             return "acked"
-        if reply.error == "fenced":
-            self.fenced = True  # a newer instance owns this transactional id
-            p.finish(eids, "gave-up", "fail")
-            return "gave-up"
         if reply.error == "full":  # backpressure: wait for room, not a failure
             yield from p.sleep(max(self.cfg.backoff.initial, 0.01))
             return "again"
-        if reply.error == "out-of-sequence" and sequence is not None:
-            yield from self._after_gap(sequence)
-            return "again"
+        if reply.error in ("fenced", "out-of-sequence") and batch is not None:
+            return (yield from self._sequence_refused(reply.error, request, batch, eids))
         return "retry"
 
-    def _after_gap(self, sequence: tuple[int, int]) -> Generator[Any, Any, None]:
-        yield from self.producer.sleep(max(self.cfg.backoff.initial, 1e-3))
+    def _sequence_refused(
+        self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
+    ) -> Generator[Any, Any, str]:
+        """Only an idempotent producer's requests carry sequences."""
+        return "retry"
+        yield
+
+
+@dataclass(eq=False)
+class Batch:
+    """An idempotent producer's request: its records and its current sequence and epoch
+    (both renumbered when the producer bumps its epoch)."""
+
+    records: tuple[Record, ...]
+    part: int
+    seq: int
+    epoch: int
+    done: Any = field(default=None)
+    """Triggered with True (acknowledged) or False (failed)."""
+    proven: bool = False
+    """Its acknowledgement says it was stored in sequence (so earlier ones were too)."""
 
 
 class Idempotent(Retrying):
@@ -154,8 +189,10 @@ class Idempotent(Retrying):
         self.queues: dict[int, list[Record]] = {}
         self.senders: dict[int, simpy.Process] = {}
         self.wake: dict[int, simpy.Event] = {}
-        self.seq_acked: dict[tuple[int, int], simpy.Event] = {}
+        self.inflight: dict[int, list[Batch]] = {}
+        """Unacknowledged batches per partition, in sequence order."""
         self.record_acked: dict[str, simpy.Event] = {}
+        self.bumping: simpy.Event | None = None
         self.fenced = False
 
     def start(self) -> None:
@@ -206,45 +243,79 @@ class Idempotent(Retrying):
             yield slot  # at most max_in_flight requests outstanding per partition
             yield from p.unpaused()
             queue = self.queues[part]
-            batch = tuple(queue[: self.cfg.max_batch])
-            del queue[: len(batch)]
+            records = tuple(queue[: self.cfg.max_batch])
+            del queue[: len(records)]
             seq = self.next_seq.get(part, 0)
             self.next_seq[part] = seq + 1
-            p.spawn(self._send_batch(broker, part, seq, batch, slots, slot))
+            batch = Batch(records, part, seq, self.epoch, p.env.event())
+            self.inflight.setdefault(part, []).append(batch)
+            p.spawn(self._send_batch(broker, batch, slots, slot))
 
     def _send_batch(
-        self,
-        broker: str,
-        part: int,
-        seq: int,
-        batch: tuple[Record, ...],
-        slots: simpy.Resource,
-        slot: Any,
+        self, broker: str, batch: Batch, slots: simpy.Resource, slot: Any
     ) -> Generator[Any, Any, None]:
-        pid, epoch = self.pid, self.epoch
-        make = lambda attempt: Produce(batch, attempt, pid, epoch, seq)  # noqa: E731
-        ok = yield from self.send_until_acked(broker, batch, make, (part, seq))
+        def make(attempt: int) -> Produce:
+            return Produce(batch.records, attempt, self.pid, batch.epoch, batch.seq)
+
+        ok = yield from self.send_until_acked(broker, batch.records, make, batch)
         slots.release(slot)
-        if ok:
-            self._seq_event(part, seq).succeed()
-        for rec in batch:
+        pending = self.inflight.get(batch.part, [])
+        if batch in pending:
+            pending.remove(batch)
+        if ok and batch.proven:
+            self._resolve_earlier(batch, pending)
+        batch.done.succeed(ok)
+        for rec in batch.records:
             waiting = self.record_acked.pop(rec.eid, None)
             if waiting is not None:
                 waiting.succeed(ok)
+        if not ok and not self.fenced:  # a gap the broker will refuse: start a new epoch
+            self.producer.spawn(self._bump())
 
-    def _seq_event(self, part: int, seq: int) -> simpy.Event:
-        ev = self.seq_acked.get((part, seq))
-        if ev is None:
-            ev = self.seq_acked[(part, seq)] = self.producer.env.event()
-        return ev
+    def _resolve_earlier(self, batch: Batch, pending: list[Batch]) -> None:
+        """The broker accepts a producer's sequences only in order, so an acknowledged batch
+        proves every earlier batch of its epoch was stored, even one whose acknowledgement
+        was lost (Kafka's resolution of unresolved sequences)."""
+        p = self.producer
+        for earlier in pending:
+            if earlier.epoch == batch.epoch and earlier.seq < batch.seq:
+                eids = tuple(r.eid for r in earlier.records)
+                proof = ProduceAck(eids[0], batch.part, -1, "", eids, p.attempts.get(eids[0], 0))
+                p.acks.resolve(eids[0], proof)
 
-    def _after_gap(self, sequence: tuple[int, int]) -> Generator[Any, Any, None]:
-        part, seq = sequence
-        previous = self._seq_event(part, seq - 1) if seq > 0 else None
-        if previous is not None and not previous.triggered:  # resend once the earlier one is in
-            yield from self.producer.wait_for(previous, self.cfg.request_timeout)
-        else:
-            yield from self.producer.sleep(max(self.cfg.backoff.initial, 1e-3))
+    def _sequence_refused(
+        self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
+    ) -> Generator[Any, Any, str]:
+        p = self.producer
+        if request.epoch < self.epoch:  # sent before this producer bumped its epoch
+            return "again"
+        if error == "fenced":  # a newer instance owns this transactional id
+            self.fenced = True
+            p.finish(eids, "gave-up", "fail")
+            return "gave-up"
+        pending = self.inflight.get(batch.part, [])
+        before = pending[: pending.index(batch)] if batch in pending else []
+        if before and not before[-1].done.triggered:  # resend once the earlier one is in
+            yield from p.wait_for(before[-1].done, self.cfg.request_timeout)
+            return "again"
+        yield from self._bump()  # the broker expects a sequence nobody will send: KIP-360
+        return "again"
+
+    def _bump(self) -> Generator[Any, Any, None]:
+        """Get a new epoch and renumber every unacknowledged batch from 0 in each partition."""
+        if self.bumping is not None:
+            yield self.bumping
+            return
+        p = self.producer
+        self.bumping = done = p.env.event()
+        reply = yield from p.call(p.topology.group_coordinator, lambda r: InitProducerId(r, p.name))
+        self.pid, self.epoch = reply.pid, reply.epoch
+        for part, batches in self.inflight.items():
+            for seq, batch in enumerate(batches):
+                batch.seq, batch.epoch = seq, self.epoch
+            self.next_seq[part] = len(batches)
+        self.bumping = None
+        done.succeed()
 
 
 PUBLISHERS: dict[str, type[Publisher]] = {
