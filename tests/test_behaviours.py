@@ -66,7 +66,7 @@ class FakeBroker:
 def group(assignor: str) -> tuple[FakeBroker, GroupCoordinator]:
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor=assignor, session_timeout=10, heartbeat_interval=3)
-    durability = DURABILITIES["fsync"](1.0)
+    durability = DURABILITIES["fsync"](1.0, lambda: 0.0)
     return broker, GroupCoordinator(broker, cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
 
 
@@ -128,7 +128,7 @@ def test_commits_from_an_unknown_member_or_an_old_generation_are_refused() -> No
 def test_a_static_member_that_restarts_keeps_its_partitions_without_a_rebalance() -> None:
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor="range", session_timeout=10, heartbeat_interval=3)
-    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], DURABILITIES["fsync"](1.0), OffsetStore())  # type: ignore[arg-type]
+    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], DURABILITIES["fsync"](1.0, lambda: 0.0), OffsetStore())  # type: ignore[arg-type]
     a, b = g.join("c0", "c0"), g.join("c1", "c1")
     for m in (a, b):
         g.heartbeat(m.member, b.generation, ())
@@ -214,7 +214,7 @@ def test_what_each_durability_keeps_across_a_crash(
 ) -> None:
     broker = FakeBroker(partitions=1)
     broker.offsets = offsets = OffsetStore()
-    durability = DURABILITIES[mode](1.0)
+    durability = DURABILITIES[mode](1.0, lambda: 0.0)
     log = broker.logs[0]
     broker.append(0, 2)
     offsets.committed[0] = Committed(1, 0, "broker-0")

@@ -204,8 +204,13 @@ def test_producer_crash_loses_unacknowledged_events_with_unknown_outcome(run) ->
     assert len(lost) > 0
     assert set(lost["loss_cause"]) == {"crash:producer-0"}
     assert set(lost["producer_outcome"]) == {"unknown"}
-    # arrivals while the producer is down are never created: the same for both strategies
-    assert rows["at-most-once"]["intended"] == rows["at-least-once"]["intended"] < 1928
+    # every arrival is intended in both strategies; those while the producer is down are
+    # refused, with the crash as cause
+    assert rows["at-most-once"]["intended"] == rows["at-least-once"]["intended"] == 1928
+    refused = alo[alo["fate"] == "refused"]
+    assert rows["at-least-once"]["refused"] == len(refused) > 0
+    assert set(refused["loss_cause"]) == {"crash:producer-0"}
+    assert not refused["committed"].any() and set(refused["producer_outcome"]) == {"fail"}
 
 
 def test_sink_crash_loses_the_in_flight_effect_under_at_most_once(run) -> None:

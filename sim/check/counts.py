@@ -19,6 +19,7 @@ COUNT_COLUMNS = [
     "intended",
     "committed",
     "aborted",
+    "refused",
     "published",
     "delivered",
     "processed",
@@ -112,7 +113,8 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
     c: dict[str, float] = {
         "intended": intended,
         "committed": committed,
-        "aborted": intended - committed,
+        "aborted": intended - committed - fate_n["refused"],
+        "refused": fate_n["refused"],
         "published": sum(1 for e in ev.values() if e.appends > 0),
         "delivered": delivered,
         "processed": processed,
@@ -162,11 +164,12 @@ def _latency(latencies: np.ndarray) -> dict[str, float]:
 
 def order_violations(ev: dict[str, EventState]) -> int:
     """Events whose first effect came after the first effect of a later-created event of the
-    same key."""
-    by_key: dict[int, list[EventState]] = defaultdict(list)
+    same producer and key (order is only promised per producer: two producers' events of a
+    key have no order between them)."""
+    by_key: dict[tuple[str, int], list[EventState]] = defaultdict(list)
     for e in ev.values():
         if e.effects > 0:
-            by_key[e.key].append(e)
+            by_key[(e.producer, e.key)].append(e)
     violations = 0
     for events in by_key.values():
         events.sort(key=lambda e: e.first_effect_seq)

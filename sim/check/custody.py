@@ -43,6 +43,13 @@ class Custody(Part):
         self.events[eid] = EventState(seq, node, num, part, float(created_at))
         self.mem[node][eid] += 1
 
+    @on(Op.REFUSED)
+    def _refused(self, seq: int, row: Row) -> None:
+        e = self.events[row[4][0]]
+        e.refused = row[7]
+        self.mem[row[2]][row[4][0]] -= 1
+        self.lose(e, 1, row[7])
+
     @on(Op.SEND, Op.DUP)
     def _in_flight(self, seq: int, row: Row) -> None:
         if row[5] == 1:  # it carries custody: one more copy of each of its events
@@ -229,7 +236,9 @@ class Custody(Part):
         fates: dict[str, str] = {}
         reasons: dict[str, str | None] = {}
         for eid, e in self.events.items():
-            if not e.committed:
+            if e.refused:
+                fates[eid], reasons[eid] = "refused", e.refused
+            elif not e.committed:
                 fates[eid], reasons[eid] = "aborted", None
             elif e.effects > 0:
                 fates[eid], reasons[eid] = "processed", None

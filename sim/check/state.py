@@ -36,6 +36,8 @@ class EventState:
     """The event is a business transaction in the producer's database (database strategies)."""
     txn: str = ""
     """How that transaction ended: commit, abort, or "" (never decided: it did not commit)."""
+    refused: str = ""
+    """Why the producing service refused it (it was down): it never existed downstream."""
     # ---- duplicate attribution (attribution.py)
     ack_failure: str | None = None
     sink_ack_failure: str | None = None
@@ -50,7 +52,7 @@ class EventState:
 
     @property
     def committed(self) -> bool:
-        return not self.db or self.txn == "commit"
+        return not self.refused and (not self.db or self.txn == "commit")
 
 
 @dataclass

@@ -99,7 +99,13 @@ class Broker(Model):
     dedupe_window: PositiveFloat | None = None
     dedupe_durable: bool = True
     max_poll_records: PositiveInt = 100
+    """Records a fetch returns at most (in queue mode a receive returns at most 10, as SQS)."""
+    max_partition_records: PositiveInt = 25
+    """Records a fetch returns at most per partition (Kafka's max.partition.fetch.bytes, in
+    records); consumers rotate the order of their partitions in every fetch (KIP-74)."""
     fetch_max_wait: PositiveFloat = 0.5
+    fsync_time: Distribution = Constant(value=0.0005)
+    """With durability fsync: how long the flush takes before a write is acknowledged."""
 
     @field_validator("acks", mode="before")
     @classmethod

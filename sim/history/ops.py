@@ -20,6 +20,7 @@ from typing import Any
 
 class Op(StrEnum):
     CREATE = "create"
+    REFUSED = "refused"
     SEND = "send"
     DUP = "dup"
     DROP = "drop"
@@ -97,6 +98,12 @@ VOCABULARY: dict[Op, OpSpec] = {
         num="its key",
         detail="its creation time",
         detail_type=float,
+    ),
+    Op.REFUSED: OpSpec(
+        "the producing service was down: the application's event was refused",
+        "the producer",
+        eids="the event",
+        detail="the cause (the crash that holds the service down)",
     ),
     Op.SEND: OpSpec(
         "a node sent a message",

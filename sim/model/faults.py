@@ -3,6 +3,10 @@
 Time-triggered faults are timers; step-triggered crashes are armed and fire when a node
 reports the ``occurrence``-th arrival at their step (:meth:`FaultInjector.reached`). Every
 fault's start and end is recorded in the history, so charts can shade fault windows.
+
+Faults of one node may overlap: a node is down while any of its faults holds it down. It is
+crashed while a crash holds it (it restarts when the last one ends), else paused while a pause
+holds it, else up.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class FaultInjector:
         self.nodes = nodes
         self.network = network
         self.armed: dict[tuple[str, str], list[list[Any]]] = {}
+        self.holds: dict[str, dict[str, set[int]]] = {"crash": {}, "pause": {}}
+        """Kind -> node -> the faults holding it down."""
         for f in schedule:
             if f.kind == "crash" and f.on is not None:
                 self.armed.setdefault((f.target, f.on), []).append([f, 0])
@@ -68,13 +74,35 @@ class FaultInjector:
 
     def _crash(self, f: ConcreteFault) -> None:
         if f.restart_after is not None:
-            self._at(self.env.now + f.restart_after, lambda: self._end(f, "restart"))
-        self.nodes[f.target].crash(causes.crash(f.target))
+            self._at(self.env.now + f.restart_after, partial(self._release, f))
+        self._hold(f, f.target)
 
     def _pause(self, f: ConcreteFault) -> None:
         assert f.at is not None and f.duration is not None
-        self.nodes[f.target].pause()
-        self._at(f.at + f.duration, lambda: self._end(f, "resume"))
+        self._at(f.at + f.duration, partial(self._release, f))
+        self._hold(f, f.target)
+
+    def _hold(self, f: ConcreteFault, name: str) -> None:
+        self.holds[f.kind].setdefault(name, set()).add(f.fault)
+        self._settle(name)
+
+    def _release(self, f: ConcreteFault) -> None:
+        self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
+        self.holds[f.kind].get(f.target, set()).discard(f.fault)
+        self._settle(f.target)
+
+    def _settle(self, name: str) -> None:
+        """Bring node ``name`` to the state its faults hold it in."""
+        node = self.nodes[name]
+        if self.holds["crash"].get(name):
+            node.crash(causes.crash(name))  # raises if the node crashes itself (on a step)
+            return
+        if node.state == "crashed":
+            node.restart()
+        if self.holds["pause"].get(name):
+            node.pause()
+        else:
+            node.resume()
 
     def _arm_disk_loss(self, f: ConcreteFault) -> None:
         self.nodes[f.target].disk_loss_armed = True
@@ -93,10 +121,6 @@ class FaultInjector:
         lf = LinkFault(f.fault, f.kind, LinkPattern.parse(f.target), f.probability or 0.0, extra)
         self.network.add_fault(lf)
         self._at(f.at + f.duration, lambda: self._remove_link_fault(f, lf))
-
-    def _end(self, f: ConcreteFault, action: str) -> None:
-        self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
-        getattr(self.nodes[f.target], action)()
 
     def _remove_cut(self, f: ConcreteFault, cut: Cut) -> None:
         self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
@@ -121,6 +145,4 @@ class FaultInjector:
             if entry[1] == f.occurrence:
                 self.record(Op.STEP, node_name, num=f.fault, detail=step)
                 self.record(Op.FAULT_START, node_name, num=f.fault, detail="crash")
-                if f.restart_after is not None:
-                    self._at(self.env.now + f.restart_after, partial(self._end, f, "restart"))
-                node.crash(causes.crash(node_name))
+                self._crash(f)

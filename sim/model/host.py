@@ -98,6 +98,7 @@ class ConsumerHost(NodeHost, Protocol):
     last_poll: float
     polled: simpy.Event
     contact: simpy.Event
+    fetches: int
 
     def mark_polled(self) -> None: ...
 

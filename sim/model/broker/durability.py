@@ -16,7 +16,15 @@ from .log import BrokerHost, OffsetStore, PartitionLog
 
 
 class Durability:
-    """Fsync: every write is on disk before it is acknowledged."""
+    """Fsync: every write is on disk before it is acknowledged (the flush takes
+    ``fsync_time``)."""
+
+    def __init__(self, flush_time: Callable[[], float] = lambda: 0.0) -> None:
+        self.flush_time = flush_time
+
+    def ack_delay(self) -> float:
+        """How long an append waits for its flush before it is acknowledged."""
+        return self.flush_time()
 
     keeps_state = True
     """Whether what lives only in the broker's memory otherwise (producer ids, group state)
@@ -42,7 +50,11 @@ class Interval(Durability):
     """Acknowledge at append; flush every ``flush_interval``."""
 
     def __init__(self, flush_interval: float) -> None:
+        super().__init__()
         self.flush_interval = flush_interval
+
+    def ack_delay(self) -> float:
+        return 0.0
 
     def appended(self, log: PartitionLog) -> None:
         pass
@@ -92,8 +104,8 @@ class Memory(Interval):
         pass
 
 
-DURABILITIES: dict[str, Callable[[float], Durability]] = {
-    "fsync": lambda flush_interval: Durability(),
-    "interval": Interval,
-    "memory": lambda flush_interval: Memory(),
+DURABILITIES: dict[str, Callable[[float, Callable[[], float]], Durability]] = {
+    "fsync": lambda flush_interval, flush_time: Durability(flush_time),
+    "interval": lambda flush_interval, flush_time: Interval(flush_interval),
+    "memory": lambda flush_interval, flush_time: Memory(),
 }

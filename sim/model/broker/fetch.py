@@ -39,6 +39,7 @@ class LogStore:
         self.broker = broker
         self.retention = retention
         self.max_poll_records = cfg.max_poll_records
+        self.max_partition_records = cfg.max_partition_records
         self.fetch_max_wait = cfg.fetch_max_wait
         self._parked: list[ParkedFetch] = []
         broker.on(Fetch, self._fetch)
@@ -53,22 +54,26 @@ class LogStore:
         """Nothing to reset: consumers learn of the truncation by its epoch."""
 
     def _available(self, positions: dict[int, int]) -> list[Record]:
+        """Records from each position, partitions in the order the consumer asked (it rotates
+        them, KIP-74), at most ``max_partition_records`` per partition and
+        ``max_poll_records`` in all."""
         out: list[Record] = []
         budget = self.max_poll_records
         broker = self.broker
-        for p, pos in sorted(positions.items()):
+        for p, pos in positions.items():
             log = broker.logs[p]
             log.fetched = max(log.fetched, min(pos, log.end))
             if pos < log.end:
+                room = min(self.max_partition_records, budget - len(out))
                 if log.gone:
                     chunk = []
                     for rec in log.records[pos:]:
                         if rec.offset not in log.gone:
                             chunk.append(rec)
-                            if len(chunk) >= budget - len(out):
+                            if len(chunk) >= room:
                                 break
                 else:
-                    chunk = log.records[pos : pos + budget - len(out)]
+                    chunk = log.records[pos : pos + room]
                 out.extend(self.retention.keep_fresh(broker, p, log, chunk))
             if len(out) >= budget:
                 break

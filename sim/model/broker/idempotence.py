@@ -108,7 +108,8 @@ class Idempotence(NoIdempotence):
         if st is not None and st.epoch < epoch:  # a new epoch starts its sequences afresh
             # (what it resends may repeat what the old epoch stored: because the old state was
             # lost, if it was, else because of the bump)
-            st, note = None, st.lost or causes.EPOCH_BUMP
+            note = st.lost or causes.EPOCH_BUMP
+            st = None
         if st is None:
             return self._first(pid, p, epoch, seq, now, note)
         st.last_active = now

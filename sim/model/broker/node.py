@@ -15,7 +15,9 @@ then the store is woken, then the acknowledgement.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import replace
+from typing import Any
 
 from ...config.models import Broker as BrokerConfig
 from ...config.models import ConsumerGroup, TwoPhaseCommit
@@ -65,7 +67,8 @@ class Broker(Node):
             p: PartitionLog() for p in ctx.topology.partitions_of(name)
         }
         self.dead_letters: list[Record] = []  # the dead-letter queue / topic (durable)
-        self.durability = DURABILITIES[cfg.durability](cfg.flush_interval)
+        fsync = cfg.fsync_time.sampler(ctx.streams(f"broker/fsync/{name}"))
+        self.durability = DURABILITIES[cfg.durability](cfg.flush_interval, fsync)
         self.idempotence = (
             Idempotence(cfg.dedupe_window) if role.dedupe_producer_retries else NoIdempotence()
         )
@@ -158,8 +161,19 @@ class Broker(Node):
         if verdict.verdict != "append":
             self._refuse(producer, msg, verdict.verdict, verdict.offset, verdict.note)
             return
+        base = self._append(producer, msg, p, env.msgid, verdict.note)
+        if self.acks != 0:
+            self.reach("after-append-before-ack")
+            batch = eids if len(eids) > 1 else ()
+            in_sequence = msg.pid >= 0 and not verdict.note
+            ack = ProduceAck(eids[0], p, base, "", batch, msg.attempt, in_sequence)
+            self._acknowledge(producer, ack, self.durability.ack_delay())
+
+    def _append(self, producer: str, msg: Produce, p: int, msgid: int, note: str) -> int:
+        """Append the request's records to partition ``p``; return the first offset."""
+        log = self.logs[p]
         base = log.end
-        detail = (env.msgid, verdict.note)
+        detail = (msgid, note)
         for r in msg.records:
             rec = replace(r, partition=p, offset=log.end)
             log.records.append(rec)
@@ -175,13 +189,20 @@ class Broker(Node):
         self.durability.appended(log)
         self.idempotence.appended(msg, p, base)
         self.store.wake(p)
-        if self.acks != 0:
-            self.reach("after-append-before-ack")
+        return base
+
+    def _acknowledge(self, producer: str, ack: ProduceAck, after: float) -> None:
+        """Send ``ack`` once the append is flushed (``after`` seconds: the fsync)."""
+        if after <= 0:
             if self.state == "up":
-                batch = eids if len(eids) > 1 else ()
-                in_sequence = msg.pid >= 0 and not verdict.note
-                ack = ProduceAck(eids[0], p, base, "", batch, msg.attempt, in_sequence)
                 self.send(producer, ack)
+            return
+
+        def flushed() -> Generator[Any, Any, None]:
+            yield from self.sleep(after)
+            self.send(producer, ack)
+
+        self.spawn(flushed())
 
     def _refuse(self, producer: str, msg: Produce, verdict: str, offset: int, note: str) -> None:
         """A sequence check said no: a recognised duplicate, a fenced epoch, or a gap."""

@@ -152,7 +152,9 @@ class GroupConsumption:
         c.commit.before_poll()
         if not parts:
             return
-        positions = {p: c.positions[p] for p in parts}
+        turn = c.fetches % len(parts)  # rotate the partitions: each leads a fetch in turn
+        c.fetches += 1
+        positions = {p: c.positions[p] for p in parts[turn:] + parts[:turn]}
         epochs = {p: c.epochs.get(p, 0) for p in parts}
         reply = yield from c.call(
             broker,

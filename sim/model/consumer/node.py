@@ -92,6 +92,7 @@ class Consumer(Node):
         self.last_poll = float(self.env.now)
         self.polled = self.env.event()
         self.contact = self.env.event()
+        self.fetches = 0
 
     def on_start(self) -> None:
         self._reset()

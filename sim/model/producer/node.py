@@ -15,6 +15,7 @@ from ...config.models import Producer as ProducerConfig
 from ...config.models import TwoPhaseCommit
 from ...core.rng import stable_index
 from ...core.strategies import ProducerRole
+from ...history import causes
 from ...history.ops import Op
 from ..context import Context
 from ..messages import Envelope, InitProducerIdResponse, Outcome, ProduceAck, Record
@@ -78,8 +79,13 @@ class Producer(Node):
         self.acks.resolve(msg.txn, msg)
 
     def arrive(self, a: Arrival) -> None:
-        """A business event arrives from the application (not created if the producer is down)."""
+        """A business event arrives from the application; while the service is down, it is
+        refused (the application is told it failed)."""
         if self.state == "crashed":
+            part = self.partition_of(a.key)
+            self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+            self.record(Op.REFUSED, self.name, (a.eid,), detail=causes.crash(self.name))
+            self.record(Op.OUTCOME, self.name, (a.eid,), detail="fail")
             return
         self.spawn(self._publish(a))
 
