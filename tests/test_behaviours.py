@@ -128,7 +128,8 @@ def test_commits_from_an_unknown_member_or_an_old_generation_are_refused() -> No
 def test_a_static_member_that_restarts_keeps_its_partitions_without_a_rebalance() -> None:
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor="range", session_timeout=10, heartbeat_interval=3)
-    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], DURABILITIES["fsync"](1.0, lambda: 0.0), OffsetStore())  # type: ignore[arg-type]
+    durability = DURABILITIES["fsync"](1.0, lambda: 0.0)
+    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
     a, b = g.join("c0", "c0"), g.join("c1", "c1")
     for m in (a, b):
         g.heartbeat(m.member, b.generation, ())

@@ -67,6 +67,7 @@ def test_at_least_once_duplicates_per_event_are_q_over_one_minus_q(
     assert set(msgs["producer_outcome"]) == {"ok"}
 
 
+@pytest.mark.slow  # 50,000 events for a tight tolerance: `make test-all`
 def test_mm1_sojourn_time_matches_theory(run) -> None:
     lam, mu = 50.0, 100.0
     res = run(

@@ -112,18 +112,13 @@ def test_a_participant_that_never_saw_prepare_aborts_after_the_timeout(run) -> N
     rows, msgs = run(
         ["two-phase-commit"],
         workload={"arrivals": [1.0, 2.0, 3.0]},
-        faults=[
-            {
-                "kind": "drop",
-                "link": "coordinator->producer-0",
-                "probability": 1.0,
-                "at": 1.5,
-                "duration": 1,
-            }
-        ],
+        # the coordinator runs in producer-0's service, so no link fault separates them: it
+        # is paused instead, past the second transaction's prepare timeout (2.0 + 1.0 s)
+        faults=[{"kind": "pause", "node": "coordinator", "at": 1.5, "duration": 1.6}],
     )
     row = rows["two-phase-commit"]
     assert row["aborted"] == 1 and row["processed"] == 2 and row["in_doubt"] == 0
+    assert row["aborted_by_faults"] == 1
     assert list(msgs.sort_values("created_at")["fate"]) == ["processed", "aborted", "processed"]
 
 

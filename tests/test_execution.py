@@ -27,6 +27,7 @@ def _same(a: sim.Results, b: sim.Results) -> None:
     pd.testing.assert_frame_equal(a.faults, b.faults)
 
 
+@pytest.mark.slow  # starts a Dask LocalCluster: `make test-all`
 def test_sweep_gives_the_same_rows_in_process_in_a_pool_and_on_dask() -> None:
     one = sim.run(CFG, workers=1, progress=False)
     assert len(one.summary) == 12  # 3 cells x 2 strategies x 2 replications

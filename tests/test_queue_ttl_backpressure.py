@@ -128,18 +128,34 @@ def test_block_pushes_back_on_the_producer_and_loses_nothing_while_it_is_up(run)
         assert row["latency_p99"] > 5  # events waited in the producer's memory
 
 
-def test_block_loses_what_the_producer_held_when_it_crashes(run) -> None:
+def test_block_holds_requests_at_the_broker_so_a_producer_crash_loses_nothing_it_sent(run) -> None:
     rows, msgs = run(
-        ["at-least-once"],
+        ["at-most-once", "at-least-once"],
         workload=SLOW,
         topology={"partitions": 1, "consumers": 1},
         broker={"capacity": 50, "overflow": "block"},
         drain=60,
         faults=[{"kind": "crash", "node": "producer-0", "at": 15, "restart_after": 1}],
     )
-    lost = msgs[msgs["fate"] == "lost"]
-    assert len(lost) > 50
-    assert set(lost["loss_cause"]) == {"crash:producer-0"}
+    for row in rows.values():
+        assert row["lost"] == 0 and row["pending"] == 0
+        assert row["refused"] > 50  # arrivals while the service was down
+    refused = msgs[msgs["fate"] == "refused"]
+    assert set(refused["loss_cause"]) == {"crash:producer-0"}
+    assert rows["at-most-once"]["duplicates"] == 0  # it never resends, blocked or not
+
+
+def test_a_blocked_send_waits_in_order_and_at_most_once_never_resends(run) -> None:
+    rows, _ = run(
+        ["at-most-once", "at-least-once"],
+        workload={"rate": 60, "keys": 1, "process_time": {"dist": "constant", "value": 0.01}},
+        topology={"partitions": 1, "consumers": 1},
+        broker={"capacity": 1, "overflow": "block"},
+        drain=30,
+    )
+    for row in rows.values():
+        assert row["order_violations"] == 0 and row["lost"] == 0 and row["pending"] == 0
+    assert rows["at-most-once"]["duplicates"] == 0
 
 
 def test_reject_loses_under_at_most_once_with_the_overflow_as_cause(run) -> None:

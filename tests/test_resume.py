@@ -34,6 +34,7 @@ def _frame(path: Path) -> pd.DataFrame:
     return pd.read_csv(path / "summary.csv").drop(columns=["wall_seconds"])
 
 
+@pytest.mark.slow  # a whole experiment twice, killed halfway: `make test-all`
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     cfg_file = tmp_path / "resume.yaml"
     cfg_file.write_text(yaml.safe_dump(CONFIG))

@@ -36,8 +36,8 @@ class Attribution(Part):
         """produce-ack / sink-ack message ids -> their type."""
         self.append_cause: dict[CopyKey, str | None] = {}
         """Log copy -> why it exists as an extra copy (None: it is the first)."""
-        self.receivers: dict[CopyKey, tuple[str, int]] = {}
-        """Log copy -> its last (consumer, that consumer's crash count then)."""
+        self.receivers: dict[CopyKey, tuple[str, int, int]] = {}
+        """Log copy -> its last (consumer, that consumer's crash count then, history position)."""
         self.crashes: Counter[str] = Counter()
         self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
         """Consumer -> event -> the deliveries it holds, oldest first (processed in order)."""
@@ -45,6 +45,16 @@ class Attribution(Part):
         """Deliveries held by a consumer when it crashed: its sink transactions may land."""
         self.epochs: dict[tuple[str, int], int] = {}
         """(broker, partition) -> its current leader epoch."""
+        self.released: dict[tuple[str, str], Source] = {}
+        """(consumer, event) -> the delivery it released last: a sink transaction sent before
+        the release may land after it."""
+        self.last_send = -1
+        self.copy_of: dict[int, int] = {}
+        """A network copy's message id -> the message it copies (recorded right after it)."""
+        self.twin_of: dict[int, int] = {}
+        self.applied: dict[str, set[int]] = defaultdict(set)
+        """Event -> the sink transactions (original message ids) whose effect was applied."""
+        self.rewinds = Rewinds()
 
     @on(Op.TRUNCATE)
     def _truncate(self, seq: int, row: Row) -> None:
@@ -55,6 +65,10 @@ class Attribution(Part):
         _, op, node, peer, _, _, num, kind = row
         if op == Op.DUP:
             self.dup_links[num] = causes.network_duplicate(node, peer)
+            self.copy_of[num] = self.last_send
+            self.twin_of[self.last_send] = num
+        else:
+            self.last_send = num
         if kind in ("produce-ack", "sink-ack"):
             self.reply_kinds[num] = kind
 
@@ -74,7 +88,7 @@ class Attribution(Part):
         if held_here:
             for eid in row[4]:
                 if held_here.get(eid):
-                    held_here[eid].popleft()
+                    self.released[(row[2], eid)] = held_here[eid].popleft()
 
     @on(Op.APPEND)
     def _append(self, seq: int, row: Row) -> None:
@@ -97,29 +111,45 @@ class Attribution(Part):
         before = self.receivers.get(copy_key)
         redelivery = None
         if before is not None:
-            who, crash_count = before
+            who, crash_count, then = before
             if self.crashes[who] > crash_count:
                 redelivery = causes.redelivery_after_crash(who)
             elif receive_count > 0:  # queue mode: not deleted in time
                 redelivery = causes.redelivery_after_visibility(who)
             else:
-                redelivery = causes.redelivery_to(node)
-        self.receivers[copy_key] = (node, self.crashes[node])
+                why = self.rewinds.since(then, who, peer, part)
+                redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
+        self.receivers[copy_key] = (node, self.crashes[node], seq)
         self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
 
     @on(Op.EFFECT)
     def _effect(self, seq: int, row: Row) -> None:
         peer, num = row[3], row[6]
+        txn = self.copy_of.get(num, num)
         for eid in row[4]:
             e = self.events[eid]
             queue = self.holding.get(peer, {}).get(eid)
-            source = queue[0] if queue else self.orphans.get((peer, eid), NO_SOURCE)
+            source = (
+                queue[0]
+                if queue
+                else self.orphans.get((peer, eid)) or self.released.get((peer, eid), NO_SOURCE)
+            )
             if e.effects > 1:
-                if num in self.dup_links:  # the network delivered the sink transaction twice
-                    e.duplicate_causes.append(self.dup_links[num])
+                if txn in self.applied[eid]:  # the network delivered the sink transaction twice
+                    twin = num if num in self.dup_links else self.twin_of.get(txn, -1)
+                    e.duplicate_causes.append(self.dup_links.get(twin, causes.REDELIVERY))
                 else:
                     e.duplicate_causes.append(self._cause(e, source))
+            self.applied[eid].add(txn)
             e.sources.append(source)
+
+    @on(Op.PAUSE, Op.RESUME, Op.FAULT_START, Op.FAULT_END)
+    def _fault(self, seq: int, row: Row) -> None:
+        self.rewinds.fault(row)
+
+    @on(Op.MEMBER_DEAD, Op.ABANDON, Op.COMMIT_REFUSED, Op.OFFSET_RESET)
+    def _rewind(self, seq: int, row: Row) -> None:
+        self.rewinds.rewind(seq, row)
 
     @on(Op.CRASH)
     def _crash(self, seq: int, row: Row) -> None:
@@ -143,3 +173,56 @@ class Attribution(Part):
             if why:
                 return why
         return causes.UNKNOWN
+
+
+class Rewinds:
+    """Why a consumer group read a record again without a consumer crash: the member that had
+    it was removed from the group (and what held it back: a pause, a partition), gave its
+    partitions up, had its commit refused, or the coordinator forgot committed offsets."""
+
+    def __init__(self) -> None:
+        self.paused: set[str] = set()
+        self.cuts: dict[int, str] = {}
+        """Active partition faults: fault id -> its target."""
+        self.by_member: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.by_partition: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
+
+    def fault(self, row: Row) -> None:
+        op, node, num, kind = row[1], row[2], row[6], row[7]
+        if op == Op.PAUSE:
+            self.paused.add(node)
+        elif op == Op.RESUME:
+            self.paused.discard(node)
+        elif kind == "partition":
+            if op == Op.FAULT_START:
+                self.cuts[num] = node
+            else:
+                self.cuts.pop(num, None)
+
+    def _held_back(self, consumer: str) -> str:
+        if consumer in self.paused:
+            return causes.pause(consumer)
+        cuts = sorted(self.cuts.values(), key=lambda target: consumer not in target)
+        return causes.partition_fault(cuts[0]) if cuts else ""
+
+    def rewind(self, seq: int, row: Row) -> None:
+        op, node, peer, detail = row[1], row[2], row[3], row[7]
+        if op == Op.MEMBER_DEAD:
+            held = self._held_back(peer)
+            why = f"{peer} was removed from the group ({detail[1]}"
+            self.by_member[peer].append((seq, why + (f", {held})" if held else ")")))
+        elif op == Op.ABANDON:
+            self.by_member[node].append((seq, f"{node} gave up its partitions ({detail[0]})"))
+        elif op == Op.COMMIT_REFUSED:
+            self.by_member[peer].append((seq, f"{node} refused the commit of {peer} ({detail[0]})"))
+        else:  # OFFSET_RESET: (leader, cause)
+            leader, cause = detail
+            what = f"{node} forgot the committed offset of {leader}/p{row[5]} ({cause})"
+            self.by_partition[(leader, row[5])].append((seq, what))
+
+    def since(self, then: int, member: str, broker: str, partition: int) -> str:
+        """The earliest rewind after history position ``then`` that concerns ``member`` or the
+        partition ("" if none)."""
+        tables = (self.by_member.get(member, []), self.by_partition.get((broker, partition), []))
+        found = [(s, why) for table in tables for s, why in table if s > then]
+        return min(found)[1] if found else ""

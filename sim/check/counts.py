@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
 from .state import EventState, Verdict
@@ -19,6 +20,7 @@ COUNT_COLUMNS = [
     "intended",
     "committed",
     "aborted",
+    "aborted_by_faults",
     "refused",
     "published",
     "delivered",
@@ -114,6 +116,11 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
         "intended": intended,
         "committed": committed,
         "aborted": intended - committed - fate_n["refused"],
+        "aborted_by_faults": sum(
+            1
+            for eid, fate in v.fates.items()
+            if fate == "aborted" and causes.is_fault_abort(v.causes[eid])
+        ),
         "refused": fate_n["refused"],
         "published": sum(1 for e in ev.values() if e.appends > 0),
         "delivered": delivered,

@@ -59,6 +59,8 @@ class Custody(Part):
 
     @on(Op.DROP)
     def _drop(self, seq: int, row: Row) -> None:
+        for eid in row[4]:
+            self.events[eid].message_failure = row[7]
         carried = self.net.pop(row[6], None)
         if carried:
             for eid in carried:
@@ -86,6 +88,13 @@ class Custody(Part):
         self.logs[(node, part)][num] = eids[0]
         e.copies += 1
         e.appends += 1
+
+    @on(Op.HOLD)
+    def _hold(self, seq: int, row: Row) -> None:  # a blocked request, in the broker's memory
+        held = self.mem[row[2]]
+        for eid in row[4]:
+            held[eid] += 1
+            self.events[eid].copies += 1
 
     @on(Op.LOG_LOSS)
     def _log_loss(self, seq: int, row: Row) -> None:
@@ -194,7 +203,10 @@ class Custody(Part):
 
     @on(Op.TXN_COMMIT, Op.TXN_ABORT)
     def _txn_end(self, seq: int, row: Row) -> None:
-        self.events[row[4][0]].txn = "commit" if row[1] == Op.TXN_COMMIT else "abort"
+        e = self.events[row[4][0]]
+        e.txn = "commit" if row[1] == Op.TXN_COMMIT else "abort"
+        if e.txn == "abort" and not e.abort:
+            e.abort = causes.aborted(row[7], e.message_failure)
 
     @on(Op.OUTBOX_WRITE)
     def _outbox_write(self, seq: int, row: Row) -> None:  # durable until marked sent
@@ -217,6 +229,11 @@ class Custody(Part):
 
     @on(Op.RESOLVED)
     def _resolved(self, seq: int, row: Row) -> None:
+        e = self.events[row[4][0]]
+        if row[7] == "abort" and not e.abort:  # the coordinator had no record: presumed abort
+            e.abort = causes.aborted(
+                "presumed abort (no record at the coordinator)", e.message_failure
+            )
         key = (row[2], row[4][0])
         if key in self.prepared:
             self.prepared.discard(key)
@@ -239,7 +256,7 @@ class Custody(Part):
             if e.refused:
                 fates[eid], reasons[eid] = "refused", e.refused
             elif not e.committed:
-                fates[eid], reasons[eid] = "aborted", None
+                fates[eid], reasons[eid] = "aborted", e.abort or causes.aborted("", None)
             elif e.effects > 0:
                 fates[eid], reasons[eid] = "processed", None
             elif e.dead_lettered:

@@ -36,6 +36,10 @@ class EventState:
     """The event is a business transaction in the producer's database (database strategies)."""
     txn: str = ""
     """How that transaction ended: commit, abort, or "" (never decided: it did not commit)."""
+    abort: str = ""
+    """Why its transaction aborted (the first abort recorded for it)."""
+    message_failure: str | None = None
+    """The last fault that dropped a message naming it (custody or not: 2PC votes, ...)."""
     refused: str = ""
     """Why the producing service refused it (it was down): it never existed downstream."""
     # ---- duplicate attribution (attribution.py)

@@ -92,6 +92,9 @@ class Broker(Model):
     durability: Literal["fsync", "interval", "memory"] = "fsync"
     flush_interval: PositiveFloat = 0.01
     visibility_timeout: PositiveFloat = 5.0
+    visibility_heartbeat: PositiveFloat | None = None
+    """Queue mode: while a consumer works on received messages it extends their visibility
+    every this many seconds (SQS ChangeMessageVisibility); null: never."""
     max_receives: PositiveInt | None = 5
     ttl: PositiveFloat | None = None
     capacity: PositiveInt | None = None
@@ -157,6 +160,9 @@ class Outbox(Model):
     relay: Literal["poll", "cdc"] = "poll"
     """``poll``: read the outbox table every poll_interval; ``cdc``: tail the database's log and
     publish as soon as a row commits (change data capture)."""
+    offset_flush_interval: PositiveFloat = 60.0
+    """``cdc`` only: how often the relay stores the source position it has published up to
+    (Debezium's ``offset.flush.interval.ms``, 60 s); after a crash it replays from there."""
 
 
 class TwoPhaseCommit(Model):

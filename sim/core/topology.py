@@ -56,6 +56,17 @@ class Topology:
     def two_pc_coordinator(self) -> str:
         return TWO_PC_COORDINATOR
 
+    def host_of(self, node: str) -> str:
+        """The service ``node`` runs in: a relay runs in its producer's service and the 2PC
+        coordinator in producer-0's; every other node is a service of its own. A link fault or
+        a partition that names a service reaches every node in it, and messages between nodes
+        of one service never cross the network."""
+        if node.startswith("relay-"):
+            return "producer-" + node.removeprefix("relay-")
+        if node == TWO_PC_COORDINATOR:
+            return self.producer_names[0]
+        return node
+
     def relay_of(self, producer: str) -> str:
         return "relay-" + producer.removeprefix("producer-")
 

@@ -57,6 +57,24 @@ def fenced(producer: str, broker: str) -> str:
     return f"crash:{producer} (its old request fenced by {broker})"
 
 
+ROLLBACK = "rolled back by the application"
+"""A business rollback: the application aborted its transaction (``workload.abort_rate``)."""
+
+
+def aborted(why: str, fault: str | None) -> str:
+    """Why a business transaction aborted: the application's rollback, or the fault behind a
+    coordinator's abort (``why``: its detail; ``fault``: the last fault that dropped one of
+    its messages)."""
+    if why.startswith("rolled back"):
+        return ROLLBACK
+    what = f"abort:{why or 'no decision'}"
+    return f"{what} after {fault}" if fault else what
+
+
+def is_fault_abort(cause: str | None) -> bool:
+    return bool(cause) and cause != ROLLBACK
+
+
 DEDUPE_WINDOW_EXPIRED = "dedupe-window expired"
 EPOCH_BUMP = "epoch bump"
 """A producer bumped its epoch (KIP-360) and resent batches with new sequences."""
@@ -97,6 +115,19 @@ def redelivery_after_visibility(consumer: str) -> str:
     return f"redelivery after visibility timeout ({consumer})"
 
 
+def redelivery_after(what: str) -> str:
+    """Read again because ``what`` moved the group's position back before a commit."""
+    return f"redelivery after {what}"
+
+
+def pause(node: str) -> str:
+    return f"pause:{node}"
+
+
+def partition_fault(target: str) -> str:
+    return f"partition:{target}"
+
+
 def redelivery_to(consumer: str) -> str:
     return f"redelivery to {consumer}"
 
@@ -135,12 +166,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"redelivery after visibility timeout \((?P<subject>\S+)\)"),
     ),
     ("redelivery", re.compile(r"redelivery to (?P<subject>\S+)")),
+    ("redelivery-after", re.compile(r"redelivery after (?P<q>.+)")),
     ("redelivery-bare", re.compile(r"redelivery")),
     ("late-ack", re.compile(r"timeout:(?P<subject>\S+) \(late ack\)")),
     ("crash-after-ack", re.compile(r"crash:(?P<subject>\S+) after ack")),
     ("skipped", re.compile(r"skipped:(?P<subject>\S+?)(?: \((?P<q>.+)\))?")),
     ("overflow", re.compile(r"overflow:(?P<subject>\S+?)(?: \((?P<q>.+)\))?")),
     ("dead-letter", re.compile(r"dead-letter:(?P<subject>\S+) \((?P<q>.+)\)")),
+    ("abort", re.compile(r"abort:(?P<q>.+?)(?: after (?P<subject>.+))?")),
+    ("rollback", re.compile(re.escape(ROLLBACK))),
     ("plain", re.compile(r"(?P<kind>[a-z-]+):(?P<subject>\S+)")),
 ]
 
@@ -179,6 +213,10 @@ _WORDS = {
     "redelivery-after-visibility": "it was not deleted within the visibility timeout, so it "
     "became visible and was received again",
     "redelivery": "it was delivered again (to {subject}) before its offset was committed",
+    "redelivery-after": "it was delivered again after {q}, before its offset was committed",
+    "pause": "{subject} was paused while holding it",
+    "abort": "its transaction aborted ({q})",
+    "rollback": "the application rolled its transaction back",
     "redelivery-bare": "it was delivered again before its offset was committed",
     "crash-after-ack": "{subject} crashed after committing (acknowledging) it but before "
     "applying its effect",

@@ -39,6 +39,7 @@ class Op(StrEnum):
     DEDUPE = "dedupe"
     FENCED = "fenced"
     REJECT = "reject"
+    HOLD = "hold"
     EXPIRE = "expire"
     DEAD_LETTER = "dead-letter"
     DELETE = "delete"
@@ -255,6 +256,13 @@ VOCABULARY: dict[Op, OpSpec] = {
         "the partition",
         detail="(verdict: out-of-sequence | full | rejected, note or cause)",
         detail_type=tuple,
+    ),
+    Op.HOLD: OpSpec(
+        "a broker held a produce request back until its full partition has room (in memory)",
+        "the broker",
+        "the producer",
+        "the events",
+        "the partition",
     ),
     Op.EXPIRE: OpSpec(
         "a broker discarded a record for its age (TTL)",

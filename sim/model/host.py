@@ -82,6 +82,7 @@ class ConsumerHost(NodeHost, Protocol):
     fetch_wait: float
     max_receives: int | None
     max_records: int
+    visibility_heartbeat: float | None
     dead_letters: bool
     assigned: list[int]
     positions: dict[int, int]

@@ -238,6 +238,17 @@ class Delete(Message):
 
 
 @dataclass(slots=True)
+class ChangeVisibility(Message):
+    """Queue mode: keep received messages invisible for another visibility timeout (SQS's
+    ChangeMessageVisibility, sent as a heartbeat while they are being processed)."""
+
+    kind: ClassVar[str] = "change-visibility"
+    request: int
+    items: tuple[tuple[int, int, int], ...]
+    """(partition, offset, log epoch) of each message."""
+
+
+@dataclass(slots=True)
 class DeleteAck(Message):
     kind: ClassVar[str] = "delete-ack"
     request: int

@@ -7,13 +7,16 @@ for an extra delay and may arrive behind later ones. Every send, copy, drop and 
 recorded in the history.
 
 A link fault is matched against the links once, when it starts: each link keeps the faults
-active on it, so a send never matches patterns.
+active on it, so a send never matches patterns. Faults and partitions match a link by its
+nodes' names or by their services (``Topology.host_of``: ``producer-0->broker-0`` also
+reaches ``relay-0->broker-0`` and ``coordinator->broker-0``); a link inside one service is
+local: no latency, no loss, no fault.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -23,12 +26,15 @@ import simpy
 
 from ..config.links import LinkPattern
 from ..config.models import Network as NetworkConfig
-from ..core.distributions import BlockDraws
+from ..core.distributions import BlockDraws, Constant
 from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import Recorder
 from .messages import Envelope, Message
+
+LOCAL = Constant(value=0.0)
+"""The latency between two nodes of one service."""
 
 
 class Endpoint(Protocol):
@@ -80,12 +86,26 @@ class Link:
         "latency",
         "last_arrival",
         "faults",
+        "hosts",
+        "local",
         "_streams",
         "_u",
     )
 
-    def __init__(self, src: str, dst: str, spec: dict[str, Any], streams: Streams) -> None:
+    def __init__(
+        self,
+        src: str,
+        dst: str,
+        spec: dict[str, Any],
+        streams: Streams,
+        hosts: tuple[str, str] | None = None,
+    ) -> None:
         self.src, self.dst = src, dst
+        self.hosts = hosts or (src, dst)
+        """The services the two ends run in."""
+        self.local = self.hosts[0] == self.hosts[1]
+        if self.local:  # one service: no network in between
+            spec = {**spec, "latency": LOCAL, "loss": 0.0, "duplicate": 0.0, "reorder": 0.0}
         self.loss: float = spec["loss"]
         self.duplicate: float = spec["duplicate"]
         self.reorder: float = spec["reorder"]
@@ -124,6 +144,7 @@ class Network:
         cfg: NetworkConfig,
         nodes: list[str],
         edges: tuple[tuple[str, str], ...],
+        host_of: Callable[[str], str] = str,
     ) -> None:
         self.env = env
         self.record = record
@@ -142,7 +163,7 @@ class Network:
                 if pattern.matches(src, dst):
                     for key in override.model_fields_set:
                         spec[key] = getattr(override, key)
-            link = Link(src, dst, spec, streams)
+            link = Link(src, dst, spec, streams, (host_of(src), host_of(dst)))
             self.graph.add_edge(src, dst, link=link, **spec)
             self.links[(src, dst)] = link
         self.reorder_hold = cfg.reorder_hold
@@ -159,7 +180,9 @@ class Network:
 
     def add_fault(self, fault: LinkFault) -> None:
         for link in self.links.values():
-            if fault.pattern.matches(link.src, link.dst):
+            if link.local:
+                continue
+            if fault.pattern.matches(link.src, link.dst) or fault.pattern.matches(*link.hosts):
                 link.faults.setdefault(fault.kind, []).append(fault)
 
     def remove_fault(self, fault: LinkFault) -> None:
@@ -187,8 +210,8 @@ class Network:
 
     def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
         src, dst = env.src, env.dst
-        for cut in self.cuts:
-            if cut.separates(src, dst):
+        for cut in () if link.local else self.cuts:
+            if cut.separates(src, dst) or cut.separates(*link.hosts):
                 self.dropped(env, causes.partition(src, dst))
                 return
         keep = link.keep_probability(link.loss, "drop")

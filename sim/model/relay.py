@@ -1,11 +1,18 @@
-"""The outbox relay of a producer (``relay-i``): its own node, crashable.
+"""The outbox relay of a producer (``relay-i``): its own node, crashable, running in the
+producer's service (``Topology.host_of``).
 
-Every ``outbox.poll_interval`` (``relay: poll``), or as soon as a row commits (``relay: cdc``,
-tailing the database's log), it reads up to ``outbox.batch`` committed outbox rows from the
-producer's database, publishes them as one produce request per partition (the partitions in
-parallel, each request retried until acknowledged, which keeps per-key order), then marks
-them sent. A crash after publishing and before marking makes the next read publish them
-again: duplicates at the broker with the same event id, which the idempotent consumer absorbs.
+``relay: poll`` reads up to ``outbox.batch`` committed outbox rows every
+``outbox.poll_interval``, publishes them as one produce request per partition (the partitions
+in parallel, each request retried until acknowledged, which keeps per-key order), then marks
+them sent (deletes them). A crash after publishing and before marking makes the next read
+publish them again.
+
+``relay: cdc`` tails the database's log as Debezium does: it wakes as soon as a row commits,
+publishes from its in-memory source position, and stores that position only every
+``outbox.offset_flush_interval`` (the rows below the stored position are then gone from the
+log it tails). A crash loses the position: the restarted relay replays every row since the
+last flush. Either way the replays are duplicates at the broker with the same event id, which
+the idempotent consumer absorbs.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ class CdcTrigger(PollTrigger):
 
     def wait(self) -> Generator[Any, Any, None]:
         relay = self.relay
-        if not relay.database.outbox:
+        if len(relay.database.outbox) <= relay.position:
             self.wake = relay.env.event()
             yield from relay.wait_for(self.wake, relay.cfg.poll_interval)
 
@@ -75,10 +82,18 @@ class Relay(Node):
         self.delivery_timeout = delivery_timeout
         self.acks = RequestTracker(self.env)
         self.trigger = TRIGGERS[cfg.relay](self)
+        self.tails_log = cfg.relay == "cdc"
+        self.position = 0
+        """``cdc``: outbox rows (from the last stored position) already published (volatile)."""
+        self.stored = 0
+        """``cdc``: rows below the stored position so far (they left the outbox)."""
         self.on(ProduceAck, self._on_ack)
 
     def on_start(self) -> None:
+        self.position = 0  # replay from the last stored position
         self.spawn(self._poll())
+        if self.tails_log:
+            self.spawn(self._flush_offsets())
 
     def on_crash(self) -> None:
         self.acks.clear()
@@ -92,7 +107,8 @@ class Relay(Node):
     def _poll(self) -> Generator[Any, Any, None]:
         while True:
             yield from self.trigger.wait()
-            rows = list(self.database.outbox[: self.cfg.batch])  # a read of the database
+            start, stored = self.position, self.stored  # a read of the database (its log)
+            rows = list(self.database.outbox[start : start + self.cfg.batch])
             if not rows:
                 continue
             by_partition: dict[int, list[Record]] = {}
@@ -104,10 +120,25 @@ class Relay(Node):
             yield from self.unpaused()
             self.reach("after-publish-before-mark")
             sent = [r for batch, s in zip(batches, senders, strict=True) if s.value for r in batch]
-            if sent:  # rows whose publication failed stay in the outbox for the next read
-                self.database.mark_sent({r.eid for r in sent})
-                eids = tuple(r.eid for r in sent)
-                self.record(Op.OUTBOX_MARK, self.name, eids, peer=self.database.owner)
+            if self.tails_log:  # the position moves past a read only once all of it is out
+                if len(sent) == len(rows):  # (a flush may have moved the rows meanwhile)
+                    self.position = max(self.position, start + stored - self.stored + len(rows))
+            elif sent:  # rows whose publication failed stay in the outbox for the next read
+                self._mark(sent)
+
+    def _mark(self, rows: list[Record]) -> None:
+        self.database.mark_sent({r.eid for r in rows})
+        eids = tuple(r.eid for r in rows)
+        self.record(Op.OUTBOX_MARK, self.name, eids, peer=self.database.owner)
+
+    def _flush_offsets(self) -> Generator[Any, Any, None]:
+        """``cdc``: store the source position every ``offset_flush_interval``."""
+        while True:
+            yield from self.sleep(self.cfg.offset_flush_interval)
+            if self.position:
+                self._mark(list(self.database.outbox[: self.position]))
+                self.stored += self.position
+                self.position = 0
 
     def _publish(self, batch: tuple[Record, ...]) -> Generator[Any, Any, bool]:
         """Publish one partition's rows, retried until acknowledged (True) or until

@@ -1,12 +1,19 @@
 """Two-phase commit: the coordinator node and the participant role it drives.
 
 The coordinator runs each transaction (one business event: its row in the producer's
-database and its message at the broker): prepare to both participants, collect votes,
-force the decision to its durable log (presumed abort: only commits are logged), send the
-decision until every participant acknowledges it. A participant that voted yes holds the
-prepared write, invisible, until it learns the decision, however long the coordinator is
-down; it keeps asking (``Status``) every ``prepare_timeout``. A coordinator that recovers
-resends the commits in its log and answers abort for any transaction it has no record of.
+database and its message at the broker): prepare to both participants, collect votes, then
+decide. Presumed abort (Mohan, Lindsay & Obermarck 1986; the X/Open XA default): a commit is
+forced to the coordinator's log and sent until every participant acknowledges it; an abort
+is neither logged nor acknowledged, it is sent once to the participants that may have
+prepared (never to one that voted no), and a participant that asks about a transaction the
+coordinator has no record of is told abort. A participant that voted yes holds the prepared
+write, invisible, until it learns the decision, however long the coordinator is down; it
+keeps asking (``Status``) every ``prepare_timeout``. The coordinator runs in producer-0's
+service (``Topology.host_of``).
+
+An abort the application asked for (a business rollback) is recorded as ``rolled back``; any
+other abort (a vote missing at ``prepare_timeout``, a participant that voted no because it
+lost the transaction) is fault-induced, and its detail says which participant.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ class Txn:
     app: str
     record: Record
     participants: list[str]
+    aborts: bool = False
+    """The application asked for a rollback."""
     votes: dict[str, bool] = field(default_factory=dict)
     voted: simpy.Event | None = None
     unacked: set[str] = field(default_factory=set)
@@ -66,7 +75,7 @@ class Coordinator(Node):
         txn = msg.record.eid
         if txn not in self.active and txn not in self.log:
             broker = self.topology.leader_of(msg.record.partition)
-            t = Txn(env.src, msg.record, [env.src, broker])
+            t = Txn(env.src, msg.record, [env.src, broker], msg.aborts)
             self.active[txn] = t
             self.spawn(self._run(txn, t))
 
@@ -111,14 +120,30 @@ class Coordinator(Node):
             self.record(Op.TXN_COMMIT, self.name, (txn,))
             self.reach("after-decision-logged")
         else:
-            self.record(Op.TXN_ABORT, self.name, (txn,), detail="no" if t.votes else "no votes")
+            self.record(Op.TXN_ABORT, self.name, (txn,), detail=self._abort_why(t))
         self.send(t.app, Outcome(txn, commit))
-        yield from self._finish(txn, t.participants, commit, t)
+        if commit:
+            yield from self._finish(txn, t.participants, commit, t)
+        else:  # presumed abort: told once, to whoever may have prepared; nothing to remember
+            for p in t.participants:
+                if t.votes.get(p) is not False:
+                    self.send(p, Decision(txn, False))
+            self.active.pop(txn, None)
+
+    @staticmethod
+    def _abort_why(t: Txn) -> str:
+        if t.aborts:
+            return "rolled back"
+        no = [p for p in t.participants if t.votes.get(p) is False]
+        if no:
+            return f"{', '.join(no)} voted no"
+        missing = [p for p in t.participants if p not in t.votes]
+        return f"no vote from {', '.join(missing)} in time"
 
     def _finish(
         self, txn: str, participants: list[str], commit: bool, t: Txn | None
     ) -> Generator[Any, Any, None]:
-        """Send the decision until every participant acknowledged it, then forget it."""
+        """Send a commit until every participant acknowledged it, then forget it."""
         state = t if t is not None else Txn("", Record(txn, 0, 0, 0.0, 0.0), participants)
         self.active[txn] = state
         state.unacked = set(participants)
@@ -142,13 +167,16 @@ class Participant:
         cfg: TwoPhaseCommit,
         vote: Callable[[Record], bool],
         apply: Callable[[Record, bool], None],
+        prepared: Callable[[Record], None] | None = None,
     ) -> None:
         self.node = node
         self.vote = vote
         self.apply = apply
+        self.on_prepared = prepared
         self.prepared: dict[str, Record] = {}  # durable
         self.resolved: dict[str, bool] = {}  # durable
         self.busy: set[str] = set()  # volatile: a forced write in progress for these
+        self.early_aborts: set[str] = set()  # volatile: aborts that came during that write
         self.recheck = cfg.prepare_timeout
         self.coordinator = node.topology.two_pc_coordinator
         log_write: Distribution = cfg.log_write
@@ -157,7 +185,7 @@ class Participant:
         node.on(Decision, self._on_decision)
 
     def recover(self) -> None:
-        self.busy = set()
+        self.busy, self.early_aborts = set(), set()
         for txn in sorted(self.prepared):
             self.node.spawn(self._in_doubt(txn))
 
@@ -182,9 +210,15 @@ class Participant:
             yield from self.node.sleep(self.log_write())  # force the prepare record before voting
             self.busy.discard(txn)
             self.prepared[txn] = rec
+            if self.on_prepared is not None:
+                self.on_prepared(rec)
             self.node.record(Op.FORCE_LOG, self.node.name, (txn,), detail="prepare")
             self.node.record(Op.PREPARED, self.node.name, (txn,), peer=src, part=rec.partition)
-            self.node.spawn(self._in_doubt(txn))
+            if txn in self.early_aborts:
+                self.early_aborts.discard(txn)
+                self.node.spawn(self._decide(src, Decision(txn, False)))
+            else:
+                self.node.spawn(self._in_doubt(txn))
         self.node.send(src, Vote(txn, yes))
 
     def _on_decision(self, env: Envelope) -> None:
@@ -193,7 +227,10 @@ class Participant:
         if msg.txn in self.prepared and msg.txn not in self.busy:
             self.node.spawn(self._decide(src, msg))
         elif msg.txn not in self.busy:
-            self.node.send(src, DecisionAck(msg.txn))
+            if msg.commit:  # an abort is never acknowledged
+                self.node.send(src, DecisionAck(msg.txn))
+        elif not msg.commit:  # told while forcing its prepare record: apply it once forced
+            self.early_aborts.add(msg.txn)
 
     def _decide(self, src: str, msg: Decision) -> Generator[Any, Any, None]:
         if msg.commit:  # force the commit record before applying and acknowledging
@@ -213,7 +250,8 @@ class Participant:
                 peer=src,
                 detail="commit" if msg.commit else "abort",
             )
-        self.node.send(src, DecisionAck(msg.txn))
+        if msg.commit:
+            self.node.send(src, DecisionAck(msg.txn))
 
     def _in_doubt(self, txn: str) -> Generator[Any, Any, None]:
         while txn in self.prepared:

@@ -18,7 +18,6 @@ from ..config.models import ExperimentConfig
 from ..core.rng import Streams
 from ..core.strategies import Strategy
 from ..history.recorder import Recorder
-from .broker.limits import producers_wait
 from .broker.node import Broker
 from .consumer.node import Consumer
 from .context import Context
@@ -61,6 +60,7 @@ class World:
             cfg.topology.network,
             list(self.topology.nodes),
             self.topology.edges,
+            self.topology.host_of,
         )
         self.nodes: dict[str, Node] = {}
         self.faults = FaultInjector(self.env, record, self.nodes, self.network, schedule)
@@ -79,10 +79,9 @@ class World:
 
     def _build(self, ctx: Context) -> None:
         cfg, role, topo = self.cfg, self.strategy, self.topology
-        blocking = producers_wait(cfg.broker.capacity, cfg.broker.overflow)
         databases = [ProducerDatabase(name, self.record) for name in topo.producer_names]
         self.producers = [
-            Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit, blocking)
+            Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit)
             for name, db in zip(topo.producer_names, databases, strict=True)
         ]
         self.brokers = [

@@ -3,8 +3,10 @@
 A fetch returns up to ``max_poll_records`` records from the consumer's positions; with
 nothing to return it long-polls (parks) for up to ``fetch_max_wait`` and is answered as soon
 as a record is appended. A fetch made with an older log epoch than the partition's is told
-the truncation point, and the consumer rewinds to it (KIP-320). Committed offsets live with
-the group on the coordinator broker (``group.py``).
+the truncation point, and the consumer rewinds to it (KIP-320). Consumers read committed: no
+further than the last stable offset, held back by 2PC transactions prepared and undecided
+(KIP-98's LSO). Committed offsets live with the group on the coordinator broker
+(``group.py``).
 """
 
 from __future__ import annotations
@@ -63,17 +65,18 @@ class LogStore:
         for p, pos in positions.items():
             log = broker.logs[p]
             log.fetched = max(log.fetched, min(pos, log.end))
-            if pos < log.end:
+            stable = log.stable()
+            if pos < stable:
                 room = min(self.max_partition_records, budget - len(out))
                 if log.gone:
                     chunk = []
-                    for rec in log.records[pos:]:
+                    for rec in log.records[pos:stable]:
                         if rec.offset not in log.gone:
                             chunk.append(rec)
                             if len(chunk) >= room:
                                 break
                 else:
-                    chunk = log.records[pos : pos + room]
+                    chunk = log.records[pos : min(pos + room, stable)]
                 out.extend(self.retention.keep_fresh(broker, p, log, chunk))
             if len(out) >= budget:
                 break
@@ -105,6 +108,7 @@ class LogStore:
         records = self._available({p: pos for p, pos in msg.positions.items() if p not in resets})
         if resets or records:
             self.broker.send(consumer, self._response(msg.request, msg.positions, resets, records))
+            self._made_room(msg.positions)
             return
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
         self._parked.append(parked)
@@ -112,6 +116,7 @@ class LogStore:
         timer = self.broker.env.timeout(self.fetch_max_wait)
         timer.callbacks.append(lambda _e: self._expire(parked, incarnation))
         parked.timer = timer
+        self._made_room(msg.positions)  # what it read up to its positions no longer counts
 
     def _expire(self, parked: ParkedFetch, incarnation: int) -> None:
         broker = self.broker
@@ -122,6 +127,12 @@ class LogStore:
             return
         self._parked.remove(parked)
         broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))
+        self._made_room(parked.positions)
+
+    def _made_room(self, positions: dict[int, int]) -> None:
+        """What a fetch read no longer counts against a bounded partition's capacity."""
+        for p in positions:
+            self.broker.room(p)
 
     def wake(self, partition: int) -> None:
         """Records were appended to ``partition``: answer the fetches parked on it."""
@@ -129,7 +140,7 @@ class LogStore:
         if not self._parked or broker.state != "up":
             return
         still: list[ParkedFetch] = []
-        end = broker.logs[partition].end
+        end = broker.logs[partition].stable()
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < end:
                 broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))

@@ -113,8 +113,8 @@ class Idempotence(NoIdempotence):
         if st is None:
             return self._first(pid, p, epoch, seq, now, note)
         st.last_active = now
-        if seq in st.recent:
-            return SequenceVerdict("duplicate", st.recent[seq])
+        if seq in st.recent:  # (stored in sequence, unless this state was rebuilt)
+            return SequenceVerdict("duplicate", st.recent[seq], note=st.lost or st.rebuilt)
         if seq == st.last_seq + 1:
             return SequenceVerdict("append", note=st.lost)
         return self._out_of_order(st, seq)

@@ -3,12 +3,13 @@ the time to live (``ttl``).
 
 Overflow policies, applied to a produce request before it is appended:
 
-- ``block``: a full partition refuses the request as *full*; the producer waits and resends.
+- ``block``: a full partition holds the request back, in order, until a consumer makes room;
+  the producer waits (and never resends at most once: its one request is simply late).
 - ``reject``: a full partition refuses it as *rejected*; a producer that does not retry loses it.
 - ``drop-oldest``: the oldest unconsumed records are discarded to make room.
 
-A request is refused only when the partition is already full, so a batch may overshoot the
-capacity by its own size (a broker checks per request, not per record).
+A request is held or refused only when the partition is already full, so a batch may
+overshoot the capacity by its own size (a broker checks per request, not per record).
 """
 
 from __future__ import annotations
@@ -23,14 +24,19 @@ from .log import BrokerHost, PartitionLog
 Backlog = Callable[[int, PartitionLog], int]
 
 
-class Unbounded:
-    producers_wait = False
+HOLD = "hold"
+"""The verdict that holds a request back until there is room."""
 
+
+class Unbounded:
     def refuses(
         self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
     ) -> str:
-        """The refusal verdict for a produce request ("" when it may be appended)."""
+        """The verdict for a produce request: "" (append it), :data:`HOLD`, or a refusal."""
         return ""
+
+    def has_room(self, p: int, log: PartitionLog) -> bool:
+        return True
 
 
 class Refuse(Unbounded):
@@ -44,9 +50,10 @@ class Refuse(Unbounded):
     def refuses(
         self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
     ) -> str:
-        if self.backlog(p, log) < self.capacity:
-            return ""
-        return self.verdict
+        return "" if self.has_room(p, log) else self.verdict
+
+    def has_room(self, p: int, log: PartitionLog) -> bool:
+        return self.backlog(p, log) < self.capacity
 
 
 class DropOldest(Unbounded):
@@ -79,12 +86,10 @@ class DropOldest(Unbounded):
 
 
 class Block(Refuse):
-    """``block``: the producer is told the partition is *full*, waits and resends."""
-
-    producers_wait = True
+    """``block``: hold the request back until there is room."""
 
     def __init__(self, capacity: int, backlog: Backlog) -> None:
-        super().__init__(capacity, "full", backlog)
+        super().__init__(capacity, HOLD, backlog)
 
 
 class Reject(Refuse):
@@ -106,11 +111,6 @@ def overflow_policy(capacity: int | None, overflow: str, backlog: Backlog) -> Un
     if capacity is None:
         return Unbounded()
     return OVERFLOW_POLICIES[overflow](capacity, backlog)
-
-
-def producers_wait(capacity: int | None, overflow: str) -> bool:
-    """Whether a full partition makes producers wait (rather than fail or displace records)."""
-    return capacity is not None and OVERFLOW_POLICIES[overflow].producers_wait
 
 
 class Retention:

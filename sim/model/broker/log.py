@@ -27,6 +27,13 @@ class PartitionLog:
     """Offsets never to hand out again: expired (TTL), discarded (drop-oldest), deleted."""
     fetched: int = 0
     """The highest position a consumer fetched from: what lies below it has been read."""
+    holds: dict[str, int] = field(default_factory=dict)
+    """2PC transactions prepared here and not yet decided -> the log end when they prepared:
+    read-committed consumers read no further than the lowest (the last stable offset)."""
+
+    def stable(self) -> int:
+        """The last stable offset: the end of what a read-committed consumer may read."""
+        return min(self.holds.values(), default=self.end)
 
     @property
     def end(self) -> int:
@@ -51,6 +58,7 @@ class PartitionLog:
         self.flushed = min(self.flushed, keep)
         self.fetched = min(self.fetched, keep)
         self.gone = {o for o in self.gone if o < keep}  # offsets to be reused are fresh
+        self.holds = {txn: min(o, keep) for txn, o in self.holds.items()}
         self.epoch += 1
         self.truncations.append((self.epoch, keep))
         return cut
@@ -87,5 +95,7 @@ class BrokerHost(NodeHost, Protocol):
     """The committed offsets it stores (the group coordinator's), None on other brokers."""
 
     def reset_offsets(self, to: dict[int, Committed], cause: str) -> None: ...
+
+    def room(self, p: int) -> None: ...
 
     def truncate(self, p: int, keep: int, cause: str) -> None: ...

@@ -15,6 +15,7 @@ then the store is woken, then the acknowledgement.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
@@ -41,7 +42,7 @@ from .durability import DURABILITIES
 from .fetch import LogStore
 from .group import GroupCoordinator
 from .idempotence import Idempotence, NoIdempotence
-from .limits import Retention, overflow_policy
+from .limits import HOLD, Retention, overflow_policy
 from .log import Committed, OffsetStore, PartitionLog
 from .queue import QueueStore
 
@@ -77,13 +78,18 @@ class Broker(Node):
         self.store = STORES[cfg.mode](self, cfg, self.retention)
         self.overflow = overflow_policy(cfg.capacity, cfg.overflow, self.store.backlog)
         self.acks = cfg.acks
-        self.participant = Participant(self, two_pc, lambda rec: True, self._txn_apply)
+        self.participant = Participant(
+            self, two_pc, lambda rec: True, self._txn_apply, prepared=self._txn_hold
+        )
         self.group: GroupCoordinator | None = None
         self.offsets: OffsetStore | None = None
         if group is not None and self.store.hosts_group:
             self.offsets = OffsetStore()
             partitions = list(range(ctx.topology.partitions))
             self.group = GroupCoordinator(self, group, partitions, self.durability, self.offsets)
+        self._blocked: dict[int, deque[Envelope]] = {}
+        """Produce requests held back by a full partition (``overflow: block``), in order."""
+        self._unholding = False
         self.on(Produce, self._produce)
         self.on(InitProducerId, self._init_producer_id)
         self.on(DeadLetter, self._dead_letter)
@@ -98,6 +104,7 @@ class Broker(Node):
             self.spawn(self.group.sweeper())
 
     def on_crash(self) -> None:
+        self._blocked = {}
         self.store.crashed()
         self.durability.crashed(self)
         if self.group is not None and not self.durability.keeps_state:
@@ -145,7 +152,13 @@ class Broker(Node):
         p = msg.records[0].partition
         log = self.logs[p]
         eids = msg.eids
+        if self._blocked.get(p) and not self._unholding:  # others wait already: queue behind them
+            self._hold(env, p)
+            return
         refused = self.overflow.refuses(self, producer, msg, p, log)
+        if refused == HOLD:
+            self._hold(env, p)
+            return
         if refused:
             self.record(
                 Op.REJECT,
@@ -204,6 +217,31 @@ class Broker(Node):
 
         self.spawn(flushed())
 
+    def _hold(self, env: Envelope, p: int) -> None:
+        """Keep a request for a full partition until there is room (in memory: a crash loses
+        it); a resend of a request it already holds is dropped."""
+        msg = env.payload
+        assert isinstance(msg, Produce)
+        queue = self._blocked.setdefault(p, deque())
+        if any(e.src == env.src and e.payload.eids == msg.eids for e in queue):  # type: ignore[attr-defined]
+            return
+        queue.append(env)
+        self.record(Op.HOLD, self.name, msg.eids, peer=env.src, part=p)
+
+    def room(self, p: int) -> None:
+        """A consumer made room in partition ``p``: append what waits, in order."""
+        queue = self._blocked.get(p)
+        if not queue or self._unholding or self.state != "up":
+            return
+        self._unholding = True
+        try:
+            while queue and self.overflow.has_room(p, self.logs[p]):
+                env = queue.popleft()
+                self.record(Op.RELEASE, self.name, env.payload.eids, detail="unheld")
+                self._produce(env)
+        finally:
+            self._unholding = False
+
     def _refuse(self, producer: str, msg: Produce, verdict: str, offset: int, note: str) -> None:
         """A sequence check said no: a recognised duplicate, a fenced epoch, or a gap."""
         p, eids = msg.records[0].partition, msg.eids
@@ -214,14 +252,24 @@ class Broker(Node):
         else:
             self.record(Op.REJECT, self.name, eids, peer=producer, part=p, detail=(verdict, note))
         error = "" if verdict == "duplicate" else verdict
-        self.send(producer, ProduceAck(eids[0], p, offset, error, eids, msg.attempt))
+        in_sequence = verdict == "duplicate" and not note
+        self.send(producer, ProduceAck(eids[0], p, offset, error, eids, msg.attempt, in_sequence))
+
+    def _txn_hold(self, rec: Record) -> None:
+        """2PC: a prepared transaction holds its partition's last stable offset where the log
+        ends now, until it is decided."""
+        log = self.logs[rec.partition]
+        log.holds[rec.eid] = log.end
 
     def _txn_apply(self, rec: Record, commit: bool) -> None:
-        """2PC: a committed transaction's prepared message becomes visible (appended)."""
-        if not commit:
-            return
+        """2PC: a committed transaction's prepared message becomes visible (appended); either
+        decision lifts its hold on the partition."""
         p = rec.partition
         log = self.logs[p]
+        log.holds.pop(rec.eid, None)
+        if not commit:
+            self.store.wake(p)
+            return
         stored = replace(rec, offset=log.end)
         log.records.append(stored)
         self.durability.appended(log)

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from ...config.models import Broker as BrokerConfig
 from ...history.ops import Op
-from ..messages import Delete, DeleteAck, Envelope, Receive, ReceiveResponse, Record
+from ..messages import (
+    ChangeVisibility,
+    Delete,
+    DeleteAck,
+    Envelope,
+    Receive,
+    ReceiveResponse,
+    Record,
+)
 from .limits import Retention
 from .log import BrokerHost, PartitionLog
 
@@ -36,6 +44,7 @@ class QueueStore:
         self._turn = 0
         broker.on(Receive, self._receive)
         broker.on(Delete, self._delete)
+        broker.on(ChangeVisibility, self._extend)
 
     def backlog(self, p: int, log: PartitionLog) -> int:
         """Messages not yet deleted, dead-lettered or expired."""
@@ -88,8 +97,19 @@ class QueueStore:
             )
             return 0
         self.receives[p][o] = n + 1
-        self.visible_at[p][o] = now + self.visibility_timeout
+        self._invisible_until(p, o, now + self.visibility_timeout)
         return n + 1
+
+    def _invisible_until(self, p: int, o: int, until: float) -> None:
+        """Hide message ``o`` until ``until``; a parked receive is answered when it reappears."""
+        self.visible_at[p][o] = until
+        broker = self.broker
+        timer = broker.env.timeout(until - float(broker.env.now))
+        timer.callbacks.append(lambda _e: self._reappeared(p, o, until))
+
+    def _reappeared(self, p: int, o: int, until: float) -> None:
+        if self.visible_at[p].get(o) == until and o not in self.broker.logs[p].gone:
+            self.wake(p)
 
     def _response(self, request: int, records: list[Record], counts: list[int]) -> ReceiveResponse:
         epochs = {r.partition: self.broker.logs[r.partition].epoch for r in records}
@@ -101,6 +121,7 @@ class QueueStore:
         records, counts = self._visible(msg.max_records)
         if records:
             self.broker.send(consumer, self._response(msg.request, records, counts))
+            self._made_room()
             return
         entry = (consumer, msg)
         self._parked.append(entry)
@@ -117,14 +138,29 @@ class QueueStore:
         records, counts = self._visible(msg.max_records)
         broker.send(consumer, self._response(msg.request, records, counts))
 
+    def _made_room(self) -> None:
+        """Deleted, dead-lettered or expired messages no longer count against capacity."""
+        for p in self.broker.logs:
+            self.broker.room(p)
+
     def wake(self, partition: int) -> None:
-        """Records were appended: answer parked receives."""
+        """Records were appended or became visible again: answer parked receives."""
         while self._parked and self.broker.state == "up":
             records, counts = self._visible(self._parked[0][1].max_records)
             if not records:
                 return
             consumer, msg = self._parked.pop(0)
             self.broker.send(consumer, self._response(msg.request, records, counts))
+
+    def _extend(self, env: Envelope) -> None:
+        """ChangeMessageVisibility: the consumer is still working on these messages."""
+        msg = env.payload
+        assert isinstance(msg, ChangeVisibility)
+        now = float(self.broker.env.now)
+        for p, offset, epoch in msg.items:
+            log = self.broker.logs[p]
+            if epoch == log.epoch and offset < log.end and offset not in log.gone:
+                self._invisible_until(p, offset, now + self.visibility_timeout)
 
     def _delete(self, env: Envelope) -> None:
         msg = env.payload
@@ -143,3 +179,4 @@ class QueueStore:
                     num=offset,
                 )
         broker.send(env.src, DeleteAck(msg.request))
+        self._made_room()

@@ -62,6 +62,7 @@ class Consumer(Node):
         self.fetch_wait = broker.fetch_max_wait
         self.max_receives = broker.max_receives
         self.max_records = broker.max_poll_records
+        self.visibility_heartbeat = broker.visibility_heartbeat
         self.commit = COMMIT_MODES[role.commit](self)
         self.consumption = CONSUMPTIONS[broker.mode](self)
         self.on_reply(

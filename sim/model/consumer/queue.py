@@ -8,9 +8,14 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+import simpy
+
 from ...history.ops import Op
 from ..host import ConsumerHost
-from ..messages import Receive
+from ..messages import ChangeVisibility, Receive, ReceiveResponse
+
+SQS_MAX_MESSAGES = 10
+"""A receive returns at most ten messages (SQS's MaxNumberOfMessages)."""
 
 
 class QueueConsumption:
@@ -22,17 +27,19 @@ class QueueConsumption:
 
     def _run(self) -> Generator[Any, Any, None]:
         c = self.consumer
+        limit = min(c.max_records, SQS_MAX_MESSAGES)
         while True:
             for broker in c.topology.broker_names:
                 reply = yield from c.call(
                     broker,
-                    lambda r: Receive(r, c.max_records),
+                    lambda r: Receive(r, limit),
                     retry=False,
                     timeout=c.fetch_wait + c.request_timeout,
                 )
                 if reply is None or not reply.records:
                     continue
                 for rec, n in zip(reply.records, reply.receives, strict=True):
+                    epoch = reply.epochs.get(rec.partition, 0)
                     c.record(
                         Op.RECEIVE,
                         c.name,
@@ -40,6 +47,26 @@ class QueueConsumption:
                         peer=broker,
                         part=rec.partition,
                         num=rec.offset,
-                        detail=(n, reply.epochs.get(rec.partition, 0)),
+                        detail=(n, epoch),
                     )
+                keeper = self._keep_invisible(broker, reply)
                 yield from c.commit.consume_queue(broker, reply)
+                if keeper is not None and keeper.is_alive:
+                    keeper.interrupt()
+
+    def _keep_invisible(self, broker: str, reply: ReceiveResponse) -> simpy.Process | None:
+        """With ``visibility_heartbeat``: extend the batch's visibility while it is worked on."""
+        c = self.consumer
+        every = c.visibility_heartbeat
+        if every is None:
+            return None
+        items = tuple(
+            (r.partition, r.offset, reply.epochs.get(r.partition, 0)) for r in reply.records
+        )
+
+        def beat() -> Generator[Any, Any, None]:
+            while True:
+                yield from c.sleep(every)
+                c.send(broker, ChangeVisibility(-1, items))
+
+        return c.spawn(beat())

@@ -49,7 +49,7 @@ class ProducerDatabase:
         self.open_txns, self.aborting = {}, {}
         for eid, state in sorted(self.rows.items()):
             if state == "open" and eid not in prepared:
-                self.end(eid, False, "open at the crash")
+                self.end(eid, False, f"open at the crash of {self.owner}")
 
     # ------------------------------------------------------------------ 2PC participant
 

@@ -38,7 +38,6 @@ class Producer(Node):
         role: ProducerRole,
         database: ProducerDatabase,
         two_pc: TwoPhaseCommit,
-        blocking: bool,
     ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
@@ -47,7 +46,7 @@ class Producer(Node):
         """Replies keyed by the first event id of a request (or the 2PC transaction)."""
         self.attempts: dict[str, int] = {}
         """The attempt in flight per request (keyed as ``acks``)."""
-        self.publisher = PUBLISHERS[role.publisher](self, cfg, blocking)
+        self.publisher = PUBLISHERS[role.publisher](self, cfg)
         self.coupling = COUPLINGS[role.coupling](self, self.publisher, database, two_pc)
         self.participant = Participant(self, two_pc, database.vote, database.apply)
         self.on(ProduceAck, self._on_ack)

@@ -1,7 +1,6 @@
 """Publishers: how a producer hands records to the broker (a strategy's ``producer.publisher``).
 
-- ``fire-and-forget`` sends once and reports success at once (with ``overflow: block`` it waits
-  while the partition reports it is full).
+- ``fire-and-forget`` sends once and reports success at once.
 - ``retrying`` resends after ``request_timeout`` with exponential backoff until acknowledged, or
   until ``producer.retries`` run out or ``producer.delivery_timeout`` passes (KIP-91): the batch
   then fails and the application is told so.
@@ -33,10 +32,9 @@ from ..messages import InitProducerId, Produce, ProduceAck, Record
 class Publisher:
     """Fire-and-forget: one send, success reported at once."""
 
-    def __init__(self, producer: ProducerHost, cfg: ProducerConfig, blocking: bool) -> None:
+    def __init__(self, producer: ProducerHost, cfg: ProducerConfig) -> None:
         self.producer = producer
         self.cfg = cfg
-        self.blocking = blocking
 
     def start(self) -> None:
         """The producer (re)started."""
@@ -52,18 +50,10 @@ class Publisher:
         """Publish ``rec``; True when the broker took it (as far as this publisher knows)."""
         p = self.producer
         broker = p.topology.leader_of(rec.partition)
-        if self.blocking:  # a full partition pushes back: the send waits until there is room
-            while True:
-                _, verdict = p.acks.new(rec.eid)
-                p.send(broker, Produce((rec,), 1))
-                reply = yield from p.wait_for(verdict, self.cfg.request_timeout)
-                if reply is None or reply.error != "full":
-                    break
-                yield from p.sleep(max(self.cfg.backoff.initial, 0.01))
-        else:
-            p.send(broker, Produce((rec,), 1))
+        p.send(broker, Produce((rec,), 1))
         p.finish((rec.eid,), "sent", "ok")
         return True
+        yield  # a generator, like every publisher's
 
 
 class Retrying(Publisher):
@@ -144,9 +134,6 @@ class Retrying(Publisher):
                 batch.proven = reply.in_sequence
             p.finish(eids, "acked", "ok")
             return "acked"
-        if reply.error == "full":  # backpressure: wait for room, not a failure
-            yield from p.sleep(max(self.cfg.backoff.initial, 0.01))
-            return "again"
         if reply.error in ("fenced", "out-of-sequence") and batch is not None:
             return (yield from self._sequence_refused(reply.error, request, batch, eids))
         return "retry"
@@ -177,8 +164,8 @@ class Batch:
 class Idempotent(Retrying):
     """Producer id, epoch and per-partition sequences; batches what queued while in flight."""
 
-    def __init__(self, producer: ProducerHost, cfg: ProducerConfig, blocking: bool) -> None:
-        super().__init__(producer, cfg, blocking)
+    def __init__(self, producer: ProducerHost, cfg: ProducerConfig) -> None:
+        super().__init__(producer, cfg)
         self.pid = -1
         self.epoch = -1
         self.ready: simpy.Event | None = None
