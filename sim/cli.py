@@ -1,7 +1,8 @@
 """The command line: ``msgsim run / validate / plot`` (also ``python -m sim``).
 
-Exit codes: 0 success; 1 a run failed; 2 bad input. Bad input never prints a traceback:
-one paragraph says what is wrong, where, and what is allowed.
+Exit codes: 0 success; 1 a run failed; 2 bad input; 3 a promise broken (``run --check``).
+Bad input never prints a traceback: one paragraph says what is wrong, where, and what is
+allowed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .config import PROTOCOL_STEPS, ConfigError
 
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strategies", help="comma-separated strategies to run (override)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-charts", action="store_true", help="do not draw charts")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 3 if a strategy broke a promise it makes under the run's conditions",
+    )
 
     val = sub.add_parser("validate", help="check a config and print its fault schedule")
     val.add_argument("config")
@@ -156,23 +162,46 @@ def _run(args: argparse.Namespace) -> int:
     print(f"results: {out}/ (summary.csv, messages.parquet, faults.csv, charts/)")
     for err in res.errors:
         print(f"msgsim: {err}", file=sys.stderr)
-    return 1 if res.errors else 0
+    if res.errors:
+        return 1
+    return _check(res.summary) if args.check else 0
+
+
+def _check(summary: Any) -> int:
+    """``--check``: 3 if any run broke a promise where it applies (each one printed), else 0."""
+    if "promises_broken" not in summary.columns:
+        return 0
+    broken = summary[summary["promises_broken"].fillna("none") != "none"]
+    for _, row in broken.iterrows():
+        print(
+            f"msgsim: promise broken: {row['strategy']} (cell {row['cell']}, replication "
+            f"{row['replication']}): {row['promises_broken']}",
+            file=sys.stderr,
+        )
+    if len(broken):
+        return 3
+    print("check: every promise held wherever its conditions applied")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .config import load_config
+    from .config.strategies import describe_roles
     from .experiment import cells, plan
 
     cfg = load_config(args.config)
     cs = cells(cfg)
     specs, faults = plan(cfg)
     print(
-        f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategies)} strategies x "
+        f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategy_names)} strategies x "
         f"{cfg.replications} replications = {len(specs)} runs."
     )
     print(f"nodes: {', '.join(cfg.node_names())}")
+    print("strategies:")
+    for strategy in cfg.strategy_objects():
+        print(f"  {strategy.name}: {describe_roles(strategy)}")
     if len(faults):
         with pd.option_context(
             "display.width", 200, "display.max_columns", 20, "display.max_rows", 200

@@ -55,6 +55,8 @@ class Attribution(Part):
         self.applied: dict[str, set[int]] = defaultdict(set)
         """Event -> the sink transactions (original message ids) whose effect was applied."""
         self.rewinds = Rewinds()
+        self.forgotten: dict[str, str] = {}
+        """Event -> the sink's processed-id retention that forgot it (its next effect repeats)."""
 
     @on(Op.TRUNCATE)
     def _truncate(self, seq: int, row: Row) -> None:
@@ -139,9 +141,16 @@ class Attribution(Part):
                     twin = num if num in self.dup_links else self.twin_of.get(txn, -1)
                     e.duplicate_causes.append(self.dup_links.get(twin, causes.REDELIVERY))
                 else:
-                    e.duplicate_causes.append(self._cause(e, source))
+                    why = self._cause(e, source)
+                    forgot = self.forgotten.pop(eid, None)
+                    e.duplicate_causes.append(f"{forgot} ({why})" if forgot else why)
             self.applied[eid].add(txn)
             e.sources.append(source)
+
+    @on(Op.DEDUPE_FORGOT)
+    def _forgot(self, seq: int, row: Row) -> None:
+        for eid in row[4]:
+            self.forgotten[eid] = causes.dedupe_retention(row[2], row[7])
 
     @on(Op.PAUSE, Op.RESUME, Op.FAULT_START, Op.FAULT_END)
     def _fault(self, seq: int, row: Row) -> None:

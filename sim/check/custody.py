@@ -187,7 +187,8 @@ class Custody(Part):
     @on(Op.PROCESS_FAIL)
     def _process_fail(self, seq: int, row: Row) -> None:
         for eid in row[4]:
-            self.events[eid].last_failure = causes.poison(row[2])
+            failed = causes.failure if row[7] == "failure" else causes.poison
+            self.events[eid].last_failure = failed(row[2])
 
     @on(Op.EXPIRE)
     def _expire(self, seq: int, row: Row) -> None:  # discarded for its age: never applied

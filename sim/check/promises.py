@@ -8,10 +8,12 @@ according to the checker's counts, which come from the recorded history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..core.strategies import Strategy
+from .state import Verdict
 
 Status = Literal["kept", "broken", "not applicable"]
 
@@ -31,6 +33,10 @@ class RunFacts:
     """Nodes that crash at some point of the schedule."""
     disk_loss: frozenset[str]
     """Nodes with a disk-loss fault armed."""
+    horizon: float = float("inf")
+    """duration + drain: how long anything in the run lasts."""
+    dedupe_retention: float | None = None
+    """The strategy's processed-id retention (None: for ever)."""
 
 
 def conditions(facts: RunFacts) -> dict[str, bool]:
@@ -48,6 +54,8 @@ def conditions(facts: RunFacts) -> dict[str, bool]:
         "no-network-duplication": not facts.network_duplication,
         "unlimited-retries": facts.retries is None,
         "no-overflow-discard": not facts.bounded_discards,
+        "dedupe-retention-covers-run": facts.dedupe_retention is None
+        or facts.dedupe_retention >= facts.horizon,
     }
 
 
@@ -70,7 +78,7 @@ class PromiseVerdict:
 
 def judge(strategy: Strategy, facts: RunFacts, counts: dict[str, float]) -> list[PromiseVerdict]:
     """The verdict on each promise ``strategy`` declares, for one run."""
-    truth = conditions(facts)
+    truth = conditions(replace(facts, dedupe_retention=strategy.consumer.dedupe_retention))
     out = []
     for promise in strategy.promises:
         failing = [c for c in promise.conditions if not truth[c]]
@@ -84,3 +92,37 @@ def judge(strategy: Strategy, facts: RunFacts, counts: dict[str, float]) -> list
         else:
             out.append(PromiseVerdict(promise.name, "kept", ""))
     return out
+
+
+def promise_column(promise: str) -> str:
+    """The summary column of a promise's verdict (``promise_no_loss``, ...)."""
+    return "promise_" + promise.replace("-", "_")
+
+
+def verdict_columns(verdicts: list[PromiseVerdict], v: Verdict) -> dict[str, str]:
+    """The summary's verdict columns of one run: per promise kept / broken / not applicable /
+    not promised, and ``promises_broken``: each broken promise with its count and top causes,
+    from the recorded history ("none")."""
+    out = {promise_column(name): "not promised" for name in BREAKS}
+    broken = []
+    for verdict in verdicts:
+        out[promise_column(verdict.promise)] = verdict.status
+        if verdict.status == "broken":
+            broken.append(f"{verdict.promise}: {verdict.why} ({top_causes(verdict.promise, v)})")
+    out["promises_broken"] = "; ".join(broken) or "none"
+    return out
+
+
+def top_causes(promise: str, v: Verdict, n: int = 3) -> str:
+    """The commonest causes behind a broken promise, with their counts."""
+    found: Counter[str] = Counter()
+    for eid, e in v.events.items():
+        if promise == "no-loss" and v.fates[eid] == "lost":
+            found[v.causes[eid] or "unknown"] += 1
+        elif promise == "no-duplicates" and e.committed:
+            found.update(e.duplicate_causes)
+        elif promise == "no-phantoms" and not e.committed and e.effects:
+            found[v.causes[eid] or "aborted"] += 1
+        elif promise == "per-key-order":
+            return "see order_violations in messages"
+    return ", ".join(f"{k} x{c}" for k, c in found.most_common(n))

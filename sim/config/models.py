@@ -28,6 +28,7 @@ from ..core.topology import Topology as NodeTopology
 from .base import Model, NonNegInt, Probability
 from .faults import Fault, node_patterns
 from .links import parse_link
+from .strategies import StrategyEntry, composed, entry_name
 
 # --------------------------------------------------------------------------- sections
 
@@ -40,6 +41,10 @@ class Workload(Model):
     key_skew: PositiveFloat | None = None
     abort_probability: Probability = 0.0
     poison_probability: Probability = 0.0
+    failure_probability: Probability = 0.0
+    """Each processing attempt of an event fails on its own with this probability (a
+    transient failure: retried in place in log mode, redelivered in queue mode, counted
+    toward ``broker.max_receives`` and the dead-letter queue); poison fails every attempt."""
     process_time: Distribution = Exponential(dist="exponential", mean=0.001)
 
     @field_validator("arrivals")
@@ -176,6 +181,10 @@ class TwoPhaseCommit(Model):
 # --------------------------------------------------------------------------- the experiment
 
 
+def _contract_strategies() -> list[StrategyEntry]:
+    return list(CONTRACT_STRATEGIES)
+
+
 class ExperimentConfig(Model):
     """One experiment: a base scenario, strategies, replications and an optional sweep."""
 
@@ -185,9 +194,10 @@ class ExperimentConfig(Model):
     duration: PositiveFloat = 60.0
     drain: NonNegativeFloat = 30.0
     trace: Literal["summary", "messages", "full"] = "messages"
-    strategies: Annotated[list[str], Field(min_length=1)] = Field(
-        default_factory=lambda: list(CONTRACT_STRATEGIES)
+    strategies: Annotated[list[StrategyEntry], Field(min_length=1)] = Field(
+        default_factory=_contract_strategies
     )
+    """Preset names, or mappings that compose a strategy (``strategies.py``)."""
     workload: Workload = Workload()
     topology: Topology = Topology()
     broker: Broker = Broker()
@@ -200,15 +210,23 @@ class ExperimentConfig(Model):
 
     @field_validator("strategies")
     @classmethod
-    def _strategies(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if name not in PRESETS:
-                hint = difflib.get_close_matches(name, list(PRESETS), n=1)
+    def _strategies(cls, v: list[StrategyEntry]) -> list[StrategyEntry]:
+        for entry in v:
+            if isinstance(entry, str) and entry not in PRESETS:
+                hint = difflib.get_close_matches(entry, list(PRESETS), n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ValueError(f"unknown strategy {name!r}{extra}; allowed: {', '.join(PRESETS)}")
-        if len(set(v)) != len(v):
-            raise ValueError("strategies are listed more than once")
+                raise ValueError(
+                    f"unknown strategy {entry!r}{extra}; allowed: {', '.join(PRESETS)}, or a "
+                    "mapping {name, like, producer, broker, consumer, promises}"
+                )
+        names = [entry_name(e) for e in v]
+        if len(set(names)) != len(names):
+            raise ValueError("strategies are listed more than once (names must be unique)")
         return v
+
+    @property
+    def strategy_names(self) -> list[str]:
+        return [entry_name(e) for e in self.strategies]
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
@@ -278,10 +296,11 @@ class ExperimentConfig(Model):
 
     def strategy_objects(self) -> list[Strategy]:
         """The strategies of this experiment, resolved to their behaviours and promises."""
-        return [PRESETS[name] for name in self.strategies if name in PRESETS]
+        return [self.strategy(name) for name in self.strategy_names]
 
     def strategy(self, name: str) -> Strategy:
-        return PRESETS[name]
+        """The strategy named ``name``: one composed in this config, or a preset."""
+        return composed(self.strategies).get(name) or PRESETS[name]
 
     def node_topology(self, strategies: list[Strategy] | None = None) -> NodeTopology:
         """The nodes of a run of ``strategies`` (default: the union over every strategy)."""

@@ -50,3 +50,9 @@ class Streams:
             gen = np.random.Generator(np.random.PCG64(ss))
             self._streams[name] = gen
         return gen
+
+    def uniform_of(self, name: str) -> float:
+        """A U[0,1) value fixed by the run seed and ``name`` alone: the same in every strategy
+        however many other draws it made (``workload/failure/<event>/<attempt>``)."""
+        digest = hashlib.blake2b(f"{self.seed}/{name}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "little") / 2.0**64

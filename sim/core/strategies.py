@@ -58,6 +58,8 @@ CONDITIONS: dict[str, str] = {
     "no-network-duplication": "the network never delivers a message twice",
     "unlimited-retries": "producer.retries is null (retry until acknowledged)",
     "no-overflow-discard": "no bounded partition discards or rejects records",
+    "dedupe-retention-covers-run": "an idempotent consumer keeps processed ids at least as long "
+    "as the run (duration + drain), so no redelivery outlives its entry",
 }
 
 
@@ -86,6 +88,9 @@ class ConsumerRole:
     """Retry the sink transaction until the sink acknowledges it (else one attempt)."""
     dedupe_ids: bool = False
     """Idempotent consumer: the sink transaction records the event id and skips known ids."""
+    dedupe_retention: float | None = None
+    """How long the sink keeps a processed id (seconds; None: for ever). A redelivery later
+    than this is applied again."""
     dead_letter: bool = False
     """An event whose processing keeps failing goes to the dead-letter queue after
     ``broker.max_receives`` attempts (else one attempt, then it is dropped)."""
@@ -207,6 +212,34 @@ register(
         "between makes a phantom",
         producer=ProducerRole("retrying", coupling="publish-then-commit"),
         consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+    )
+)
+
+register(
+    Strategy(
+        name="at-least-once-idempotent",
+        description="retry until acked; process, then commit; an idempotent consumer: a "
+        "processed-id table in the sink transaction, kept for dedupe_retention (1 h)",
+        producer=ProducerRole("retrying"),
+        consumer=ConsumerRole(
+            commit="after-process",
+            retry_sink=True,
+            dedupe_ids=True,
+            dedupe_retention=3600.0,
+            dead_letter=True,
+        ),
+        promises=(_ALO_LOSS, Promise("no-duplicates", ("dedupe-retention-covers-run",))),
+    )
+)
+register(
+    Strategy(
+        name="idempotent-producer",
+        description="Kafka's idempotent producer (the broker dedupes resends) with an "
+        "at-least-once consumer (process, then commit)",
+        producer=ProducerRole("idempotent"),
+        broker=BrokerRole(dedupe_producer_retries=True),
+        consumer=ConsumerRole(commit="after-process", retry_sink=True, dead_letter=True),
+        promises=(_ALO_LOSS,),
     )
 )
 

@@ -24,4 +24,5 @@ def run_facts(cfg: ExperimentConfig, schedule: list[ConcreteFault]) -> RunFacts:
         network_duplication=duplication,
         crashed=frozenset(f.target for f in schedule if f.kind == "crash"),
         disk_loss=frozenset(f.target for f in schedule if f.kind == "disk-loss"),
+        horizon=cfg.duration + cfg.drain,
     )

@@ -113,7 +113,7 @@ def plan(cfg: ExperimentConfig) -> tuple[list[RunSpec], pd.DataFrame]:
             seed = replication_seed(cfg.seed, r)
             schedule = tuple(materialise(cell.config, seed))
             frames.append(schedule_frame(list(schedule), cell.index, r))
-            for s in cfg.strategies:
+            for s in cfg.strategy_names:
                 runs.append(RunSpec(cell.index, cell.params, s, r, seed, data, schedule))
     faults = pd.concat(frames, ignore_index=True) if frames else schedule_frame([], 0, 0)
     return runs, faults
@@ -128,5 +128,8 @@ def resolve(
     if not changes:
         return cfg
     data = cfg.model_dump(mode="json")
+    if "strategies" in changes:  # a name composed in the config keeps its composition
+        mine = {e["name"]: e for e in data["strategies"] if isinstance(e, dict)}
+        changes["strategies"] = [mine.get(s, s) for s in changes["strategies"]]
     data.update(changes)
     return validate_dict(data, origin="overrides")

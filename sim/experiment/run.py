@@ -17,10 +17,12 @@ import pandas as pd
 import simpy
 
 from ..check import Checker, Verdict, messages_frame
+from ..check.promises import judge, verdict_columns
 from ..config import ExperimentConfig
 from ..history.recorder import Recorder, history_frame
 from ..model.schedule import ConcreteFault
 from ..model.world import World
+from .facts import run_facts
 
 RUN_KEYS = ("strategy", "cell", "replication")
 
@@ -102,7 +104,13 @@ def run_one(
         "replication": replication,
         "seed": seed,
     }
-    row = {**ident, **done.verdict.counts, "wall_seconds": time.perf_counter() - started}
+    verdicts = judge(cfg.strategy(strategy), run_facts(cfg, schedule), done.verdict.counts)
+    row = {
+        **ident,
+        **done.verdict.counts,
+        **verdict_columns(verdicts, done.verdict),
+        "wall_seconds": time.perf_counter() - started,
+    }
     messages = events = None
     if cfg.trace in ("messages", "full"):
         messages = _tag(messages_frame(done.verdict), ident)

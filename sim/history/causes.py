@@ -75,6 +75,16 @@ def is_fault_abort(cause: str | None) -> bool:
     return bool(cause) and cause != ROLLBACK
 
 
+def dedupe_retention(sink: str, retention: float) -> str:
+    """An idempotent consumer's processed id, forgotten after ``retention`` seconds."""
+    return f"dedupe-retention:{sink} ({retention:g} s)"
+
+
+def failure(consumer: str) -> str:
+    """A transient processing failure (``workload.failure_probability``)."""
+    return f"failure:{consumer}"
+
+
 DEDUPE_WINDOW_EXPIRED = "dedupe-window expired"
 EPOCH_BUMP = "epoch bump"
 """A producer bumped its epoch (KIP-360) and resent batches with new sequences."""
@@ -173,6 +183,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("skipped", re.compile(r"skipped:(?P<subject>\S+?)(?: \((?P<q>.+)\))?")),
     ("overflow", re.compile(r"overflow:(?P<subject>\S+?)(?: \((?P<q>.+)\))?")),
     ("dead-letter", re.compile(r"dead-letter:(?P<subject>\S+) \((?P<q>.+)\)")),
+    ("dedupe-retention", re.compile(r"dedupe-retention:(?P<subject>\S+) \((?P<q>[^)]+)\).*")),
     ("abort", re.compile(r"abort:(?P<q>.+?)(?: after (?P<subject>.+))?")),
     ("rollback", re.compile(re.escape(ROLLBACK))),
     ("plain", re.compile(r"(?P<kind>[a-z-]+):(?P<subject>\S+)")),
@@ -232,5 +243,8 @@ _WORDS = {
     "overflow": "the partition {subject} was full",
     "ttl": "it was older than the TTL at {subject}",
     "poison": "its processing failed at {subject}",
+    "failure": "its processing failed (transiently) at {subject} on every attempt it was given",
+    "dedupe-retention": "the sink had forgotten its processed id ({q} retention), so a "
+    "redelivery was applied again",
     "dead-letter": "its processing kept failing, so {subject} dead-lettered it",
 }

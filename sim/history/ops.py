@@ -47,6 +47,7 @@ class Op(StrEnum):
     PROCESS_FAIL = "process-fail"
     EFFECT = "effect"
     DEDUPE_SKIP = "dedupe-skip"
+    DEDUPE_FORGOT = "dedupe-forgot"
     REBALANCE = "rebalance"
     JOIN = "join"
     MEMBER_DEAD = "member-dead"
@@ -320,6 +321,14 @@ VOCABULARY: dict[Op, OpSpec] = {
         "the consumer",
         "the events",
         num=_MSG,
+    ),
+    Op.DEDUPE_FORGOT: OpSpec(
+        "the sink's processed-id table had forgotten these events (older than the retention)",
+        "the sink",
+        "the consumer",
+        "the events",
+        detail="the retention (s)",
+        detail_type=float,
     ),
     Op.REBALANCE: OpSpec(
         "the group coordinator started a new generation",

@@ -301,6 +301,8 @@ class SinkTxn(Message):
     offsets: dict[int, OffsetMove] | None = None
     dedupe: bool = False
     """Idempotent consumer: skip events whose id the sink has already processed."""
+    retention: float | None = None
+    """With ``dedupe``: how long a processed id is kept (None: for ever)."""
 
     @property
     def eids(self) -> tuple[str, ...]:

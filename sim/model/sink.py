@@ -26,7 +26,8 @@ class Sink(Node):
         self.effects: Counter[str] = Counter()  # durable
         self.offsets: dict[int, tuple[int, int]] = {}
         """Durable: (offset, leader epoch) stored per partition by transactional consumers."""
-        self.processed_ids: set[str] = set()  # durable: the idempotent consumer's processed ids
+        self.processed_ids: dict[str, float] = {}
+        """Durable: the idempotent consumer's processed ids, and when each was recorded."""
         self.on(SinkTxn, self._transaction)
         self.on(SinkOffsetFetch, self._offset_fetch)
 
@@ -57,11 +58,7 @@ class Sink(Node):
                 return
         eids = tuple(r.eid for r in msg.records)
         if msg.dedupe:  # same transaction: check and record the processed ids with the effects
-            seen = tuple(e for e in eids if e in self.processed_ids)
-            if seen:
-                self.record(Op.DEDUPE_SKIP, self.name, seen, peer=env.src, num=env.msgid)
-            eids = tuple(e for e in eids if e not in self.processed_ids)
-            self.processed_ids.update(eids)
+            eids = self._dedupe(eids, msg.retention, env)
         for eid in eids:
             self.effects[eid] += 1
         if eids:
@@ -79,6 +76,27 @@ class Sink(Node):
                 )
         held = dict(self.offsets) if msg.offsets is not None else None
         self.send(env.src, SinkAck(msg.request, eids, held))
+
+    def _dedupe(
+        self, eids: tuple[str, ...], retention: float | None, env: Envelope
+    ) -> tuple[str, ...]:
+        """The events not processed yet; an id older than ``retention`` is forgotten (and its
+        event applied again)."""
+        now = float(self.env.now)
+        known = self.processed_ids
+        if retention is not None:
+            expired = tuple(e for e in eids if e in known and now - known[e] > retention)
+            if expired:
+                self.record(Op.DEDUPE_FORGOT, self.name, expired, peer=env.src, detail=retention)
+                for e in expired:
+                    del known[e]
+        seen = tuple(e for e in eids if e in known)
+        if seen:
+            self.record(Op.DEDUPE_SKIP, self.name, seen, peer=env.src, num=env.msgid)
+        fresh = tuple(e for e in eids if e not in known)
+        for e in fresh:
+            known[e] = now
+        return fresh
 
     def stored_offsets(self) -> dict[int, int]:
         """The consumed offsets it holds (for the lag probe)."""

@@ -96,7 +96,14 @@ class World:
             for name in topo.broker_names
         ]
         self.consumers = [
-            Consumer(name, ctx, role.consumer, cfg.consumer_group, cfg.broker)
+            Consumer(
+                name,
+                ctx,
+                role.consumer,
+                cfg.consumer_group,
+                cfg.broker,
+                cfg.workload.failure_probability,
+            )
             for name in topo.consumer_names
         ]
         self.sink = Sink(topo.sink, ctx)

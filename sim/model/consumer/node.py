@@ -8,6 +8,7 @@ effect in one sink transaction; a poison event fails every attempt.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Generator
 from typing import Any
 
@@ -52,12 +53,17 @@ class Consumer(Node):
         role: ConsumerRole,
         group: ConsumerGroup,
         broker: BrokerConfig,
+        failure_probability: float = 0.0,
     ) -> None:
         super().__init__(name, ctx)
         self.group = group
         self.instance = name if group.static_membership else ""
         self.retry_sink = role.retry_sink
         self.dedupe_ids = role.dedupe_ids
+        self.dedupe_retention = role.dedupe_retention
+        self.failure_probability = failure_probability
+        self.attempts: Counter[str] = Counter()
+        """Processing attempts per event (by this consumer, across deliveries)."""
         self.dead_letters = role.dead_letter
         self.fetch_wait = broker.fetch_max_wait
         self.max_receives = broker.max_receives
@@ -154,42 +160,51 @@ class Consumer(Node):
         (blocking its partition, as an in-consumer retry handler does), then, if it
         ``dead_letter``s (default: its strategy's choice), publishes it to the dead-letter
         topic and moves on."""
-        if rec.poison:
-            publish = self.dead_letters if dead_letter is None else dead_letter
-            return (yield from self._fail(rec, offsets, attempts, publish))
-        if rec.process_time > 0:
-            yield from self.sleep(rec.process_time)
-        dedupe = self.dedupe_ids
+        tries = 0
+        while True:
+            if rec.process_time > 0:
+                yield from self.sleep(rec.process_time)
+            why = self._failure(rec, tries)
+            if not why:
+                break
+            tries += 1
+            self.record(
+                Op.PROCESS_FAIL, self.name, (rec.eid,), part=rec.partition, num=tries, detail=why
+            )
+            if attempts is not None and tries >= attempts:
+                publish = self.dead_letters if dead_letter is None else dead_letter
+                return (yield from self._give_up(rec, offsets, tries, publish))
+        dedupe, keep = self.dedupe_ids, self.dedupe_retention
         reply = yield from self.call(
-            self.topology.sink, lambda r: SinkTxn(r, (rec,), offsets, dedupe), retry=self.retry_sink
+            self.topology.sink,
+            lambda r: SinkTxn(r, (rec,), offsets, dedupe, keep),
+            retry=self.retry_sink,
         )
         self.record(
             Op.RELEASE, self.name, (rec.eid,), detail="done" if reply is not None else "gave-up"
         )
         return reply
 
-    def _fail(
+    def _failure(self, rec: Record, tries: int) -> str:
+        """Why this attempt fails ("" if it succeeds): poison always; otherwise a transient
+        failure with ``workload.failure_probability``, drawn per (event, delivery, attempt)."""
+        if rec.poison:
+            return "poison"
+        if self.failure_probability > 0:
+            self.attempts[rec.eid] += 1
+            n = self.attempts[rec.eid]
+            u = self.ctx.streams.uniform_of(f"workload/failure/{rec.eid}/{self.name}/{n}")
+            if u < self.failure_probability:
+                return "failure"
+        return ""
+
+    def _give_up(
         self,
         rec: Record,
         offsets: dict[int, OffsetMove] | None,
-        attempts: int | None,
+        tries: int,
         dead_letter: bool,
     ) -> Generator[Any, Any, Any]:
-        tries = 0
-        while True:
-            if rec.process_time > 0:
-                yield from self.sleep(rec.process_time)
-            tries += 1
-            self.record(
-                Op.PROCESS_FAIL,
-                self.name,
-                (rec.eid,),
-                part=rec.partition,
-                num=tries,
-                detail="poison",
-            )
-            if attempts is not None and tries >= attempts:
-                break
         if not dead_letter:
             self.record(Op.RELEASE, self.name, (rec.eid,), detail="failed")
             return None
