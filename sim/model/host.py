@@ -100,6 +100,8 @@ class ConsumerHost(NodeHost, Protocol):
     polled: simpy.Event
     contact: simpy.Event
     fetches: int
+    commits: int
+    """Offset commits it created (this incarnation): their order."""
 
     def mark_polled(self) -> None: ...
 

@@ -167,6 +167,9 @@ class OffsetCommit(Message):
     leaders: dict[int, str]
     generation: int
     member: str
+    sequence: tuple[int, int] = (0, 0)
+    """(the member's incarnation, its commit count): commits ride one ordered connection, so
+    a commit overtaken by a later one of the same member (a reordering fault) is stale."""
 
 
 @dataclass(slots=True)

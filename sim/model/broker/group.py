@@ -70,6 +70,8 @@ class GroupCoordinator:
         self.assign = ASSIGNORS[cfg.assignor]
         self.cooperative = cfg.assignor in COOPERATIVE
         self.offsets = offsets
+        self.last_commit: dict[tuple[str, int], tuple[int, int]] = {}
+        """(member, partition) -> the sequence of the last commit stored for it."""
         self.next_member = 0
         self.reset()
         for kind, handler in (
@@ -242,7 +244,7 @@ class GroupCoordinator:
                 detail=(why, refused),
             )
         for p, offset in sorted(msg.offsets.items()):
-            if p in refused:
+            if p in refused or self._overtaken(msg, p):
                 continue
             epoch, leader = msg.epochs.get(p, 0), msg.leaders[p]
             now = self.offsets.get(p)
@@ -253,6 +255,16 @@ class GroupCoordinator:
                     Op.COMMIT, broker.name, peer=env.src, part=p, num=offset, detail=(leader, epoch)
                 )
         self._reply(env, OffsetCommitAck(-1, refused))
+
+    def _overtaken(self, msg: OffsetCommit, p: int) -> bool:
+        """Whether a later commit of ``p`` by the same member was already stored (this one was
+        reordered on the network): it is stale, and storing it would move the offset back."""
+        key = (msg.member, p)
+        last = self.last_commit.get(key)
+        if last is not None and msg.sequence < last:
+            return True
+        self.last_commit[key] = msg.sequence
+        return False
 
     def _on_offset_fetch(self, env: Envelope) -> None:
         msg = env.payload

@@ -58,6 +58,7 @@ class CommitMode:
         c = self.consumer
         epochs = {p: c.epochs.get(p, 0) for p in offsets}
         leaders = {p: c.topology.leader_of(p) for p in offsets}
+        c.commits += 1
         return partial(
             OffsetCommit,
             offsets=dict(offsets),
@@ -65,6 +66,7 @@ class CommitMode:
             leaders=leaders,
             generation=c.generation,
             member=c.member_id,
+            sequence=(c.incarnation, c.commits),
         )
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:

@@ -100,6 +100,7 @@ class Consumer(Node):
         self.polled = self.env.event()
         self.contact = self.env.event()
         self.fetches = 0
+        self.commits = 0
 
     def on_start(self) -> None:
         self._reset()
