@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run test test-all lint bench docs notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/mypy sim
+
+docs: $(STAMP)
+	$(BIN)/python -m sim.report.reference
+
+notebooks: $(STAMP)
+	$(BIN)/python tests/test_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py

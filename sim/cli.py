@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="redraw the charts of a results folder")
     plot.add_argument("dir")
+    plot.add_argument(
+        "--metrics",
+        help="comma-separated summary columns the sweep chart plots (default: the config's "
+        "sweep.metrics, else loss_rate,duplicate_rate)",
+    )
 
     exp = sub.add_parser(
         "explain", help="tell one event's journey and draw its sequence diagram (needs trace: full)"
@@ -107,59 +112,50 @@ def main(argv: list[str] | None = None) -> int:
         print(f"msgsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("msgsim: interrupted; finished runs are kept under runs/", file=sys.stderr)
+        print("msgsim: interrupted", file=sys.stderr)
         return 130
     return 2
 
 
 def _run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from .api import run
+    from .api import run_experiment
     from .experiment import resolve
+    from .experiment.folder import CLI_WORDS
+    from .report.table import format_table
 
     strategies = (
         [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
     )
-    cfg = resolve(
-        args.config, seed=args.seed, replications=args.replications, strategies=strategies
-    )
+    overrides = dict(seed=args.seed, replications=args.replications, strategies=strategies)
+    cfg = resolve(args.config, **overrides)
     out = Path(args.out) if args.out else Path("results") / cfg.name
-    res = run(
-        cfg,
-        workers=args.workers,
-        dask=args.dask,
-        progress=False if args.no_progress else None,
-        out=out,
-        force=args.force,
-        charts=not args.no_charts,
-        resume=args.resume,
-    )
+    try:
+        res = run_experiment(
+            args.config,
+            overrides,
+            workers=args.workers,
+            dask=args.dask,
+            progress=False if args.no_progress else None,
+            out=out,
+            force=args.force,
+            charts=not args.no_charts,
+            resume=args.resume,
+            words=CLI_WORDS,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\nmsgsim: interrupted. {_finished(out)} To finish it: {_resume(args, out)}",
+            file=sys.stderr,
+        )
+        return 130
     if res.resumed:
         print(
             f"resumed: {res.resumed} of {len(res.summary)} runs were already finished in "
             f"{out}/runs/ and were not run again"
         )
-    cols = [
-        "strategy",
-        "intended",
-        "processed",
-        "lost",
-        "pending",
-        "duplicates",
-        "loss_rate",
-        "duplicate_rate",
-        "latency_p50",
-        "latency_p99",
-        "network_messages",
-    ]
-    if len(res.summary):
-        table = res.summary.groupby(["cell", "strategy"], sort=False)[cols[1:]].mean()
-        with pd.option_context(
-            "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
-        ):
-            print(table.reset_index().to_string(index=False))
-    print(f"results: {out}/ (summary.csv, messages.parquet, faults.csv, charts/)")
+    metrics = [str(m) for m in cfg.sweep.get("metrics", [])]
+    print(format_table(res.summary, metrics))
+    print(f"results: {out}/ ({', '.join(_written(out))})")
     for err in res.errors:
         print(f"msgsim: {err}", file=sys.stderr)
     if res.errors:
@@ -182,6 +178,32 @@ def _check(summary: Any) -> int:
         return 3
     print("check: every promise held wherever its conditions applied")
     return 0
+
+
+def _finished(out: Path) -> str:
+    n = len(list((out / "runs").glob("*.json"))) if (out / "runs").is_dir() else 0
+    return f"{n} finished run{'s are' if n != 1 else ' is'} kept in {out}/runs/."
+
+
+def _resume(args: argparse.Namespace, out: Path) -> str:
+    """The command that finishes an interrupted run (same config and overrides)."""
+    import shlex
+
+    parts = ["msgsim", "run", args.config, "--out", str(out), "--resume"]
+    for flag in ("seed", "replications", "strategies", "workers", "dask"):
+        value = getattr(args, flag)
+        if value is not None:
+            parts += [f"--{flag}", str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _written(out: Path) -> list[str]:
+    """The main files of a results folder that exist."""
+    names = ["report.html", "summary.csv", "messages.parquet", "faults.csv", "lag.parquet"]
+    found = [n for n in names if (out / n).exists()]
+    if (out / "charts").is_dir() and any((out / "charts").iterdir()):
+        found.append("charts/")
+    return found
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -230,11 +252,26 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from .core.metrics import METRICS
     from .report.charts import draw_all
     from .report.results import load_results
 
     res = load_results(args.dir)
-    paths = draw_all(res.summary, res.messages, res.faults, Path(args.dir) / "charts", lag=res.lag)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    unknown = [m for m in metrics or [] if m not in METRICS]
+    if unknown:
+        raise ConfigError(
+            f"--metrics: unknown metric {unknown[0]!r}; allowed: {', '.join(METRICS)}"
+        )
+    paths = draw_all(
+        res.summary,
+        res.messages,
+        res.fault_log,
+        Path(args.dir) / "charts",
+        lag=res.lag,
+        config=res.config,
+        metrics=metrics,
+    )
     for p in paths:
         print(p)
     return 0

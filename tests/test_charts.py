@@ -178,16 +178,25 @@ def test_bar_chart_has_two_bars_per_strategy():
     assert len(ax.texts) == 2 * len(STRATEGIES)  # one value label per bar
 
 
-def test_bar_chart_uses_cell_zero_and_no_error_bars_for_one_replication():
-    summary = make_summary()
-    other = summary.assign(cell=1, loss_rate=0.5)
-    single = pd.concat([summary, other])
-    single = single[single["replication"] == 0]
+def test_bar_chart_has_one_panel_per_cell_labelled_with_the_swept_value():
+    summary = make_summary().assign(p=0.0)
+    other = make_summary().assign(cell=1, p=0.2, loss_rate=0.5)
+    both = pd.concat([summary, other], ignore_index=True)
+    both = both[
+        [
+            "experiment",
+            "cell",
+            "p",
+            *[c for c in summary.columns if c not in ("experiment", "cell", "p")],
+        ]
+    ]
+    single = both[both["replication"] == 0]
     fig = loss_duplicate_bars(single)
-    ax = fig.axes[0]
-    assert "cell 0" in ax.get_title()
-    assert max(p.get_height() for p in ax.patches) < 50
-    assert not ax.lines and not ax.collections  # no error bars with one replication
+    first, second = (ax for ax in fig.axes if ax.get_visible())
+    assert first.get_title() == "p=0" and second.get_title() == "p=0.2"
+    assert max(p.get_height() for p in first.patches) < 50
+    assert max(p.get_height() for p in second.patches) == pytest.approx(50.0)
+    assert not first.lines and not first.collections  # no error bars with one replication
 
 
 def test_throughput_timeline_lines_and_fault_windows():
@@ -195,10 +204,10 @@ def test_throughput_timeline_lines_and_fault_windows():
     fig = throughput_timeline(messages, make_faults(), bin_width=1.0, sim_time=SIM_TIME)
     ax = fig.axes[0]
     assert len(ax.lines) == len(STRATEGIES)
-    assert len(ax.patches) == 2  # crash window + drop window (replication 0 only)
-    labels = ax.get_legend_handles_labels()[1]
-    assert any(label.startswith("crash window") for label in labels)
-    assert any(label.startswith("drop window") for label in labels)
+    assert len(ax.patches) == 2  # crash + drop window: the same in both replications
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "crash consumer-0, 5-7 s" in labels
+    assert "drop producer-0->broker-0, 10-13 s" in labels
     # replication-averaged rate integrates back to the processed count per replication
     line = ax.lines[0]
     rate = np.asarray(line.get_ydata())[:-1]
@@ -295,10 +304,9 @@ def test_sweep_lines_and_cause_breakdown_from_a_real_sweep(tmp_path) -> None:
     xs = fig.axes[0].lines[0].get_xdata()
     assert list(xs) == [0.0, 0.2, 0.4]
     fig = cause_breakdown(res.messages)
-    labels = {
-        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
-    }
+    labels = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
     assert {"drop:producer-0->broker-0", "drop:broker-0->producer-0"} <= labels
+    assert len(fig.axes) == 2 * 3  # lost and duplicates, one row per cell
     written = {p.name for p in draw_all(res.summary, res.messages, res.faults, tmp_path)}
     assert {"sweep.png", "sweep.svg", "causes.png", "causes.svg"} <= written
 
@@ -327,3 +335,133 @@ def test_aggregate_gives_mean_and_ci_per_cell_and_strategy() -> None:
     assert agg.loc[0, "loss_rate_ci95"] == pytest.approx(half)
     assert agg.loc[1, "latency_p99_ci95"] == 0.0
     assert np.isnan(mean_ci([1.0])[1])
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_colours_are_fixed_by_name_and_colour_blind_safe():
+    from sim.report.style import OKABE_ITO, strategy_colour, strategy_colours
+
+    assert (
+        strategy_colours(["at-most-once", "at-least-once"])["at-least-once"]
+        == (strategy_colours(["outbox", "at-least-once"])["at-least-once"])
+    )
+    known = ["at-most-once", "at-least-once", "exactly-once", "outbox", "two-phase-commit"]
+    assert {strategy_colour(s) for s in known} <= set(OKABE_ITO.values())
+    assert len({strategy_colour(s) for s in known}) == len(known)
+    assert strategy_colour("my-own") == strategy_colour("my-own")  # a stable hash
+    colours = strategy_colours([f"custom-{i}" for i in range(5)])
+    assert len(set(colours.values())) == 5  # collisions are resolved within a chart
+
+
+def test_timeline_lines_keep_their_strategy_colour():
+    from sim.report.style import strategy_colour
+
+    fig = throughput_timeline(make_messages(), make_faults(), sim_time=SIM_TIME)
+    for line in fig.axes[0].lines:
+        if line.get_label() in STRATEGIES:
+            assert line.get_color() == strategy_colour(line.get_label())
+
+
+def test_random_faults_are_shaded_as_the_union_with_their_count():
+    faults = make_faults()
+    faults = faults[faults["kind"] == "drop"].assign(source="faults.0/random")
+    faults.loc[faults["replication"] == 1, "at"] = 15.0  # each replication has its own window
+    fig = throughput_timeline(make_messages(), faults, bin_width=1.0, sim_time=SIM_TIME)
+    assert len(fig.axes[0].patches) == 2
+    (label,) = [t.get_text() for t in fig.legends[0].get_texts() if "drop" in t.get_text()]
+    assert "2 windows in 2 of 2 replications" in label
+
+
+def test_a_drop_of_probability_zero_is_not_shaded():
+    faults = make_faults()
+    faults = faults[faults["kind"] == "drop"].assign(probability=0.0)
+    fig = throughput_timeline(make_messages(), faults, bin_width=1.0, sim_time=SIM_TIME)
+    assert not fig.axes[0].patches
+
+
+def test_step_triggered_crash_is_shaded_when_it_fired_in_each_strategy():
+    from sim.report.style import strategy_colour
+
+    base = make_faults()
+    crash = base[base["kind"] == "crash"].assign(at=math.nan, on="after-send-before-ack")
+    rows = []
+    for strategy, when in (("at-least-once", 4.0), ("at-most-once", 9.0)):
+        rows.append(crash.assign(strategy=strategy, fired_at=when))
+    fig = throughput_timeline(make_messages(), pd.concat(rows), bin_width=1.0, sim_time=SIM_TIME)
+    ax = fig.axes[0]
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert sorted(ln.get_xdata()[0] for ln in dashed) == [4.0, 4.0, 9.0, 9.0]
+    assert {ln.get_color() for ln in dashed} == {strategy_colour(s) for s in STRATEGIES}
+
+
+def _sweep_summary(metric_values: dict[str, list[float]], values=(0.5, 1.0, 2.0)) -> pd.DataFrame:
+    rows = []
+    for cell, x in enumerate(values):
+        for rep in range(3):
+            row = {
+                "experiment": "t",
+                "cell": cell,
+                "faults.0.restart_after": x,
+                "strategy": "two-phase-commit",
+                "replication": rep,
+            }
+            for metric, per_cell in metric_values.items():
+                row[metric] = per_cell[cell] + (rep - 1) * 0.5 * per_cell[cell]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_sweep_chart_plots_the_chosen_metrics_with_units_and_feasible_bands():
+    from sim.report.charts import sweep_lines
+
+    summary = _sweep_summary(
+        {"throughput": [48, 40, 29], "aborted": [27, 100, 394], "loss_rate": [0.0, 0.01, 0.9]}
+    )
+    fig = sweep_lines(summary, metrics=["throughput", "aborted", "loss_rate"])
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == ["throughput (events/s)", "aborted (events)", "loss rate (% of committed)"]
+    assert "restart_after" in fig.axes[-1].get_xlabel()
+    for ax, top in zip(fig.axes, (math.inf, math.inf, 100.0), strict=True):
+        (band,) = ax.collections
+        ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+        assert ys.min() >= 0.0 and ys.max() <= top + 1e-9
+    config = {"sweep": {"metrics": ["aborted"], "faults.0.restart_after": [0.5, 1, 2]}}
+    assert len(sweep_lines(summary, config=config).axes) == 1
+
+
+def test_sweep_over_a_category_uses_its_values_as_ticks():
+    from sim.report.charts import sweep_lines
+
+    summary = _sweep_summary(
+        {"loss_rate": [0.0, 0.01, 0.2]}, values=("fsync", "interval", "memory")
+    )
+    summary = summary.rename(columns={"faults.0.restart_after": "broker.durability"})
+    fig = sweep_lines(summary)
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["fsync", "interval", "memory"]
+
+
+def test_lag_chart_shows_the_backlog_with_the_committed_lag_secondary():
+    rows = []
+    for rep in (0, 1):
+        for t in range(10):
+            rows.append(
+                {
+                    "strategy": "at-least-once",
+                    "cell": 0,
+                    "replication": rep,
+                    "time": float(t),
+                    "partition": 0,
+                    "lag": 100 * (t % 5),
+                    "backlog": t,
+                }
+            )
+    from sim.report.charts import lag_timeline
+
+    fig = lag_timeline(pd.DataFrame(rows))
+    main, right = fig.axes
+    (backlog,) = main.lines
+    assert list(backlog.get_ydata()) == list(range(10))
+    assert right.lines[0].get_linestyle() == "--"
+    assert "Backlog" in main.get_title()

@@ -358,8 +358,9 @@ def test_run_exits_0_and_prints_summary_table(good_run):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     header = next(line for line in proc.stdout.splitlines() if "strategy" in line)
-    for column in ("strategy", "intended", "processed", "lost", "duplicates", "loss_rate"):
+    for column in ("strategy", "intended", "processed", "lost", "duplicates", "loss", "p99 ms"):
         assert column in header
+    assert "mean of 2 replications" in proc.stdout
     assert "at-most-once" in proc.stdout and "at-least-once" in proc.stdout
     assert str(out) in proc.stdout
 

@@ -3,7 +3,7 @@ input is a :class:`ConfigError` whose message is meant for the user."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,3 +17,13 @@ class ConfigError(ValueError):
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-like reading, ``cfg["workload"]["rate"]``, as when results held a dict."""
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Dict-like ``get``: the field's value, or ``default`` for a name that is no key."""
+        return getattr(self, key) if key in type(self).model_fields else default

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..core.distributions import Constant, Distribution, Exponential
+from ..core.metrics import METRICS
 from ..core.strategies import CONTRACT_STRATEGIES, PRESETS, Strategy
 from ..core.topology import Topology as NodeTopology
 from .base import Model, NonNegInt, Probability
@@ -180,6 +181,9 @@ class TwoPhaseCommit(Model):
 
 # --------------------------------------------------------------------------- the experiment
 
+#: The reserved entry of ``sweep:`` that names the metrics the sweep chart plots.
+SWEEP_METRICS = "metrics"
+
 
 def _contract_strategies() -> list[StrategyEntry]:
     return list(CONTRACT_STRATEGIES)
@@ -207,6 +211,8 @@ class ExperimentConfig(Model):
     two_phase_commit: TwoPhaseCommit = TwoPhaseCommit()
     faults: list[Fault] = []
     sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
+    """``{"dotted.path": [values]}``; the reserved entry ``metrics`` lists the summary columns
+    the sweep chart plots."""
 
     @field_validator("strategies")
     @classmethod
@@ -230,7 +236,12 @@ class ExperimentConfig(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
-        problems = self._broker_problems() + self._strategy_problems() + self._node_problems()
+        problems = (
+            self._broker_problems()
+            + self._strategy_problems()
+            + self._node_problems()
+            + self._sweep_problems()
+        )
         if problems:
             text = "; ".join(f"{p}: {m}" for p, m in problems)
             raise PydanticCustomError(
@@ -293,6 +304,24 @@ class ExperimentConfig(Model):
                         )
                     )
         return problems
+
+    def _sweep_problems(self) -> list[tuple[str, str]]:
+        metrics = self.sweep.get(SWEEP_METRICS)
+        if metrics is None:
+            return []
+        for i, name in enumerate(metrics):
+            if name not in METRICS:
+                hint = difflib.get_close_matches(str(name), list(METRICS), n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                text = f"unknown metric {name!r}{extra}; allowed: {', '.join(METRICS)}"
+                return [(f"sweep.metrics.{i}", text)]
+        if not self.sweep_paths():
+            return [("sweep.metrics", "chooses what the sweep chart plots: add a swept path")]
+        return []
+
+    def sweep_paths(self) -> dict[str, list[Any]]:
+        """The swept config paths and their values (``sweep`` without ``metrics``)."""
+        return {p: v for p, v in self.sweep.items() if p != SWEEP_METRICS}
 
     def strategy_objects(self) -> list[Strategy]:
         """The strategies of this experiment, resolved to their behaviours and promises."""

@@ -3,7 +3,14 @@
 May import: ``sim.model``, ``sim.check``, ``sim.history``, ``sim.config``, ``sim.core``.
 """
 
-from .dispatch import RunError, assemble, default_workers, execute, execute_spec
+from .dispatch import (
+    RunError,
+    assemble,
+    assemble_fired,
+    default_workers,
+    execute,
+    execute_spec,
+)
 from .plan import Cell, RunSpec, cells, plan, replication_seed, resolve
 from .run import RunFailed, RunOutput, run_one, simulate
 
@@ -14,6 +21,7 @@ __all__ = [
     "RunOutput",
     "RunSpec",
     "assemble",
+    "assemble_fired",
     "cells",
     "default_workers",
     "execute",

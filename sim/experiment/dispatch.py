@@ -2,28 +2,47 @@
 
 A run that fails does not stop the others: its traceback is captured with its key and seed.
 Outputs come back keyed by run, so their order never depends on completion order.
+
+Progress is shown in simulated seconds (a bar over every run's ``duration + drain``, with an
+ETA), so one long run moves the bar too. A run reports its simulated time through a callback
+(``sim/experiment/run.py``); in a process pool the callback puts it on a queue the parent
+drains between completions. Reporting only reads the clock: results are identical with and
+without it. Dask runs report when they finish.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue as queues
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pandas as pd
 
 from ..config import ExperimentConfig
 from .plan import RunSpec
-from .run import RunOutput, run_one
+from .progress import ProgressBar
+from .run import Progress, RunOutput, run_one
 
 
-def execute_spec(spec: RunSpec) -> RunOutput:
+def execute_spec(spec: RunSpec, progress: Progress | None = None) -> RunOutput:
     """Run one planned run (in whatever process receives it)."""
     cfg = ExperimentConfig.model_validate(spec.config)
+    kw: dict[str, Any] = {"progress": progress} if progress is not None else {}
     return run_one(
-        cfg, spec.strategy, spec.cell, spec.replication, spec.seed, list(spec.schedule), spec.params
+        cfg,
+        spec.strategy,
+        spec.cell,
+        spec.replication,
+        spec.seed,
+        list(spec.schedule),
+        spec.params,
+        **kw,
     )
 
 
@@ -34,11 +53,42 @@ class RunError(RuntimeError):
         self.detail = detail
 
 
-def _safe_execute(spec: RunSpec) -> RunOutput | str:
+def _safe_execute(spec: RunSpec, progress: Progress | None = None) -> RunOutput | str:
     try:
-        return execute_spec(spec)
+        return execute_spec(spec, progress if progress is not None else _queued(spec.key))
     except Exception:  # reported with its config and seed, not raised in the worker
         return traceback.format_exc()
+
+
+_QUEUE: Any = None
+"""In a pool worker with progress on: the queue to the parent."""
+
+
+def _init_worker(queue: Any) -> None:
+    """A pool worker: report progress on ``queue``; leave Ctrl-C to the parent."""
+    global _QUEUE
+    _QUEUE = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _queued(key: str) -> Progress | None:
+    """A progress callback that puts ``(key, time)`` on the parent's queue, at most 4 a
+    second (None outside a pool worker with progress on)."""
+    q = _QUEUE
+    if q is None:
+        return None
+    last = [0.0]
+
+    def report(now: float) -> None:
+        t = time.monotonic()
+        if t - last[0] >= 0.25:
+            last[0] = t
+            try:
+                q.put_nowait((key, now))
+            except (queues.Full, OSError, ValueError):
+                pass
+
+    return report
 
 
 def default_workers() -> int:
@@ -46,7 +96,7 @@ def default_workers() -> int:
 
 
 def _map(
-    specs: list[RunSpec], workers: int, dask: str | None
+    specs: list[RunSpec], workers: int, dask: str | None, bar: ProgressBar
 ) -> Iterator[tuple[RunSpec, RunOutput | str]]:
     if dask:
         from distributed import Client, as_completed
@@ -58,17 +108,50 @@ def _map(
         return
     if workers <= 1 or len(specs) <= 1:
         for s in specs:
-            yield s, _safe_execute(s)
+            yield s, _safe_execute(s, bar.reporter(s.key) if bar.enabled else None)
         return
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import as_completed as futures_completed
+    yield from _pool(specs, workers, bar)
+
+
+def _pool(
+    specs: list[RunSpec], workers: int, bar: ProgressBar
+) -> Iterator[tuple[RunSpec, RunOutput | str]]:
+    """Runs in a local process pool; progress comes back on a queue drained between
+    completions. Ctrl-C stops the workers at once (they ignore it; the parent ends them)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     method = "forkserver" if sys.platform != "win32" else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context) as pool:
+    queue = context.Queue() if bar.enabled else None
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(specs)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(queue,),
+    )
+    try:
         futs = {pool.submit(_safe_execute, s): s for s in specs}
-        for fut in futures_completed(futs):
-            yield futs[fut], fut.result()
+        pending = set(futs)
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            _drain(queue, bar)
+            for fut in finished:
+                yield futs[fut], fut.result()
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _drain(queue: Any, bar: ProgressBar) -> None:
+    while queue is not None:
+        try:
+            key, now = queue.get_nowait()
+        except (queues.Empty, OSError, ValueError):
+            return
+        bar.advance(key, now)
 
 
 def execute(
@@ -78,16 +161,14 @@ def execute(
     progress: bool | None = None,
     on_done: Callable[[RunSpec, RunOutput], None] | None = None,
 ) -> tuple[dict[str, RunOutput], list[RunError]]:
-    """Run every spec; return outputs by run key and the runs that failed (not raised)."""
-    from tqdm.auto import tqdm
+    """Run every spec; return outputs by run key and the runs that failed (not raised).
 
-    if progress is None:
-        progress = sys.stderr.isatty()
+    ``progress``: None shows it on a terminal and in a notebook."""
     done: dict[str, RunOutput] = {}
     errors: list[RunError] = []
-    bar = tqdm(total=len(specs), unit="run", disable=not progress, desc="runs", dynamic_ncols=True)
-    try:
-        for spec, out in _map(specs, workers, dask):
+    horizons = {s.key: float(s.config["duration"]) + float(s.config["drain"]) for s in specs}
+    with ProgressBar(horizons, progress) as bar:
+        for spec, out in _map(specs, workers, dask, bar):
             if isinstance(out, str):
                 errors.append(RunError(spec, out.strip().splitlines()[-1]))
                 errors[-1].__notes__ = [out]
@@ -95,9 +176,7 @@ def execute(
                 done[spec.key] = out
                 if on_done is not None:
                     on_done(spec, out)
-            bar.update(1)
-    finally:
-        bar.close()
+            bar.finish(spec.key)
     return done, errors
 
 
@@ -122,3 +201,11 @@ def assemble(
     evs = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
     lag = pd.concat(lags, ignore_index=True) if lags else pd.DataFrame()
     return summary, msgs, evs, lag
+
+
+def assemble_fired(specs: Iterable[RunSpec], outputs: dict[str, RunOutput]) -> pd.DataFrame:
+    """When each fault started and ended in each run, in plan order."""
+    frames = [
+        outputs[s.key].fired for s in specs if s.key in outputs and outputs[s.key].fired is not None
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

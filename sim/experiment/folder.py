@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -49,15 +49,23 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
 
 
-def prepare_folder(out: Path, force: bool) -> None:
-    """Refuse an existing folder unless ``force`` (then it is cleared), and create it."""
+#: How the command line names the options that the folder's messages suggest.
+CLI_WORDS: Mapping[str, str] = {"force": "--force", "out": "--out", "resume": "--resume"}
+
+
+def prepare_folder(out: Path, force: bool, words: Mapping[str, str] = CLI_WORDS) -> None:
+    """Refuse an existing folder unless ``force`` (then it is cleared), and create it.
+
+    ``words`` names the options in the caller's terms (``--force`` on the command line,
+    ``force=True`` in Python)."""
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a folder. Choose another --out.")
+        raise ConfigError(f"{out}: exists and is not a folder. Choose another {words['out']}.")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise ConfigError(
-                f"{out}: the results folder already exists. Pass --force to replace it, or --out "
-                "to write elsewhere; it was left untouched."
+                f"{out}: the results folder already exists. Pass {words['force']} to replace "
+                f"it, {words['resume']} to finish an interrupted run of the same config, or "
+                f"{words['out']} to write elsewhere; it was left untouched."
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,6 +78,7 @@ def write_run(folder: Path, spec: RunSpec, output: RunOutput) -> None:
         ("messages", output.messages),
         ("events", output.events),
         ("lag", output.lag),
+        ("fired", output.fired),
     ):
         if frame is not None:
             write_parquet(runs / f"{spec.key}.{name}.parquet", frame)
@@ -77,14 +86,18 @@ def write_run(folder: Path, spec: RunSpec, output: RunOutput) -> None:
 
 
 def finished_runs(
-    folder: Path, config_text: str, specs: list[RunSpec], trace: str
+    folder: Path,
+    config_text: str,
+    specs: list[RunSpec],
+    trace: str,
+    words: Mapping[str, str] = CLI_WORDS,
 ) -> dict[str, RunOutput]:
     """The runs an interrupted experiment already wrote, if it ran the same config."""
     stored = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     if stored != yaml.safe_load(config_text):
         raise ConfigError(
             f"{folder}: cannot resume: its config.yaml differs from this config. Rerun with the "
-            "same config and overrides, or use --force to start again."
+            f"same config and overrides, or use {words['force']} to start again."
         )
     runs = folder / "runs"
     out: dict[str, RunOutput] = {}
@@ -100,5 +113,7 @@ def finished_runs(
             evs = pd.read_parquet(runs / f"{spec.key}.events.parquet")
         lag_file = runs / f"{spec.key}.lag.parquet"
         lag = pd.read_parquet(lag_file) if lag_file.exists() else None
-        out[spec.key] = RunOutput(row, msgs, evs, lag)
+        fired_file = runs / f"{spec.key}.fired.parquet"
+        fired = pd.read_parquet(fired_file) if fired_file.exists() else None
+        out[spec.key] = RunOutput(row, msgs, evs, lag, fired)
     return out

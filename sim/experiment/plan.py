@@ -81,13 +81,14 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
 
 def cells(cfg: ExperimentConfig) -> list[Cell]:
     """Every combination of the sweep's values (one cell when there is no sweep)."""
-    if not cfg.sweep:
+    sweep = cfg.sweep_paths()
+    if not sweep:
         return [Cell(0, {}, cfg)]
     base = cfg.model_dump(mode="json")
     base["sweep"] = {}
-    paths = list(cfg.sweep)
+    paths = list(sweep)
     out = []
-    for i, values in enumerate(itertools.product(*(cfg.sweep[p] for p in paths))):
+    for i, values in enumerate(itertools.product(*(sweep[p] for p in paths))):
         data = copy.deepcopy(base)
         params = dict(zip(paths, values, strict=True))
         for path, value in params.items():

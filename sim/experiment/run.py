@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,18 @@ import simpy
 from ..check import Checker, Verdict, messages_frame
 from ..check.promises import judge, verdict_columns
 from ..config import ExperimentConfig
+from ..history.ops import Op, Row
 from ..history.recorder import Recorder, history_frame
 from ..model.schedule import ConcreteFault
 from ..model.world import World
 from .facts import run_facts
 
 RUN_KEYS = ("strategy", "cell", "replication")
+LAG_COLUMNS = ["time", "partition", "lag", "backlog"]
+FIRED_COLUMNS = ["fault", "kind", "target", "start", "end"]
+#: How often (in parts of the run) a run reports its simulated time to ``progress``.
+PROGRESS_STEPS = 200
+Progress = Callable[[float], None]
 
 
 class RunFailed(RuntimeError):
@@ -37,6 +44,9 @@ class RunOutput:
     messages: pd.DataFrame | None
     events: pd.DataFrame | None
     lag: pd.DataFrame | None = None
+    fired: pd.DataFrame | None = None
+    """When each fault started and ended in this run (from its ``fault-start`` and
+    ``fault-end`` operations): a step-triggered crash fires at a different time per strategy."""
 
 
 @dataclass
@@ -47,15 +57,47 @@ class Simulated:
     verdict: Verdict
     ops: list[Any]
     sim_time: float
+    fired: list[Row]
+
+
+class _FaultTap:
+    """The checker's listener, also keeping the fault operations (when faults fired)."""
+
+    __slots__ = ("feed", "fired")
+
+    def __init__(self, feed: Callable[[Row], None]) -> None:
+        self.feed = feed
+        self.fired: list[Row] = []
+
+    def __call__(self, row: Row) -> None:
+        self.feed(row)
+        if row[1] is Op.FAULT_START or row[1] is Op.FAULT_END:
+            self.fired.append(row)
+
+
+def _report(env: simpy.Environment, until: float, progress: Progress) -> Generator[Any, Any, None]:
+    """Tell ``progress`` the simulated time every 1/PROGRESS_STEPS of the run. It only reads
+    the clock, so a run gives the same results with or without it."""
+    step = until / PROGRESS_STEPS
+    while True:
+        yield env.timeout(step)
+        progress(float(env.now))
 
 
 def simulate(
-    cfg: ExperimentConfig, strategy: str, seed: int, schedule: list[ConcreteFault]
+    cfg: ExperimentConfig,
+    strategy: str,
+    seed: int,
+    schedule: list[ConcreteFault],
+    progress: Progress | None = None,
 ) -> Simulated:
-    """Run the world and fold its history online."""
+    """Run the world and fold its history online (reporting progress, if asked)."""
     env = simpy.Environment()
     checker = Checker(cfg.duration)
-    record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed)
+    tap = _FaultTap(checker.feed)
+    record = Recorder(env, keep=cfg.trace == "full", listener=tap)
+    if progress is not None:
+        env.process(_report(env, cfg.duration + cfg.drain, progress))
     # A run makes almost no cyclic garbage, but every collection walks what it keeps: pause
     # the collector meanwhile.
     collecting = gc.isenabled()
@@ -75,7 +117,7 @@ def simulate(
         raise RunFailed("the sink's effects table disagrees with the effects in the history")
     if verdict.counts["network_messages"] != world.network.sent:
         raise RunFailed("the network's send counter disagrees with the sends in the history")
-    return Simulated(world, verdict, record.ops, sim_time)
+    return Simulated(world, verdict, record.ops, sim_time, tap.fired)
 
 
 def _tag(frame: pd.DataFrame, ident: dict[str, Any]) -> pd.DataFrame:
@@ -92,10 +134,12 @@ def run_one(
     seed: int,
     schedule: list[ConcreteFault],
     extra: dict[str, Any] | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> RunOutput:
     """Simulate one (cell, strategy, replication) and check its history."""
     started = time.perf_counter()
-    done = simulate(cfg, strategy, seed, schedule)
+    done = simulate(cfg, strategy, seed, schedule, progress)
     ident = {
         "experiment": cfg.name,
         "cell": cell,
@@ -116,5 +160,19 @@ def run_one(
         messages = _tag(messages_frame(done.verdict), ident)
     if cfg.trace == "full":
         events = _tag(history_frame(done.ops), ident)
-    lag = _tag(pd.DataFrame(done.world.lag_samples, columns=["time", "partition", "lag"]), ident)
-    return RunOutput(row, messages, events, lag)
+    lag = _tag(pd.DataFrame(done.world.lag_samples, columns=LAG_COLUMNS), ident)
+    fired = _tag(fired_frame(done.fired), ident)
+    return RunOutput(row, messages, events, lag, fired)
+
+
+def fired_frame(ops: list[Row]) -> pd.DataFrame:
+    """One row per fault that started in a run: (fault, kind, target, start, end); ``end`` is
+    NaN for a crash without restart (it stays down) and for a fault that lasts to the end."""
+    rows: dict[int, list[Any]] = {}
+    for time_, op, node, _peer, _eids, _part, num, detail in ops:
+        if op is Op.FAULT_START and num not in rows:
+            rows[num] = [num, str(detail), node, float(time_), float("nan")]
+        elif op is Op.FAULT_END and num in rows:
+            rows[num][4] = float(time_)
+    frame = pd.DataFrame(list(rows.values()), columns=FIRED_COLUMNS)
+    return frame.astype({"fault": "int64", "start": "float64", "end": "float64"})

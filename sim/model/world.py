@@ -32,7 +32,7 @@ from .sink import Sink
 from .twophase import Coordinator
 from .workload import Arrival, materialise_workload
 
-LagSample = tuple[float, int, int]
+LagSample = tuple[float, int, int, int]
 
 
 class World:
@@ -149,8 +149,9 @@ class World:
         return until
 
     def _sample_lag(self, every: float) -> Generator[Any, Any, None]:
-        """Consumer lag per partition: records in the log not yet consumed and committed (the
-        committed offset is the broker's, or the sink's for transactional consumers)."""
+        """Consumer lag per partition: records in the log beyond the committed offset (the
+        broker's, or the sink's for transactional consumers), and the backlog: records not yet
+        consumed (:meth:`Broker.levels`)."""
         sink = self.sink
         host = self.brokers[0]
         while True:
@@ -158,7 +159,7 @@ class World:
             committed = host.committed_offsets()
             stored = sink.stored_offsets()
             for broker in self.brokers:
-                for p, end in broker.levels():
+                for p, end, backlog in broker.levels():
                     consumed = max(committed.get(p, 0), stored.get(p, 0))
-                    self.lag_samples.append((now, p, max(0, end - consumed)))
+                    self.lag_samples.append((now, p, max(0, end - consumed), backlog))
             yield self.env.timeout(every)

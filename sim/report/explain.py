@@ -92,7 +92,7 @@ def _require_trace(results: Results) -> pd.DataFrame:
     events = results.events
     needed = {"seq", "op", "event", *_RUN_KEYS}
     if events is None or events.empty or not needed <= set(events.columns):
-        trace = (results.config or {}).get("trace")
+        trace = results.config.trace
         was = f" (this experiment ran with trace: {trace})" if trace else ""
         raise ExplainError(
             "no full trace: the results folder has no events.parquet" + was + ". "
@@ -148,9 +148,9 @@ def _run_frame(results: Results, run: str) -> pd.DataFrame:
 def _verdict(results: Results, frame: pd.DataFrame) -> tuple[Verdict, list[int]]:
     """The checker's verdict on one run's history (its frame), and the trace seq of each
     history position the verdict names."""
-    config = results.config or {}
-    duration = float(config.get("duration") or frame["time"].max() or 1.0)
-    sim_time = duration + float(config.get("drain") or 0.0)
+    config = results.config
+    duration = float(config.duration or frame["time"].max() or 1.0)
+    sim_time = duration + float(config.drain or 0.0)
     history = frame[FRAME_COLUMNS]
     seqs = [int(s) for s in history["seq"].drop_duplicates()]
     return check(frame_to_ops(history), duration, sim_time), seqs

@@ -2,24 +2,32 @@
 
 A results folder is complete only when ``summary.csv`` exists: it is written last (through a
 temporary name and a rename, as every file: ``sim/experiment/folder.py``).
+
+``faults.csv`` is the materialised schedule (``Results.faults``, identical for every
+strategy) with two more columns, ``strategy`` and ``fired_at``: a fault with a time holds
+for every strategy (``strategy`` empty, ``fired_at`` = ``at``); a crash on a protocol step
+fires when the node reaches the step, at a different time in each strategy's run, so it has
+one row per strategy with the time it fired (empty: the step was never reached). That frame
+is ``Results.fault_log``; reading the folder back splits it again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from ..config import ConfigError
+from ..config import ConfigError, ExperimentConfig, config_yaml, validate_dict
 from ..experiment.folder import prepare_folder, write_csv, write_parquet, write_text
+from .frames import duplicates_frame, question_text, schedule_of
 
 
 class Results:
-    """The frames of an experiment (see the contract for their columns)."""
+    """The frames of an experiment (columns: ``docs/frames.md``)."""
 
     def __init__(
         self,
@@ -27,19 +35,29 @@ class Results:
         messages: pd.DataFrame,
         events: pd.DataFrame,
         faults: pd.DataFrame,
-        config: dict[str, Any],
+        config: ExperimentConfig | dict[str, Any],
         errors: list[str] | None = None,
         lag: pd.DataFrame | None = None,
+        fault_log: pd.DataFrame | None = None,
+        question: str = "",
     ) -> None:
         self.summary = summary
         self.messages = messages
         self.events = events
         self.faults = faults
-        self.config = config
+        """The materialised fault schedule, one row per fault per (cell, replication)."""
+        self.config: ExperimentConfig = _validated(config)
+        """The validated config (``res.config.workload.rate``; ``res.config["seed"]`` works
+        too)."""
         self.errors = errors or []
         self.lag = lag if lag is not None else pd.DataFrame()
-        """Consumer lag per partition over time
-        (``strategy, cell, replication, time, partition, lag``)."""
+        """Consumer lag and backlog per partition over time
+        (``strategy, cell, replication, time, partition, lag, backlog``)."""
+        self.fault_log = fault_log if fault_log is not None else faults
+        """``faults.csv``: the schedule with ``strategy`` and ``fired_at`` (when each fault
+        fired; a step-triggered crash once per strategy)."""
+        self.question = question
+        """The config file's leading comment: the question the experiment asks."""
         self.resumed = 0
         """Runs read back from an interrupted experiment's folder instead of being run again."""
 
@@ -50,23 +68,88 @@ class Results:
 
         return aggregate(self.summary)
 
+    @property
+    def duplicates(self) -> pd.DataFrame:
+        """One row per duplicate effect: (strategy, cell, replication, id, effect, cause),
+        ``effect`` 2 being the first extra application (from ``duplicate_cause``)."""
+        return duplicates_frame(self.messages)
+
+    def table(self) -> pd.DataFrame:
+        """The summary table as ``msgsim run`` prints it (``sim/report/table.py``)."""
+        from .table import summary_table
+
+        return summary_table(self.summary, _sweep_metrics(self.config))
+
+    def plot(self, *names: str, metrics: list[str] | None = None) -> Charts:
+        """Every chart (or those ``names``: loss_duplicates, throughput_timeline, latency_cdf,
+        costs, lag_timeline, causes, sweep), by name; a notebook shows them all."""
+        from .charts import figures
+
+        drawn = figures(
+            self.summary,
+            self.messages,
+            self.fault_log,
+            lag=self.lag,
+            config=self.config,
+            metrics=metrics,
+        )
+        return Charts({n: f for n, f in drawn if not names or n in names})
+
     def __repr__(self) -> str:
         return (
-            f"<Results {self.config.get('name')!r}: {len(self.summary)} runs, "
+            f"<Results {self.config.name!r}: {len(self.summary)} runs, "
             f"{len(self.messages)} message rows, {len(self.faults)} faults>"
         )
 
     def save(self, path: str | Path, force: bool = False, charts: bool = True) -> Path:
         out = Path(path)
-        prepare_folder(out, force)
+        prepare_folder(out, force, words=API_WORDS)
         write_frames(out, self, charts=charts)
         return out
 
 
+class Charts(dict):  # type: ignore[type-arg]
+    """Charts by name (matplotlib figures); a notebook shows every one of them as an image."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for fig in self.values():
+            display(fig)
+
+    def _repr_html_(self) -> str:
+        import base64
+
+        parts = []
+        for name, fig in self.items():
+            data = base64.b64encode(fig.png_bytes(dpi=90)).decode("ascii")
+            parts.append(f'<p><b>{name}</b></p><img src="data:image/png;base64,{data}"/>')
+        return "\n".join(parts)
+
+
+#: How the Python API names the options of ``prepare_folder``'s messages.
+API_WORDS: Mapping[str, str] = {"force": "force=True", "out": "out=", "resume": "resume=True"}
+
+
+def _validated(config: ExperimentConfig | dict[str, Any]) -> ExperimentConfig:
+    if isinstance(config, ExperimentConfig):
+        return config
+    return validate_dict(dict(config), origin="results config")
+
+
+def _sweep_metrics(config: ExperimentConfig) -> list[str]:
+    return [str(m) for m in config.sweep.get("metrics", [])]
+
+
+def config_text(config: ExperimentConfig, question: str) -> str:
+    """``config.yaml``: the question as a leading comment, then the config as run."""
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in question.splitlines())
+    return comment + config_yaml(config)
+
+
 def write_frames(out: Path, res: Results, charts: bool = True) -> None:
-    text = yaml.safe_dump(res.config, sort_keys=False, default_flow_style=None)
-    write_text(out / "config.yaml", text)
-    write_csv(out / "faults.csv", res.faults)
+    write_text(out / "config.yaml", config_text(res.config, res.question))
+    write_csv(out / "faults.csv", res.fault_log)
     if len(res.messages):
         write_parquet(out / "messages.parquet", res.messages)
     if len(res.events):
@@ -82,7 +165,18 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
     if charts and len(res.summary):
         from .charts import draw_all
 
-        draw_all(res.summary, res.messages, res.faults, out / "charts", lag=res.lag)
+        draw_all(
+            res.summary,
+            res.messages,
+            res.fault_log,
+            out / "charts",
+            lag=res.lag,
+            config=res.config,
+        )
+    if len(res.summary):
+        from .html import write_report
+
+        write_report(out, res.summary, res.messages, res.fault_log, res.config, res.question)
     write_parquet(out / "summary.parquet", res.summary)
     write_csv(out / "summary.csv", res.summary)  # last: marks the folder complete
 
@@ -91,7 +185,20 @@ def _read(path: Path, read: Callable[[Path], Any], default: Any) -> Any:
     return read(path) if path.exists() else default
 
 
-FAULT_TEXT_COLUMNS = {"extra": "object", "on": "object", "target": "object", "source": "object"}
+FAULT_TEXT_COLUMNS = {
+    "extra": "object",
+    "on": "object",
+    "target": "object",
+    "source": "object",
+    "strategy": "object",
+}
+
+
+def _config(path: Path) -> tuple[ExperimentConfig, str]:
+    if not path.exists():
+        return ExperimentConfig(), ""
+    text = path.read_text(encoding="utf-8")
+    return validate_dict(yaml.safe_load(text) or {}, origin=str(path)), question_text(text)
 
 
 def load_results(path: str | Path) -> Results:
@@ -108,8 +215,8 @@ def load_results(path: str | Path) -> Results:
     empty = pd.DataFrame()
     messages = _read(out / "messages.parquet", pd.read_parquet, empty)
     events = _read(out / "events.parquet", pd.read_parquet, empty)
-    faults = _read(out / "faults.csv", lambda p: pd.read_csv(p, dtype=FAULT_TEXT_COLUMNS), empty)
-    config = _read(out / "config.yaml", lambda p: yaml.safe_load(p.read_text(encoding="utf-8")), {})
+    log = _read(out / "faults.csv", lambda p: pd.read_csv(p, dtype=FAULT_TEXT_COLUMNS), empty)
+    config, question = _config(out / "config.yaml")
     errors = _read(out / "errors.json", lambda p: json.loads(p.read_text()), [])
     lag = _read(out / "lag.parquet", pd.read_parquet, None)
-    return Results(summary, messages, events, faults, config, errors, lag=lag)
+    return Results(summary, messages, events, schedule_of(log), config, errors, lag, log, question)

@@ -308,9 +308,11 @@ class Broker(Node):
 
     # ------------------------------------------------------------------ probes
 
-    def levels(self) -> list[tuple[int, int]]:
-        """(partition, log end) of every partition it leads, for the lag probe."""
-        return [(p, log.end) for p, log in self.logs.items()]
+    def levels(self) -> list[tuple[int, int, int]]:
+        """(partition, log end, backlog) of every partition it leads, for the lag probe; the
+        backlog is what the store has not handed out for good yet (log: records not yet
+        fetched; queue: messages not yet deleted)."""
+        return [(p, log.end, self.store.backlog(p, log)) for p, log in self.logs.items()]
 
     def committed_offsets(self) -> dict[int, int]:
         """The committed offsets it stores (the group coordinator), for the lag probe."""
