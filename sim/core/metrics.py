@@ -39,6 +39,10 @@ METRICS: dict[str, Metric] = {
         "of those, events whose business transaction committed (= intended without one)"
     ),
     "aborted": _count("business transactions rolled back (their events must not be processed)"),
+    "refused": _count(
+        "events that arrived while their producing service was down and were refused (the "
+        "application was told they failed): intended = committed + aborted + refused"
+    ),
     "published": _count("committed events durably accepted by a broker at least once"),
     "delivered": _count("committed events handed to a consumer at least once"),
     "processed": _count("committed events whose effect is in the sink at least once"),

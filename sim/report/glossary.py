@@ -127,7 +127,20 @@ KEYS: dict[str, tuple[str, str]] = {
         "idempotent-producer state idle longer than this is forgotten; null: kept forever",
     ),
     "Broker.dedupe_durable": ("", "false: a broker crash empties the idempotent-producer state"),
-    "Broker.max_poll_records": ("records", "records one fetch returns at most"),
+    "Broker.max_poll_records": (
+        "records",
+        "records one fetch returns at most (in queue mode a receive returns at most 10, as SQS)",
+    ),
+    "Broker.max_partition_records": (
+        "records",
+        "records one fetch returns at most per partition (Kafka's max.partition.fetch.bytes, "
+        "in records); consumers rotate their partitions' order in every fetch (KIP-74)",
+    ),
+    "Broker.fsync_time": (
+        S,
+        "with durability fsync: how long a flush takes before a write is acknowledged "
+        "(a distribution)",
+    ),
     "Broker.fetch_max_wait": (S, "how long a fetch waits for records (long poll)"),
     # consumer group
     "ConsumerGroup.assignor": (
@@ -156,7 +169,13 @@ KEYS: dict[str, tuple[str, str]] = {
         "idempotent producers: requests in flight per partition",
     ),
     "Producer.max_batch": ("events", "idempotent producers: events per produce request"),
-    "Producer.retries": ("resends", "resends per request; null: until acknowledged"),
+    "Producer.retries": ("resends", "resends of a request before it fails; null: until "
+                         "delivery_timeout"),
+    "Producer.delivery_timeout": (
+        S,
+        "a request not acknowledged this long after its event was created fails and the "
+        "application is told so (Kafka's delivery.timeout.ms, KIP-91)",
+    ),
     "Producer.backoff": ("", "pause between resends: initial * multiplier^(attempt-1), capped"),
     "Backoff.initial": (S, "pause after the first failed attempt"),
     "Backoff.multiplier": ("", "growth factor of the pause per attempt"),
@@ -269,7 +288,8 @@ FRAMES: dict[str, dict[str, str]] = {
         "created_at": "creation time (s)",
         "committed": "whether its business transaction committed",
         "producer_outcome": "what the producing application was told: ok, fail or unknown",
-        "fate": "processed, lost, pending, dead_lettered, expired or aborted",
+        "fate": "processed, lost, pending, dead_lettered, expired, aborted or refused (it "
+        "arrived while its producer was down)",
         "effects": "effect applications in the sink",
         "deliveries": "times it was handed to a consumer",
         "first_effect_at": "time of its first effect (s)",

@@ -3,9 +3,9 @@ replications, counts as whole numbers, rates in percent, latencies in millisecon
 
 The columns are those that matter for the experiment: the swept parameters (``p``), the
 fate counts that add up (``committed = processed + lost + pending + dead-lettered +
-expired``; with aborted transactions, ``intended = committed + aborted``), and phantoms,
-aborted, dead letters, expired, in doubt, order violations and blocked time only where they
-are not zero anywhere; plus the config's ``sweep.metrics``. ``msgsim run`` prints it, and the
+expired``; with aborted or refused events, ``intended = committed + aborted + refused``), and
+phantoms, aborted, refused, dead letters, expired, in doubt, order violations and blocked time
+only where they are not zero anywhere; plus the config's ``sweep.metrics``. ``msgsim run`` prints it, and the
 HTML report and ``Results.table()`` show it.
 """
 
@@ -30,6 +30,7 @@ ALWAYS = [
 #: Shown only when not zero in some row.
 WHEN_NONZERO = [
     ("aborted", "aborted"),
+    ("refused", "refused"),
     ("committed", "committed"),
     ("phantoms", "phantoms"),
     ("dead_lettered", "dead-lettered"),
@@ -54,7 +55,7 @@ def _shown(summary: pd.DataFrame, extra: list[str]) -> list[tuple[str, str]]:
     def nonzero(c: str) -> bool:
         return c in cols and bool((pd.to_numeric(summary[c], errors="coerce").fillna(0) != 0).any())
 
-    aborted = nonzero("aborted")
+    aborted = nonzero("aborted") or nonzero("refused")
     chosen = [(c, h) for c, h in ALWAYS if c in cols]
     for c, h in WHEN_NONZERO:
         if (c == "committed" and aborted) or (c != "committed" and nonzero(c)):
