@@ -106,29 +106,23 @@ def test_sweep_metrics_are_validated_like_every_other_key(write_config, tmp_path
     assert len(sim.experiment.cells(cfg)) == 2
 
 
-def test_sweep_charts_are_per_cell_and_plot_the_chosen_metrics(tmp_path) -> None:
-    res = sim.run(SWEEP, workers=1, progress=False, out=tmp_path / "out")
+def test_sweep_charts_are_per_cell_and_plot_the_chosen_metrics(tmp_path, capsys) -> None:
+    res = sim.run(SWEEP, workers=1, progress=False, out=tmp_path / "out", charts=False)
     assert "metrics" not in res.summary.columns
-    charts = res.plot()
+    charts = res.plot("sweep", "loss_duplicates")
+    assert list(charts) == ["loss_duplicates", "sweep"]
     assert [ax.get_ylabel() for ax in charts["sweep"].axes] == [
         "loss rate (% of committed)",
         "throughput (events/s)",
     ]
     titles = [ax.get_title() for ax in charts["loss_duplicates"].axes if ax.get_visible()]
     assert titles == ["p=0", "p=0.2"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim", "plot", str(tmp_path / "out"), "--metrics", "duplicate_rate"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-    )
-    assert proc.returncode == 0, proc.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "sim", "plot", str(tmp_path / "out"), "--metrics", "nope"],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode == 2 and "unknown metric 'nope'" in bad.stderr
+    from sim.cli import main
+
+    assert main(["plot", str(tmp_path / "out"), "--metrics", "duplicate_rate"]) == 0
+    assert (tmp_path / "out" / "charts" / "sweep.png").exists()
+    assert main(["plot", str(tmp_path / "out"), "--metrics", "nope"]) == 2
+    assert "unknown metric 'nope'" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- frames
@@ -306,3 +300,40 @@ def test_a_failed_start_leaves_no_half_made_folder(tmp_path, monkeypatch) -> Non
     with pytest.raises(RuntimeError):
         sim.run(TINY, workers=1, progress=False, out=out)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- the ready sweeps
+
+
+def test_drop_sweep_loss_chart_has_a_panel_per_p_and_its_table_shows_p() -> None:
+    """From the stored (shortened) outputs of experiments/drop_sweep.yaml."""
+    from sim.report.charts import loss_duplicate_bars
+    from sim.report.table import summary_table
+
+    summary = pd.read_csv(ROOT / "tests" / "reference" / "drop_sweep.summary.csv")
+    fig = loss_duplicate_bars(summary)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["p=0", "p=0.05", "p=0.1", "p=0.2", "p=0.4"]
+    for ax, p in zip(panels, (0.0, 0.05, 0.1, 0.2, 0.4), strict=True):
+        at_most_once_loss = ax.patches[0].get_height()  # loss bars first, strategies in order
+        assert abs(at_most_once_loss - 100 * p) < 5
+    table = summary_table(summary)
+    assert list(table.columns[:2]) == ["p", "strategy"]
+    assert list(table["p"].drop_duplicates()) == ["0", "0.05", "0.1", "0.2", "0.4"]
+
+
+def test_two_phase_blocking_sweep_shows_throughput_aborted_and_blocked_time() -> None:
+    from sim.report.charts import sweep_lines
+
+    cfg = sim.load_config(ROOT / "experiments" / "two_phase_blocking.yaml")
+    summary = pd.read_csv(ROOT / "tests" / "reference" / "two_phase_blocking.summary.csv")
+    fig = sweep_lines(summary, config=cfg)
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "throughput (events/s)",
+        "aborted (events)",
+        "blocked time (participant-s)",
+    ]
+    assert "down time (faults.0.restart_after), s" in fig.axes[-1].get_xlabel()
+    (line,) = fig.axes[1].get_lines()
+    assert list(line.get_xdata()) == [0.5, 1, 2, 4, 8]
+    assert line.get_ydata()[-1] > line.get_ydata()[0]  # more aborted the longer it is down

@@ -113,9 +113,17 @@ def _section_doc(parts: list[str]) -> tuple[str, str] | None:
     return key_doc(model, parts[-1]) if model else None
 
 
+#: How a swept field reads on an axis, where its name alone is unclear.
+WORDS = {"restart_after": "down time", "extra": "added latency"}
+
+
+def _words(field: str) -> str:
+    return WORDS.get(field, field.replace("_", " "))
+
+
 def describe_parameter(path: str, config: Any = None) -> str:
     """An axis label for a swept path: what it is, its unit and the path itself, e.g.
-    ``"drop probability on producer-0->broker-0 (faults.0.probability)"``."""
+    ``"drop producer-0->broker-0: probability (faults.0.probability)"``."""
     parts = path.split(".")
     unit = _unit(path, config)
     what = path
@@ -127,8 +135,8 @@ def describe_parameter(path: str, config: Any = None) -> str:
                 (_get(fault, k) for k in ("link", "node", "nodes", "between") if _get(fault, k)),
                 "",
             )
-            on = f" on {target}" if target and not isinstance(target, list) else ""
-            what = f"{kind} {parts[-1].replace('_', ' ')}{on} ({path})"
+            on = f" {target}" if target and not isinstance(target, list) else ""
+            what = f"{kind}{on}: {_words(parts[-1])} ({path})"
     else:
-        what = f"{parts[-1].replace('_', ' ')} ({path})"
+        what = f"{_words(parts[-1])} ({path})"
     return f"{what}, {unit}" if unit else what

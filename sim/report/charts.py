@@ -16,9 +16,10 @@ as an image in a notebook).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -620,7 +621,8 @@ def sweep_lines(
         axes[-1].set_xlabel(describe_parameter(parameter, config))
         if ticks is not None:
             axes[-1].set_xticks(range(len(ticks)), [str(t) for t in ticks])
-        title = f"Against {parameter} ({_mean_of(_n_replications(rows))}, 95% CI band{held})"
+        what = describe_parameter(parameter, config).split(" (")[0]
+        title = f"Against {what} ({_mean_of(_n_replications(rows))}, 95% CI band{held})"
         axes[0].set_title(title)
         _bottom_legend(fig, handles)
     return fig
@@ -924,34 +926,48 @@ def figures(
     lag: pd.DataFrame | None = None,
     config: Any = None,
     metrics: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
 ) -> Iterator[tuple[str, Figure]]:
-    """(file name, figure) of each chart the frames support, drawn one at a time."""
+    """(file name, figure) of each chart the frames support (or of those ``names``), drawn
+    one at a time."""
+    for name, draw in _drawable(summary, messages, faults, lag, config, metrics):
+        if not names or name in names or (name.startswith("sweep") and "sweep" in names):
+            yield name, draw()
+
+
+def _drawable(
+    summary: pd.DataFrame | None,
+    messages: pd.DataFrame | None,
+    faults: pd.DataFrame | None,
+    lag: pd.DataFrame | None,
+    config: Any,
+    metrics: Sequence[str] | None,
+) -> Iterator[tuple[str, Callable[[], Figure]]]:
+    """(file name, how to draw it) of each chart the frames support."""
     summary = summary if summary is not None else pd.DataFrame()
     messages = messages if messages is not None else pd.DataFrame()
-    order = _strategy_order(messages, _strategy_order(summary))
-    kw: dict[str, Any] = {"strategies": order}
-    if not summary.empty and {"strategy", "loss_rate", "duplicate_rate"} <= set(summary.columns):
-        yield "loss_duplicates", loss_duplicate_bars(summary, **kw)
-    if not messages.empty and {"strategy", "first_effect_at"} <= set(messages.columns):
+    kw: dict[str, Any] = {"strategies": _strategy_order(messages, _strategy_order(summary))}
+    s_cols, m_cols = set(summary.columns), set(messages.columns)
+    if not summary.empty and {"strategy", "loss_rate", "duplicate_rate"} <= s_cols:
+        yield "loss_duplicates", lambda: loss_duplicate_bars(summary, **kw)
+    if not messages.empty and {"strategy", "first_effect_at"} <= m_cols:
         sim_time = _sim_time_hint(summary, messages)
         yield (
             "throughput_timeline",
-            throughput_timeline(messages, faults, sim_time=sim_time, summary=summary, **kw),
+            lambda: throughput_timeline(messages, faults, sim_time=sim_time, summary=summary, **kw),
         )
         if len(_processed_latencies(messages)):
-            yield "latency_cdf", latency_cdf(messages, summary=summary, **kw)
-    if not summary.empty and {"strategy", "loss_rate", "phantoms", "network_messages"} <= set(
-        summary.columns
-    ):
-        yield "costs", strategy_costs(summary, **kw)
+            yield "latency_cdf", lambda: latency_cdf(messages, summary=summary, **kw)
+    if not summary.empty and {"strategy", "loss_rate", "phantoms", "network_messages"} <= s_cols:
+        yield "costs", lambda: strategy_costs(summary, **kw)
     if lag is not None and not lag.empty:
-        yield "lag_timeline", lag_timeline(lag, faults, summary=summary, **kw)
-    if not messages.empty and {"strategy", "fate", "loss_cause"} <= set(messages.columns):
-        yield "causes", cause_breakdown(messages, summary=summary, **kw)
+        yield "lag_timeline", lambda: lag_timeline(lag, faults, summary=summary, **kw)
+    if not messages.empty and {"strategy", "fate", "loss_cause"} <= m_cols:
+        yield "causes", lambda: cause_breakdown(messages, summary=summary, **kw)
     swept = swept_parameters(summary) if not summary.empty else []
+    chosen = list(metrics) if metrics else None
     for i, parameter in enumerate(p for p in swept if summary[p].nunique() > 1):
-        chosen = list(metrics) if metrics else None
-        yield (
-            "sweep" if i == 0 else f"sweep_{i}",
-            sweep_lines(summary, parameter, chosen, config=config, **kw),
+        draw: Callable[[], Figure] = functools.partial(
+            sweep_lines, summary, parameter, chosen, config=config, **kw
         )
+        yield ("sweep" if i == 0 else f"sweep_{i}"), draw

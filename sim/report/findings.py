@@ -196,9 +196,13 @@ def per_day(summary: pd.DataFrame, config: ExperimentConfig | None) -> tuple[pd.
             if col in group.columns:
                 row[f"{label} a day"] = daily * float(group[col].mean()) / intended
         rows.append(row)
+    frame = pd.DataFrame(rows)
+    for col in ("phantoms a day", "aborted a day"):  # only where they happen
+        if col in frame.columns and not (frame[col].fillna(0) != 0).any():
+            frame = frame.drop(columns=[col])
     note = (
         f"At the configured {config.workload.rate:g} events/s per producer x "
         f"{config.workload.producers} producer(s) = {daily:,.0f} events a day, if this "
         "experiment's faults went on all day:"
     )
-    return pd.DataFrame(rows), note
+    return frame, note

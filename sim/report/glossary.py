@@ -169,8 +169,10 @@ KEYS: dict[str, tuple[str, str]] = {
         "idempotent producers: requests in flight per partition",
     ),
     "Producer.max_batch": ("events", "idempotent producers: events per produce request"),
-    "Producer.retries": ("resends", "resends of a request before it fails; null: until "
-                         "delivery_timeout"),
+    "Producer.retries": (
+        "resends",
+        "resends of a request before it fails; null: until delivery_timeout",
+    ),
     "Producer.delivery_timeout": (
         S,
         "a request not acknowledged this long after its event was created fails and the "

@@ -92,8 +92,9 @@ class Results:
             lag=self.lag,
             config=self.config,
             metrics=metrics,
+            names=names,
         )
-        return Charts({n: f for n, f in drawn if not names or n in names})
+        return Charts(dict(drawn))
 
     def __repr__(self) -> str:
         return (

@@ -5,8 +5,8 @@ The columns are those that matter for the experiment: the swept parameters (``p`
 fate counts that add up (``committed = processed + lost + pending + dead-lettered +
 expired``; with aborted or refused events, ``intended = committed + aborted + refused``), and
 phantoms, aborted, refused, dead letters, expired, in doubt, order violations and blocked time
-only where they are not zero anywhere; plus the config's ``sweep.metrics``. ``msgsim run`` prints it, and the
-HTML report and ``Results.table()`` show it.
+only where they are not zero anywhere; plus the config's ``sweep.metrics``. ``msgsim run``
+prints it, and the HTML report and ``Results.table()`` show it.
 """
 
 from __future__ import annotations
