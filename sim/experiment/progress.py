@@ -86,6 +86,8 @@ class ProgressBar:
             return
         self.advance(key, self.horizons.get(key, 0.0))
         self.finished += 1
+        if self.finished == len(self.horizons):
+            self.bar.n = self.bar.total  # no float rounding left: a full bar at the end
         self.bar.set_description_str(self._desc(), refresh=True)
 
     def __enter__(self) -> ProgressBar:
