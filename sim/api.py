@@ -110,6 +110,14 @@ def run_experiment(
         if created and folder is not None and not any((folder / "runs").glob("*.json")):
             shutil.rmtree(folder, ignore_errors=True)  # nothing finished: leave no half folder
         raise
+    except KeyboardInterrupt as exc:
+        if folder is not None and words is API_WORDS:
+            exc.add_note(
+                f"msgsim: interrupted; the finished runs are kept in {folder}/runs/. To finish "
+                f"the experiment: sim.run(<the same config and overrides>, out={str(folder)!r}, "
+                f"{words['resume']})"
+            )
+        raise
     return _results(cfg, specs, faults, outputs, errors, finished, folder, charts, question)
 
 

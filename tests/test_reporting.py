@@ -302,6 +302,19 @@ def test_a_failed_start_leaves_no_half_made_folder(tmp_path, monkeypatch) -> Non
     assert not out.exists()
 
 
+def test_ctrl_c_in_python_names_resume_true(tmp_path, monkeypatch) -> None:
+    import sim.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.api, "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt) as err:
+        sim.run(TINY, workers=1, progress=False, out=tmp_path / "out")
+    note = "".join(getattr(err.value, "__notes__", []))
+    assert "resume=True" in note and "--resume" not in note
+
+
 # --------------------------------------------------------------------------- the ready sweeps
 
 
