@@ -39,6 +39,9 @@ METRICS: dict[str, Metric] = {
         "of those, events whose business transaction committed (= intended without one)"
     ),
     "aborted": _count("business transactions rolled back (their events must not be processed)"),
+    "aborted_by_faults": _count(
+        "of the aborted transactions, those a fault aborted (not the application's rollback)"
+    ),
     "refused": _count(
         "events that arrived while their producing service was down and were refused (the "
         "application was told they failed): intended = committed + aborted + refused"

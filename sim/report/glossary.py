@@ -109,6 +109,11 @@ KEYS: dict[str, tuple[str, str]] = {
         S,
         "queue mode: a received message is invisible this long, then received again",
     ),
+    "Broker.visibility_heartbeat": (
+        S,
+        "queue mode: while a consumer works on received messages it extends their visibility "
+        "this often (SQS ChangeMessageVisibility); null: never",
+    ),
     "Broker.max_receives": (
         "receives",
         "attempts before an event is dead-lettered; null: never dead-letter",
@@ -185,6 +190,11 @@ KEYS: dict[str, tuple[str, str]] = {
     # outbox, 2PC
     "Outbox.poll_interval": (S, "relay: how often the outbox table is read (relay: poll)"),
     "Outbox.batch": ("rows", "outbox rows published per poll at most"),
+    "Outbox.offset_flush_interval": (
+        S,
+        "relay: cdc only: how often the relay stores the source position it has published up "
+        "to (Debezium's offset.flush.interval.ms); after a crash it replays from there",
+    ),
     "Outbox.relay": ("", "poll: read the table every poll_interval; cdc: tail the database log"),
     "TwoPhaseCommit.prepare_timeout": (
         S,
@@ -296,7 +306,8 @@ FRAMES: dict[str, dict[str, str]] = {
         "deliveries": "times it was handed to a consumer",
         "first_effect_at": "time of its first effect (s)",
         "latency": "first_effect_at - created_at (s)",
-        "loss_cause": "for a lost event: the fault or decision that removed its last copy",
+        "loss_cause": "for a lost event: the fault or decision that removed its last copy; "
+        "for an aborted or refused one: why (the rollback, the fault, the crash)",
         "duplicate_cause": 'one cause per extra effect, joined with "; " (also the '
         "duplicates frame, one row each)",
     },

@@ -30,6 +30,7 @@ ALWAYS = [
 #: Shown only when not zero in some row.
 WHEN_NONZERO = [
     ("aborted", "aborted"),
+    ("aborted_by_faults", "by faults"),
     ("refused", "refused"),
     ("committed", "committed"),
     ("phantoms", "phantoms"),
