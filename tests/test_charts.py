@@ -307,8 +307,11 @@ def test_sweep_lines_and_cause_breakdown_from_a_real_sweep(tmp_path) -> None:
     labels = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
     assert {"drop:producer-0->broker-0", "drop:broker-0->producer-0"} <= labels
     assert len(fig.axes) == 2 * 3  # lost and duplicates, one row per cell
-    written = {p.name for p in draw_all(res.summary, res.messages, res.faults, tmp_path)}
-    assert {"sweep.png", "sweep.svg", "causes.png", "causes.svg"} <= written
+    from sim.report.charts import figures, save_figure
+
+    drawn = figures(res.summary, res.messages, res.faults, names=["sweep", "causes"])
+    written = {p.name for name, f in drawn for p in save_figure(f, tmp_path, name)}
+    assert written == {"sweep.png", "sweep.svg", "causes.png", "causes.svg"}
 
 
 def test_aggregate_gives_mean_and_ci_per_cell_and_strategy() -> None:
