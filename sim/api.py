@@ -162,7 +162,7 @@ def _results(
     question: str,
 ) -> Results:
     summary, messages, events, lag = assemble(cfg, specs, outputs)
-    log = fault_log(faults, assemble_fired(specs, outputs), list(cfg.strategies))
+    log = fault_log(faults, assemble_fired(specs, outputs), cfg.strategy_names)
     res = Results(
         summary,
         messages,

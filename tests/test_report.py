@@ -117,3 +117,24 @@ def test_report_opens_in_headless_chromium_without_errors(folder: Path, tmp_path
         rgb = np.array([int(strategy_colour(strategy)[i : i + 2], 16) for i in (1, 3, 5)]) / 255
         close = np.abs(pixels - rgb).max(axis=2) < 0.06
         assert close.sum() > 500, strategy
+
+
+def test_promise_lines_read_the_recorded_verdicts_and_why_they_broke() -> None:
+    import pandas as pd
+
+    from sim.report.findings import promise_lines
+
+    summary = pd.DataFrame(
+        {
+            "cell": [0, 0],
+            "strategy": ["at-most-once", "at-most-once"],
+            "replication": [0, 1],
+            "promise_no_loss": ["not promised", "not promised"],
+            "promise_no_duplicates": ["kept", "broken"],
+            "promises_broken": ["none", "no-duplicates: duplicates = 3 (duplicate:a->b x3)"],
+        }
+    )
+    lines, source = promise_lines(summary, None)
+    assert "recorded" in source
+    assert [(x.promise, x.status) for x in lines] == [("no-duplicates", "broken")]
+    assert lines[0].detail == "broken in 1 of 2 runs (duplicates = 3 (duplicate:a->b x3))"

@@ -1,25 +1,27 @@
 """What the results say, in words: each strategy's promises kept or broken, the top causes of
 its losses and duplicates, and what the rates would mean per day at the configured rate.
 
-Promise verdicts are read from the summary's ``promise_<name>`` columns when the run recorded
-them; otherwise they are computed here with the checker's verdict layer
+Promise verdicts are read from the summary's ``promise_<name>`` columns (why a promise broke
+from ``promises_broken``). They are also judged again here with the checker's verdict layer
 (``sim/check/promises.py``): each run's facts from its cell's config and fault schedule
 (``sim/experiment/facts.py``, the schedule materialised again from the config, as the run
-did), its counts from its summary row.
+did), its counts from its summary row. That gives the conditions that fail where a promise
+does not apply, and the verdicts of a folder written before runs recorded them.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from ..check.promises import judge
+from ..check.promises import judge, promise_column
 from ..config import ExperimentConfig
-from ..core.strategies import PRESETS
+from ..core.strategies import PROMISES
 from ..experiment import plan
 from ..experiment.facts import run_facts
 from ..history import causes
@@ -38,57 +40,84 @@ class PromiseLine:
 
 
 def promise_lines(summary: pd.DataFrame, config: ExperimentConfig | None) -> tuple[list, str]:
-    """(one line per strategy and promise, where the verdicts come from)."""
-    recorded = [c for c in summary.columns if str(c).startswith("promise_")]
-    if recorded:
-        return _recorded(summary, recorded), "recorded by the runs (summary promise_* columns)"
-    if config is None:
-        return [], "not recorded"
-    try:
-        verdicts = _computed(summary, config)
-    except Exception as exc:  # a config this version cannot plan again
-        return [], f"not recorded, and could not be computed ({exc.__class__.__name__})"
-    return verdicts, "computed from the config, the fault schedule and the summary counts"
+    """(one line per strategy and promise it makes, where the verdicts come from)."""
+    columns = {promise_column(p): p for p in PROMISES if promise_column(p) in summary.columns}
+    computed: dict[tuple[str, str], tuple[Counter[str], Counter[str]]] = {}
+    problem = ""
+    if config is not None:
+        try:
+            computed = _computed(summary, config)
+        except Exception as exc:  # a config this version cannot plan again
+            problem = f", and could not be computed ({exc.__class__.__name__})"
+    if columns:
+        lines = _recorded(summary, columns, computed)
+        return lines, "recorded by the runs (summary columns promise_*)"
+    if computed:
+        lines = [_line(s, p, counts, why) for (s, p), (counts, why) in computed.items()]
+        return lines, "computed from the config, the fault schedule and the summary counts"
+    return [], "not recorded" + problem
 
 
-def _recorded(summary: pd.DataFrame, columns: list[str]) -> list[PromiseLine]:
+def _recorded(
+    summary: pd.DataFrame,
+    columns: dict[str, str],
+    computed: dict[tuple[str, str], tuple[Counter[str], Counter[str]]],
+) -> list[PromiseLine]:
+    """The verdicts the runs recorded; reasons from ``promises_broken`` (broken) and from the
+    computed verdicts (the conditions that fail, for not applicable)."""
     out = []
     for strategy, rows in summary.groupby("strategy", sort=False):
-        for col in columns:
-            values = Counter(str(v) for v in rows[col].dropna())
-            if values:
-                out.append(_line(str(strategy), col[len("promise_") :], values, {}))
+        for col, promise in columns.items():
+            values = Counter(str(v) for v in rows[col].dropna() if str(v) != "not promised")
+            if not values:
+                continue
+            why = computed.get((str(strategy), promise), (Counter(), Counter()))[1]
+            if values.get("broken") and "promises_broken" in rows.columns:
+                why = Counter(_broken_reasons(rows["promises_broken"], promise))
+            out.append(_line(str(strategy), promise, values, why))
     return out
 
 
-def _computed(summary: pd.DataFrame, config: ExperimentConfig) -> list[PromiseLine]:
+def _broken_reasons(texts: pd.Series, promise: str) -> list[str]:
+    """What ``promises_broken`` says about ``promise`` in each run that broke it."""
+    names = "|".join(re.escape(p) for p in PROMISES)
+    found = []
+    for text in texts.dropna().astype(str):
+        for part in re.split(rf"; (?=(?:{names}): )", text):
+            if part.startswith(f"{promise}: "):
+                found.append(part[len(promise) + 2 :])
+    return found
+
+
+def _computed(
+    summary: pd.DataFrame, config: ExperimentConfig
+) -> dict[tuple[str, str], tuple[Counter[str], Counter[str]]]:
+    """Per (strategy, promise): the verdicts' statuses and reasons, judged again from each
+    run's facts (its cell's config and fault schedule) and its summary counts."""
     specs, _faults = plan(config)
     rows: dict[tuple[int, str, int], dict[str, Any]] = {}
     for r in summary.to_dict("records"):
         rows[(int(r["cell"]), str(r["strategy"]), int(r["replication"]))] = {
             str(k): v for k, v in r.items()
         }
-    tallies: dict[tuple[str, str], Counter[str]] = {}
-    why: dict[tuple[str, str], Counter[str]] = {}
+    out: dict[tuple[str, str], tuple[Counter[str], Counter[str]]] = {}
     for spec in specs:
         row = rows.get((spec.cell, spec.strategy, spec.replication))
-        strategy = PRESETS.get(spec.strategy)
-        if row is None or strategy is None:
+        if row is None:
             continue
-        facts = run_facts(ExperimentConfig.model_validate(spec.config), list(spec.schedule))
-        for v in judge(strategy, facts, row):
-            tallies.setdefault((spec.strategy, v.promise), Counter())[v.status] += 1
+        cfg = ExperimentConfig.model_validate(spec.config)
+        facts = run_facts(cfg, list(spec.schedule))
+        for v in judge(cfg.strategy(spec.strategy), facts, row):
+            counts, why = out.setdefault((spec.strategy, v.promise), (Counter(), Counter()))
+            counts[v.status] += 1
             if v.why:
-                why.setdefault((spec.strategy, v.promise), Counter())[v.why] += 1
-    return [
-        _line(strategy, promise, counts, why.get((strategy, promise), {}))
-        for (strategy, promise), counts in tallies.items()
-    ]
+                why[v.why] += 1
+    return out
 
 
 def _line(strategy: str, promise: str, counts: Counter[str], why: Any) -> PromiseLine:
     n = sum(counts.values())
-    reasons = "; ".join(sorted(why)[:2])
+    reasons = "; ".join(w for w, _ in Counter(why).most_common(2))
     if counts.get("broken"):
         k = counts["broken"]
         detail = f"broken in {k} of {n} run{'s' if n != 1 else ''}" + (

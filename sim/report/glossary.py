@@ -9,6 +9,9 @@ when a field of a config model, or a column of a frame, has no entry here.
 
 from __future__ import annotations
 
+from ..check.promises import promise_column
+from ..core.strategies import PROMISES
+
 S = "s"
 #: (unit, meaning) of each config key.
 KEYS: dict[str, tuple[str, str]] = {
@@ -29,7 +32,11 @@ KEYS: dict[str, tuple[str, str]] = {
         "what is kept: summary (summary rows only), messages (+ messages.parquet), "
         "full (+ events.parquet, the whole history; needed by msgsim explain)",
     ),
-    "ExperimentConfig.strategies": ("", "the delivery strategies to compare (names below)"),
+    "ExperimentConfig.strategies": (
+        "",
+        "the delivery strategies to compare: preset names, or mappings that compose one "
+        "(Strategies below)",
+    ),
     "ExperimentConfig.workload": ("", "what the producers generate"),
     "ExperimentConfig.topology": ("", "how many nodes of each role, and the network"),
     "ExperimentConfig.broker": ("", "the brokers' storage and delivery settings"),
@@ -63,6 +70,12 @@ KEYS: dict[str, tuple[str, str]] = {
     "Workload.poison_probability": (
         "probability",
         "fraction of events whose processing always fails (poison messages)",
+    ),
+    "Workload.failure_probability": (
+        "probability",
+        "each processing attempt fails on its own with this probability (a transient failure: "
+        "retried in place in log mode, redelivered in queue mode, counted toward "
+        "broker.max_receives and the dead-letter queue)",
     ),
     "Workload.process_time": (S, "a consumer's processing time per event (a distribution)"),
     # topology and network
@@ -240,6 +253,51 @@ KEYS: dict[str, tuple[str, str]] = {
     "RandomFault.probability": ("probability", "probability of generated drop/duplicate/reorder"),
     "RandomFault.extra": (S, "added latency of generated delay faults (a distribution)"),
     # distributions
+    # composed strategies (a mapping in strategies:)
+    "StrategySpec.name": ("", "the strategy's name (letters, digits, . _ -): its rows' strategy"),
+    "StrategySpec.like": (
+        "",
+        "a preset to start from; what the mapping does not set comes from it (without it, "
+        "producer.publisher and consumer.commit are required)",
+    ),
+    "StrategySpec.description": ("", "one line saying what it does (default: from like)"),
+    "StrategySpec.producer": ("", "how the producing service hands an event to the broker"),
+    "StrategySpec.broker": ("", "what the broker does with what it receives"),
+    "StrategySpec.consumer": ("", "when a consumer commits relative to applying the effect"),
+    "StrategySpec.promises": (
+        "",
+        "the promises it makes (no-loss, no-duplicates, no-phantoms, per-key-order); replaces "
+        "like's: one like also makes keeps its conditions, a new one applies unconditionally",
+    ),
+    "ProducerSpec.publisher": ("", "fire-and-forget, retrying or idempotent (table below)"),
+    "ProducerSpec.coupling": (
+        "",
+        "none, commit-then-publish, publish-then-commit, outbox or two-phase-commit (below)",
+    ),
+    "BrokerSpec.dedupe_producer_retries": (
+        "",
+        "keep idempotent producers' sequences; acknowledge a recognised resend without "
+        "appending it",
+    ),
+    "ConsumerSpec.commit": ("", "on-receipt, after-process or in-sink (table below)"),
+    "ConsumerSpec.retry_sink": (
+        "",
+        "retry the sink transaction until the sink acknowledges it (else one attempt)",
+    ),
+    "ConsumerSpec.dedupe_ids": (
+        "",
+        "idempotent consumer: the sink transaction records the event id and skips known ids",
+    ),
+    "ConsumerSpec.dedupe_retention": (
+        S,
+        "how long the sink keeps a processed id, or forever; a redelivery later than this is "
+        "applied again",
+    ),
+    "ConsumerSpec.dead_letter": (
+        "",
+        "an event whose processing keeps failing goes to the dead-letter queue after "
+        "broker.max_receives attempts (else one attempt, then it is dropped)",
+    ),
     "Dist.dist": ("", "the distribution's name"),
     "Constant.value": (S, "the value"),
     "Uniform.low": (S, "lower bound"),
@@ -286,8 +344,13 @@ FRAMES: dict[str, dict[str, str]] = {
         **RUN_KEYS,
         "<swept path>": "one column per swept config path (between cell and strategy)",
         "wall_seconds": "wall-clock time the run took (not reproducible)",
-        "promise_<name>": "when recorded: the verdict on the strategy's promise "
-        "(kept, broken, not applicable)",
+        **{
+            promise_column(name): f"verdict on the promise {name} ({meaning}): kept, broken, "
+            "not applicable (its conditions did not hold) or not promised"
+            for name, meaning in PROMISES.items()
+        },
+        "promises_broken": "each promise broken where it applied, with its count and top "
+        "causes from the history; none",
     },
     "messages": {
         "strategy": RUN_KEYS["strategy"],

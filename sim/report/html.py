@@ -111,7 +111,7 @@ def _header(config: ExperimentConfig, question: str, summary: pd.DataFrame) -> s
     cells = int(summary["cell"].nunique()) if "cell" in summary.columns else 1
     ran = (
         f"{cells} cell(s) x {len(config.strategies)} strategies "
-        f"({', '.join(config.strategies)}) x {config.replications} replications; "
+        f"({', '.join(config.strategy_names)}) x {config.replications} replications; "
         f"{config.duration:g} s of traffic at {config.workload.rate:g} events/s per producer "
         f"({config.workload.producers} producer(s)), then {config.drain:g} s to drain; "
         f"seed {config.seed}."
@@ -247,7 +247,8 @@ def render(
     question: str,
 ) -> str:
     """The page's HTML."""
-    strategies = [s for s in config.strategies if s in set(summary.get("strategy", []))]
+    ran = set(summary.get("strategy", []))
+    strategies = [s for s in config.strategy_names if s in ran]
     body = "\n".join(
         part
         for part in (

@@ -24,9 +24,17 @@ from pydantic.fields import FieldInfo
 from ..config import PROTOCOL_STEPS
 from ..config.faults import Fault
 from ..config.models import ExperimentConfig
+from ..config.strategies import StrategySpec
 from ..core import distributions
 from ..core.metrics import METRICS
-from ..core.strategies import PRESETS, PROMISES
+from ..core.strategies import (
+    COMMIT_MODES,
+    CONDITIONS,
+    COUPLINGS,
+    PRESETS,
+    PROMISES,
+    PUBLISHERS,
+)
 from ..history.ops import VOCABULARY
 from .glossary import FAULT_KINDS, FRAMES, key_doc
 
@@ -286,18 +294,46 @@ def _sweep_md() -> list[str]:
     return lines + table(["metric", "unit", "meaning"], rows)
 
 
+def _promise_text(p: Any) -> str:
+    return p.name + (f" (if {' and '.join(p.conditions)})" if p.conditions else "")
+
+
 def _strategies_md() -> list[str]:
     rows = [
-        [f"`{s.name}`", s.description, ", ".join(p.name for p in s.promises) or "none"]
+        [f"`{s.name}`", s.description, ", ".join(_promise_text(p) for p in s.promises) or "none"]
         for s in PRESETS.values()
     ]
     promises = [[f"`{name}`", text] for name, text in PROMISES.items()]
+    conditions = [[f"`{name}`", text] for name, text in CONDITIONS.items()]
     return (
-        ["## Strategies", ""]
+        ["## Strategies", "", "The presets (names for `strategies:`):", ""]
         + table(["name", "what it does", "promises"], rows)
         + ["### Promises", ""]
         + table(["promise", "meaning"], promises)
+        + ["A promise holds where its conditions hold (decided per run):", ""]
+        + table(["condition", "meaning"], conditions)
+        + _composed_md()
     )
+
+
+def _composed_md() -> list[str]:
+    lines = [
+        "### Composed strategies",
+        "",
+        "An entry of `strategies:` may be a mapping instead of a preset's name, e.g. "
+        "`{name: my-pipeline, like: at-least-once-idempotent, consumer: {dedupe_retention: "
+        "30}}`. Its keys:",
+        "",
+    ]
+    lines += _key_table(StrategySpec)
+    for title, names in (
+        ("producer.publisher", PUBLISHERS),
+        ("producer.coupling", COUPLINGS),
+        ("consumer.commit", COMMIT_MODES),
+    ):
+        lines += [f"`{title}`:", ""]
+        lines += table(["value", "meaning"], [[f"`{k}`", v] for k, v in names.items()])
+    return lines
 
 
 def frames_md() -> str:
@@ -311,7 +347,8 @@ def frames_md() -> str:
         lines += [f"## `{frame}`", ""]
         rows = [[f"`{c}`", text] for c, text in columns.items()]
         if frame == "summary":
-            rows[-2:-2] = [[f"`{name}`", f"{m.meaning} ({m.unit})"] for name, m in METRICS.items()]
+            at = next(i for i, row in enumerate(rows) if row[0] == "`wall_seconds`")
+            rows[at:at] = [[f"`{name}`", f"{m.meaning} ({m.unit})"] for name, m in METRICS.items()]
         lines += table(["column", "meaning"], rows)
     return "\n".join(lines).rstrip() + "\n"
 
