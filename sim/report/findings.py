@@ -160,23 +160,43 @@ def phrase(cause: str, duplicate: bool) -> str:
         "skipped": f"offsets committed past unprocessed records ({s})",
         "disk-loss": f"unflushed writes lost by {s}",
         "dead-letter": f"dead-lettering at {s} ({q})",
+        "abort": f"{_fault(s)} ({q})" if s and q else (q or cause),
     }
     return words.get(c.kind, cause)
 
 
+def _fault(cause: str) -> str:
+    """A fault named in a cause, in words ("the crash of coordinator")."""
+    c = causes.parse(cause)
+    if c.kind == "crash":
+        return f"the crash of {c.subject}"
+    if c.kind == "drop":
+        return f"messages dropped on {c.subject}"
+    if c.kind in ("partition", "duplicate", "delay"):
+        return f"the {c.kind} fault on {c.subject}"
+    return cause
+
+
 def top_causes(messages: pd.DataFrame, strategy: str, n: int = 3) -> list[str]:
-    """Sentences: the top causes of one strategy's losses and duplicates, with their share
-    ("85% of duplicates came from lost acknowledgements on broker-0->producer-0")."""
+    """Sentences: the top causes of one strategy's losses, duplicates, refused events and
+    transactions aborted by faults, with their share ("85% of duplicates came from lost
+    acknowledgements on broker-0->producer-0")."""
     if messages.empty or "strategy" not in messages.columns:
         return []
     own = messages[messages["strategy"].astype(str) == strategy]
     out = []
     if "loss_cause" in own.columns:
-        lost = own.loc[own["fate"] == "lost", "loss_cause"].dropna().astype(str)
-        out += _shares(lost, "lost events", n, duplicate=False)
+        why = own["loss_cause"].astype("string")
+        out += _shares(why[own["fate"] == "lost"].dropna(), "lost events", n, duplicate=False)
     dups = duplicates_frame(own)
     if not dups.empty:
         out += _shares(dups["cause"].astype(str), "duplicates", n, duplicate=True)
+    if "loss_cause" in own.columns:
+        refused = why[own["fate"] == "refused"].dropna()
+        out += _shares(refused, "refused events", n, duplicate=False)
+        aborted = why[own["fate"] == "aborted"].dropna()
+        aborted = aborted[aborted.map(causes.is_fault_abort)]
+        out += _shares(aborted, "transactions aborted by faults", n, duplicate=False)
     return out
 
 

@@ -22,7 +22,7 @@ import yaml
 from ..config import ExperimentConfig
 from ..experiment.folder import write_text
 from .findings import per_day, promise_lines, top_causes
-from .table import replications_note, summary_table
+from .table import RATES, replications_note, summary_table
 
 CHART_ORDER = (
     "sweep",
@@ -43,18 +43,23 @@ CHART_TEXT = {
     "causes": "why events were lost or applied twice",
 }
 MAX_FAULT_ROWS = 40
+#: Headers of the summary table's second half: what the strategies cost.
+COST_HEADERS = frozenset(header for _, header in RATES)
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
   color: #1d1d1f; background: #fafafa; line-height: 1.45; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+main { max-width: 1360px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
 h1 { font-size: 1.7em; margin: 0.2em 0 0.1em; }
 h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 1.8em; }
 .question { font-size: 1.1em; background: #eef4fb; border-left: 4px solid #0072B2;
   padding: 10px 14px; white-space: pre-wrap; }
 .muted { color: #666; font-size: 0.92em; }
-table { border-collapse: collapse; font-size: 0.9em; margin: 8px 0; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: right; }
+.wide { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.86em; margin: 8px 0; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; text-align: right;
+  white-space: nowrap; }
+td.prose { white-space: normal; }
 th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
 .kept { color: #fff; background: #009E73; padding: 1px 8px; border-radius: 9px; }
@@ -86,7 +91,8 @@ def _table(frame: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> str:
             for c, v in zip(cols, row, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="wide">{table}</div>'
 
 
 def _show(value: Any) -> str:
@@ -156,6 +162,8 @@ def _schedule(config: ExperimentConfig, log: pd.DataFrame) -> str:
 
 
 def _summary(summary: pd.DataFrame, config: ExperimentConfig) -> str:
+    """The printed table, as two tables that fit a page: what happened to the events (the
+    counts that add up), and what it cost (rates, latency, throughput, messages)."""
     metrics = [str(m) for m in config.sweep.get("metrics", [])]
     table = summary_table(summary, metrics)
     note = (
@@ -163,8 +171,14 @@ def _summary(summary: pd.DataFrame, config: ExperimentConfig) -> str:
         "(creation to first effect) in ms; events/s is processed events per second of the "
         "production window."
     )
-    body = _table(
-        table, tuple(c for c in table.columns if not c[:1].isdigit() and c in ("strategy",))
+    if table.empty:
+        return _section("Summary", '<p class="muted">No runs finished.</p>')
+    cols = list(table.columns)
+    ident = cols[: cols.index("strategy") + 1]
+    costs = [c for c in cols if c in COST_HEADERS or c in {m.replace("_", " ") for m in metrics}]
+    counts = [c for c in cols if c not in ident and c not in costs]
+    body = _table(table[ident + counts], ("strategy",)) + _table(
+        table[ident + costs], ("strategy",)
     )
     return _section("Summary", f'{body}<p class="muted">{_e(note)}</p>')
 
@@ -179,7 +193,7 @@ def _promises(summary: pd.DataFrame, config: ExperimentConfig) -> str:
         rows.append(
             f'<tr><td class="text">{_e(line.strategy)}</td><td class="text">{_e(line.promise)}'
             f'</td><td class="text"><span class="{badge}">{_e(line.status)}</span></td>'
-            f'<td class="text">{_e(line.detail)}</td></tr>'
+            f'<td class="text prose">{_e(line.detail)}</td></tr>'
         )
     head = '<tr><th class="text">strategy</th><th class="text">promise</th>'
     head += '<th class="text">verdict</th><th class="text">detail</th></tr>'
@@ -197,11 +211,17 @@ def _causes(messages: pd.DataFrame, strategies: list[str]) -> str:
     parts = []
     for s in strategies:
         lines = top_causes(messages, s)
-        items = "".join(f"<li>{_e(line)}</li>" for line in lines) or "<li>nothing lost or "
-        items += "" if lines else "applied twice</li>"
-        parts.append(f"<h3>{_e(s)}</h3><ul>{items}</ul>")
-    note = '<p class="muted">Causes are read from the recorded history by the checker.</p>'
-    return _section("Why events were lost or applied twice", "".join(parts) + note)
+        items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+        parts.append(f"<h3>{_e(s)}</h3><ul>{items or NOTHING}</ul>")
+    note = (
+        '<p class="muted">Causes are read from the recorded history by the checker; the counts '
+        "are over every replication.</p>"
+    )
+    title = "Why events were lost, applied twice, refused or aborted"
+    return _section(title, "".join(parts) + note)
+
+
+NOTHING = "<li>nothing lost, applied twice, refused or aborted by a fault</li>"
 
 
 def _per_day(summary: pd.DataFrame, config: ExperimentConfig) -> str:
