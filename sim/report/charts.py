@@ -156,17 +156,31 @@ def _panels(n: int, panel: tuple[float, float], **kw: Any) -> tuple[Figure, list
     return fig, list(axes[:n])
 
 
+#: How many characters of legend text fit across a chart (labels plus their handles).
+LEGEND_CHARS = 125
+
+
+def legend_columns(labels: Sequence[str], budget: int = LEGEND_CHARS) -> int:
+    """The most columns whose widest labels fit in ``budget`` characters side by side; a
+    legend fills its columns top to bottom, so each column is as wide as its longest label."""
+    n = len(labels)
+    for cols in range(n, 1, -1):
+        rows = math.ceil(n / cols)
+        widths = [max(len(x) for x in labels[i : i + rows]) + 6 for i in range(0, n, rows)]
+        if sum(widths) <= budget:
+            return cols
+    return 1
+
+
 def _bottom_legend(fig: Figure, handles: dict[str, Any], ncol: int | None = None) -> None:
     """One legend below every panel, in as many columns as fit."""
     if not handles:
         return
-    longest = max(len(label) for label in handles)
-    cols = ncol or max(1, min(len(handles), int(110 // max(12, longest))))
     fig.legend(
         list(handles.values()),
         list(handles),
         loc="outside lower center",
-        ncol=cols,
+        ncol=ncol or legend_columns(list(handles)),
         frameon=False,
     )
 

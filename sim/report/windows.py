@@ -205,8 +205,7 @@ def _step_crashes(
         ax.axvline(w.start, color=colour, linestyle="--", linewidth=1.2, alpha=0.8, zorder=1)
     firsts = np.array([w.start for w in own])
     label = (
-        f"{group} (fired per run, at {firsts.min():.2f}-{firsts.max():.2f} s; "
-        "dashed in the strategy's colour)"
+        f"{group} (per run: {firsts.min():.2f}-{firsts.max():.2f} s, dashed)"
         if len(firsts) > 1
         else f"{group}, t={firsts[0]:.2f} s"
     )
