@@ -250,6 +250,7 @@ def bad_results(
         )
         return cli(*args, cwd=folder, script=case.script), folder, resolved
 
+    tmp_path_factory.getbasetemp()  # created once here: threads creating it at once collide
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
         return dict(zip(BAD, pool.map(one, BAD), strict=True))
 
