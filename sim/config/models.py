@@ -7,6 +7,7 @@ turning validation errors into one paragraph for the user is ``loading.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 import itertools
@@ -292,7 +293,10 @@ class ExperimentConfig(Model):
 
     def _node_problems(self) -> list[tuple[str, str]]:
         problems = []
-        names = self.node_names()
+        # a fault may name a relay or the coordinator whatever strategies run: it does nothing
+        # in the runs of strategies without that node (``--strategies`` may leave them out)
+        every = dataclasses.replace(self.node_topology(), relays=True, coordinator=True)
+        names = list(every.nodes)
         for i, f in enumerate(self.faults):
             for key, pattern in node_patterns(f):
                 if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
