@@ -17,12 +17,13 @@ Layers, each importing only those below it (enforced by ``tests/test_architectur
 """
 
 from .api import run
-from .config import ConfigError, ExperimentConfig, load_config
+from .config import ConfigError, ConfigWarning, ExperimentConfig, load_config
 from .report.results import Results, load_results
 from .report.stats import aggregate
 
 __all__ = [
     "ConfigError",
+    "ConfigWarning",
     "ExperimentConfig",
     "Results",
     "aggregate",

@@ -27,7 +27,15 @@ from .experiment import (
     plan,
     resolve,
 )
-from .experiment.folder import finished_runs, prepare_folder, write_run, write_text
+from .experiment.dispatch import connect
+from .experiment.folder import (
+    check_out,
+    finished_runs,
+    prepare_folder,
+    resumable,
+    write_run,
+    write_text,
+)
 from .report.frames import fault_log, question_text
 from .report.results import API_WORDS, Results, config_text, write_frames
 
@@ -51,9 +59,15 @@ def run(
     Keyword overrides replace the config's values (validated like the file). With ``out``,
     each finished run is written under ``out/runs/`` at once and the whole folder at the end
     (with ``report.html``). A run that fails does not stop the others; its error is in
-    ``Results.errors``. With ``resume``, runs already finished in ``out/runs/`` (by the same
+    ``Results.errors``, and the folder then has ``errors.json`` and no ``summary.csv`` (it is
+    not complete). With ``resume``, runs already finished in ``out/runs/`` (by the same
     config) are not run again. ``progress`` (default: on a terminal or in a notebook) shows a
     bar in simulated seconds with an ETA.
+
+    ``out`` is a folder of its own (never the working or home directory or a parent of them);
+    ``force`` replaces only a results folder msgsim wrote (marker ``.msgsim-results``). Bad
+    input (config, ``out``, an unreachable ``dask``) raises :class:`~sim.config.ConfigError`
+    before anything runs or is written.
     """
     return run_experiment(
         config,
@@ -93,19 +107,12 @@ def run_experiment(
     if workers > 1 and not dask and len(specs) > 1 and _unguarded_caller():
         print(f"msgsim: warning: {_UNGUARDED.format(workers=workers)}", file=sys.stderr)
         workers = 1
-    folder = Path(out) if out is not None else None
-    finished: dict[str, RunOutput] = {}
+    client = connect(dask) if dask else None  # before any folder is made
+    folder: Path | None = None
     created = False
-    if folder is not None:
-        text = config_text(cfg, question)
-        if resume and (folder / "config.yaml").exists():
-            finished = finished_runs(folder, text, specs, cfg.trace, words)
-        else:
-            prepare_folder(folder, force, words)
-            created = True
-        write_text(folder / "config.yaml", text)
     try:
-        outputs, errors = _execute(specs, finished, folder, workers, dask, progress)
+        folder, finished, created = _open_folder(out, cfg, specs, force, resume, question, words)
+        outputs, errors = _execute(specs, finished, folder, workers, client, progress)
     except Exception:
         if created and folder is not None and not any((folder / "runs").glob("*.json")):
             shutil.rmtree(folder, ignore_errors=True)  # nothing finished: leave no half folder
@@ -118,7 +125,35 @@ def run_experiment(
                 f"{words['resume']})"
             )
         raise
+    finally:
+        if client is not None:
+            client.close()
     return _results(cfg, specs, faults, outputs, errors, finished, folder, charts, question)
+
+
+def _open_folder(
+    out: str | Path | None,
+    cfg: ExperimentConfig,
+    specs: list[RunSpec],
+    force: bool,
+    resume: bool,
+    question: str,
+    words: Mapping[str, str],
+) -> tuple[Path | None, dict[str, RunOutput], bool]:
+    """The results folder, checked, created and marked (or reopened to resume), with its
+    ``config.yaml``; the runs an interrupted experiment already finished there; and whether
+    the folder was made now."""
+    if out is None:
+        return None, {}, False
+    text = config_text(cfg, question)
+    if resume and resumable(out, words):
+        folder = check_out(out, words)
+        finished = finished_runs(folder, text, specs, cfg.trace, words)
+        write_text(folder / "config.yaml", text)
+        return folder, finished, False
+    folder = prepare_folder(out, force, words)
+    write_text(folder / "config.yaml", text)
+    return folder, {}, True
 
 
 _UNGUARDED = (
@@ -134,7 +169,7 @@ def _execute(
     finished: dict[str, RunOutput],
     folder: Path | None,
     workers: int,
-    dask: str | None,
+    dask: Any,
     progress: bool | None,
 ) -> tuple[dict[str, RunOutput], list[Any]]:
     on_done = None

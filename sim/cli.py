@@ -8,12 +8,14 @@ allowed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import PROTOCOL_STEPS, ConfigError
+from .config import PROTOCOL_STEPS, ConfigError, ConfigWarning, limits
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,28 +101,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "plot":
-            return _plot(args)
-        if args.command == "explain":
-            return _explain(args)
-    except ConfigError as exc:
-        print(f"msgsim: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("msgsim: interrupted", file=sys.stderr)
-        return 130
-    return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConfigWarning)
+        warnings.showwarning = _show_warning(set(), warnings.showwarning)
+        try:
+            return _COMMANDS[args.command](args)
+        except ConfigError as exc:
+            print(f"msgsim: error: {exc}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 141
+        except OSError as exc:  # a path the user gave that cannot be read or written
+            where = exc.filename or "a file"
+            print(
+                f"msgsim: error: {where}: {exc.strerror or exc} "
+                f"({exc.__class__.__name__}). Check the path and its permissions.",
+                file=sys.stderr,
+            )
+            return 2
+        except KeyboardInterrupt:
+            print("msgsim: interrupted", file=sys.stderr)
+            return 130
+
+
+def _show_warning(shown: set[str], other: Callable[..., None]) -> Callable[..., None]:
+    """Print each config warning once, as ``msgsim: warning: FILE, line N, key K: ...``;
+    pass any other warning to ``other``."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if not issubclass(category, ConfigWarning):
+            other(message, category, *args, **kw)
+            return
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"msgsim: warning: {text}", file=sys.stderr)
+
+    return show
 
 
 def _run(args: argparse.Namespace) -> int:
     from .api import run_experiment
     from .experiment import resolve
-    from .experiment.folder import CLI_WORDS
+    from .experiment.folder import CLI_WORDS, check_out, default_out
     from .report.table import format_table
 
     strategies = (
@@ -128,7 +153,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     overrides = dict(seed=args.seed, replications=args.replications, strategies=strategies)
     cfg = resolve(args.config, **overrides)
-    out = Path(args.out) if args.out else Path("results") / cfg.name
+    if args.out is not None:
+        check_out(args.out)  # --out '' is refused, not read as the working directory
+    out = Path(args.out) if args.out is not None else default_out(cfg.name)
     try:
         res = run_experiment(
             args.config,
@@ -155,7 +182,13 @@ def _run(args: argparse.Namespace) -> int:
         )
     metrics = [str(m) for m in cfg.sweep.get("metrics", [])]
     print(format_table(res.summary, metrics))
-    print(f"results: {out}/ ({', '.join(_written(out))})")
+    if res.errors:
+        print(
+            f"results: {out}/ is not complete: {len(res.errors)} run(s) failed (errors.json). "
+            f"`{_resume(args, out)}` reruns only them."
+        )
+    else:
+        print(f"results: {out}/ ({', '.join(_written(out))})")
     for err in res.errors:
         print(f"msgsim: {err}", file=sys.stderr)
     if res.errors:
@@ -215,11 +248,13 @@ def _validate(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     cs = cells(cfg)
-    specs, faults = plan(cfg)
+    specs, faults = plan(cfg, cs)
     print(
         f"{args.config}: valid. {len(cs)} cell(s) x {len(cfg.strategy_names)} strategies x "
         f"{cfg.replications} replications = {len(specs)} runs."
     )
+    for line in limits.experiment_size(cfg, [c.config for c in cs]).lines():
+        print(line)
     print(f"nodes: {', '.join(cfg.node_names())}")
     print("strategies:")
     for strategy in cfg.strategy_objects():
@@ -240,11 +275,16 @@ def _validate(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .report.explain import ExplainError, explain
 
+    if args.out is not None and not args.out.strip():
+        raise ConfigError("explain --out '': give a folder for the diagram, or leave --out out.")
     try:
         text, paths = explain(args.dir, args.message, args.run, args.out)
     except ExplainError as exc:
         print(f"msgsim: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        folder = args.out if args.out is not None else f"{args.dir}/charts"
+        raise ConfigError(_cannot_write(folder, "the diagram", exc)) from None
     print(text)
     for p in paths:
         print(f"diagram: {p}")
@@ -263,18 +303,43 @@ def _plot(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--metrics: unknown metric {unknown[0]!r}; allowed: {', '.join(METRICS)}"
         )
-    paths = draw_all(
-        res.summary,
-        res.messages,
-        res.fault_log,
-        Path(args.dir) / "charts",
-        lag=res.lag,
-        config=res.config,
-        metrics=metrics,
-    )
+    charts = Path(args.dir) / "charts"
+    try:
+        paths = draw_all(
+            res.summary,
+            res.messages,
+            res.fault_log,
+            charts,
+            lag=res.lag,
+            config=res.config,
+            metrics=metrics,
+        )
+    except OSError as exc:
+        raise ConfigError(_cannot_write(str(charts), "the charts", exc)) from None
     for p in paths:
         print(p)
     return 0
+
+
+def _cannot_write(folder: str, what: str, exc: OSError) -> str:
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        why = "a part of the path is a file, not a folder"
+    elif isinstance(exc, PermissionError):
+        why = "permission denied"
+    else:
+        why = exc.strerror or str(exc)
+    return (
+        f"{folder}: cannot write {what} there ({why}: {exc.filename}). Choose a folder you may "
+        "write to."
+    )
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run,
+    "validate": _validate,
+    "plot": _plot,
+    "explain": _explain,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -295,13 +295,17 @@ def test_existing_results_folder_needs_force(cli, write_config, small_config, tm
     os.utime(sentinel, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
     before, folder_mtime = _snapshot(out), out.stat().st_mtime_ns
 
-    proc = cli("run", path, "--out", out, "--no-progress")
-    assert_bad_input(proc, str(out), "already exists", "--force")
-    assert _snapshot(out) == before, "the folder must be left untouched"
-    assert out.stat().st_mtime_ns == folder_mtime
-    assert sentinel.read_text() == "precious\n"
+    # a folder msgsim did not write is never touched, not even with --force
+    for extra in ((), ("--force",)):
+        proc = cli("run", path, "--out", out, "--no-progress", *extra)
+        assert_bad_input(proc, str(out), "already exists", "not a results folder msgsim wrote")
+        assert _snapshot(out) == before, "the folder must be left untouched"
+        assert out.stat().st_mtime_ns == folder_mtime
+        assert sentinel.read_text() == "precious\n"
 
-    proc = cli("run", path, "--out", out, "--no-progress", "--force")
+    # a results folder msgsim wrote (its marker) is replaced by --force
+    (out / ".msgsim-results").write_text("msgsim\n")
+    proc = cli("run", path, "--out", out, "--no-progress", "--no-charts", "--force")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not sentinel.exists(), "--force replaces the folder"
@@ -544,9 +548,15 @@ def test_api_save_into_existing_folder(api_result, tmp_path):
     folder = tmp_path / "saved"
     folder.mkdir()
     (folder / "keep.txt").write_text("precious")
+    for force in (False, True):  # not written by msgsim: never replaced
+        with pytest.raises(sim.ConfigError, match="not a results folder msgsim wrote"):
+            api_result.save(folder, force=force)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+    (folder / "keep.txt").unlink()
+    api_result.save(folder, charts=False)
+    (folder / "keep.txt").write_text("stale")
     with pytest.raises(sim.ConfigError, match="already exists"):
         api_result.save(folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
     api_result.save(folder, force=True, charts=False)
     assert not (folder / "keep.txt").exists()
     assert (folder / "summary.csv").is_file()

@@ -166,17 +166,18 @@ def test_trace_levels_keep_what_they_say(trace: str) -> None:
 
 
 def test_scripted_arrivals_and_skewed_keys() -> None:
-    res = sim.run(
-        {
-            "strategies": ["at-most-once"],
-            "replications": 1,
-            "duration": 5,
-            "drain": 1,
-            "workload": {"arrivals": [0.5, 1.0, 1.0, 4.0, 7.0], "key_skew": 1.2},
-        },
-        workers=1,
-        progress=False,
-    )
+    with pytest.warns(sim.ConfigWarning, match=r"workload\.arrivals\.4: 1 of the 5 arrivals"):
+        res = sim.run(
+            {
+                "strategies": ["at-most-once"],
+                "replications": 1,
+                "duration": 5,
+                "drain": 1,
+                "workload": {"arrivals": [0.5, 1.0, 1.0, 4.0, 7.0], "key_skew": 1.2},
+            },
+            workers=1,
+            progress=False,
+        )
     assert list(res.messages["created_at"]) == [0.5, 1.0, 1.0, 4.0]  # 7.0 is after the duration
 
 

@@ -3,7 +3,8 @@
 May import: ``sim.core``.
 """
 
-from .base import ConfigError
+from . import limits
+from .base import ConfigError, ConfigWarning
 from .faults import FAULT_KINDS, PROTOCOL_STEPS
 from .links import LinkPattern, link_matches, parse_link
 from .loading import config_yaml, load_config, validate_dict
@@ -13,9 +14,11 @@ __all__ = [
     "FAULT_KINDS",
     "PROTOCOL_STEPS",
     "ConfigError",
+    "ConfigWarning",
     "ExperimentConfig",
     "LinkPattern",
     "config_yaml",
+    "limits",
     "link_matches",
     "load_config",
     "parse_link",

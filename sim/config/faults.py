@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    NonNegativeFloat,
-    PositiveFloat,
-    PositiveInt,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from ..core.distributions import Constant, Distribution
-from .base import Model, Probability
+from .base import Model, NonNegFloat, PosFloat, PosInt, Probability
 from .links import parse_link
 
 PROTOCOL_STEPS: dict[str, str] = {
@@ -42,12 +35,12 @@ PROTOCOL_STEPS: dict[str, str] = {
 
 
 class _Fault(Model):
-    at: NonNegativeFloat | None = None
+    at: NonNegFloat | None = None
 
 
 class _Lasting(_Fault):
-    at: NonNegativeFloat = 0.0
-    duration: PositiveFloat = 1e18
+    at: NonNegFloat = 0.0
+    duration: PosFloat = 1e18
 
 
 class _OnLink(_Lasting):
@@ -64,8 +57,8 @@ class CrashFault(_Fault):
     kind: Literal["crash"]
     node: str
     on: str | None = None
-    occurrence: PositiveInt = 1
-    restart_after: NonNegativeFloat | None = None
+    occurrence: PosInt = 1
+    restart_after: NonNegFloat | None = None
 
     @model_validator(mode="after")
     def _when(self) -> CrashFault:
@@ -135,7 +128,7 @@ class ReorderFault(_OnLink):
 
 class DiskLossFault(_Fault):
     kind: Literal["disk-loss"]
-    at: NonNegativeFloat = 0.0
+    at: NonNegFloat = 0.0
     node: str
 
 
@@ -144,11 +137,12 @@ class RandomFault(_Lasting):
 
     kind: Literal["random"]
     nodes: str | list[str] = "*"
-    kinds: list[Literal["crash", "pause", "partition", "drop", "delay", "duplicate", "reorder"]] = [
-        "crash"
-    ]
-    rate: PositiveFloat
-    mean_duration: PositiveFloat = 1.0
+    kinds: Annotated[
+        list[Literal["crash", "pause", "partition", "drop", "delay", "duplicate", "reorder"]],
+        Field(min_length=1),
+    ] = ["crash"]
+    rate: PosFloat
+    mean_duration: PosFloat = 1.0
     probability: Probability = 1.0
     extra: Distribution = Constant(value=0.1)
 

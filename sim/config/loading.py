@@ -10,6 +10,7 @@ import difflib
 import re
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,37 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..core.distributions import Constant
-from .base import ConfigError
+from . import limits
+from .base import ConfigError, ConfigWarning, locate, magnitude
 from .faults import FAULT_KINDS
 from .models import ExperimentConfig
 
 
 class ConfigLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` with YAML 1.2 booleans: only true/false. In YAML 1.1 the fault key
-    ``on:`` (and yes/no/off) would silently turn into a boolean."""
+    """``yaml.SafeLoader`` with YAML 1.2 scalars, and bounded.
+
+    - Booleans are only true/false: in YAML 1.1 the fault key ``on:`` (and yes/no/off) would
+      silently turn into a boolean. ``1e-3`` is a number, as in YAML 1.2 (1.1 wants ``1.0e-3``).
+    - Nesting deeper than ``MAX_YAML_DEPTH`` is refused while composing (PyYAML composes
+      recursively, so 5,000 nested lists would end in a RecursionError).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > limits.MAX_YAML_DEPTH:
+                raise Refused(
+                    f"the config nests deeper than {limits.MAX_YAML_DEPTH} levels "
+                    "(a config is about 5 deep)",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 ConfigLoader.yaml_implicit_resolvers = {
@@ -36,29 +60,147 @@ ConfigLoader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
-def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> ExperimentConfig:
-    """Read and validate a config from a YAML path, a dict or an existing config."""
-    if isinstance(source, ExperimentConfig):
-        return source
-    if isinstance(source, dict):
-        return validate_dict(source, origin="<dict>")
-    path = Path(source)
+class Refused(yaml.YAMLError):
+    """A YAML document msgsim will not build: too deep, too big once its aliases are
+    expanded, recursive, or with a key given twice."""
+
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    """A key given twice in one mapping (YAML would silently keep the last)."""
+    seen: dict[Any, int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 1
+        first = seen.setdefault((key.tag, key.value), line)
+        if first != line:
+            raise Refused(
+                f"key {key.value!r} is given twice in the same mapping (first at line {first}); "
+                "YAML would silently keep only the last one: remove one of them",
+                key.start_mark,
+            )
+
+
+def check_document(root: yaml.Node) -> None:
+    """Refuse, before anything is built, a document whose aliases expand to more than
+    ``MAX_YAML_NODES`` values or deeper than ``MAX_YAML_DEPTH``, refer to themselves, or
+    that gives a key twice. Iterative: the walk itself never recurses."""
+    size: dict[int, tuple[int, int]] = {}  # id -> (expanded values, expanded depth)
+    path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            path.discard(id(node))
+            parts = [size[id(c)] for c in _children(node)]
+            count = 1 + sum(n for n, _ in parts)
+            depth = 1 + max((d for _, d in parts), default=0)
+            size[id(node)] = (count, depth)
+            if count > limits.MAX_YAML_NODES or depth > limits.MAX_YAML_DEPTH:
+                what = (
+                    f"more than {limits.number(limits.MAX_YAML_NODES)} values"
+                    if count > limits.MAX_YAML_NODES
+                    else f"deeper than {limits.MAX_YAML_DEPTH} levels"
+                )
+                raise Refused(f"its aliases (*name) expand to {what}", node.start_mark)
+            continue
+        if id(node) in size:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node)
+        path.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in path:
+                raise Refused(
+                    "an alias (*name) refers to a value that contains it", node.start_mark
+                )
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def parse_yaml(text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """The data of a YAML document and the line of each key path (bounded, see
+    :class:`ConfigLoader` and :func:`check_document`)."""
+    loader = ConfigLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        check_document(root)
+        return loader.construct_document(root), _key_lines(root)
+    finally:
+        loader.dispose()
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a config file, at most ``MAX_CONFIG_BYTES`` (read no further: the path may
+    be a device that never ends)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(limits.MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such file. Give the path of an experiment config (YAML), "
             "e.g. experiments/compare_semantics.yaml."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        why = getattr(exc, "strerror", None) or exc
         raise ConfigError(
-            f"{path}: cannot be read ({exc.__class__.__name__}: {exc}). "
+            f"{path}: cannot be read ({exc.__class__.__name__}: {why}). "
             "An experiment config is a UTF-8 YAML file."
         ) from None
+    if len(raw) > limits.MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: larger than {limits.MAX_CONFIG_BYTES // 2**20} MB; an experiment config "
+            "is a few kilobytes of YAML. Is it the right file?"
+        )
     try:
-        data = yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read (not UTF-8 text: {exc.reason} at byte {exc.start}). "
+            "An experiment config is a UTF-8 YAML file."
+        ) from None
+
+
+def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> ExperimentConfig:
+    """Read and validate a config from a YAML path, a dict or an existing config.
+
+    A config that runs but probably does not do what was meant (a fault after the end of the
+    run, arrivals after ``duration``) also gives a :class:`ConfigWarning` naming the key.
+    """
+    if isinstance(source, ExperimentConfig):
+        return source
+    if isinstance(source, dict):
+        return validate_dict(source, origin="<dict>", warn=True)
+    path = Path(source)
+    text = read_config_text(path)
+    try:
+        data, lines = parse_yaml(text)
+    except Refused as exc:
+        where = f", line {exc.mark.line + 1}" if exc.mark is not None else ""
+        raise ConfigError(f"{path}{where}: {exc.problem}.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -68,40 +210,70 @@ def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> Exper
             "Fix the syntax (indentation, colons, brackets) and try again."
         ) from None
     if data is None:
-        data = {}
+        raise ConfigError(
+            f"{path}: the config is empty (nothing but comments or blank lines). Write at least "
+            "the keys you mean to set, e.g. `strategies: [at-most-once, at-least-once]`; an "
+            "empty file never runs the default experiment."
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: the top level must be a mapping of config keys (name, seed, strategies, "
             f"...), not a {type(data).__name__}."
         )
-    return validate_dict(data, origin=str(path), text=text)
+    return validate_dict(data, origin=str(path), lines=lines, warn=True)
 
 
 def validate_dict(
-    data: dict[str, Any], origin: str = "<dict>", text: str | None = None
+    data: dict[str, Any],
+    origin: str = "<dict>",
+    text: str | None = None,
+    *,
+    lines: dict[tuple[Any, ...], int] | None = None,
+    warn: bool = False,
 ) -> ExperimentConfig:
+    """Validate ``data``; every problem at once in one :class:`ConfigError`. With ``warn``,
+    what runs but is probably not meant is a :class:`ConfigWarning` (``where: message``)."""
+    if lines is None:
+        lines = {} if text is None else _text_lines(text)
     try:
-        return ExperimentConfig.model_validate(data)
+        cfg = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, data, origin, text)) from None
+        raise ConfigError(format_validation_error(exc, data, origin, lines)) from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: the config nests too deep to read.") from None
+    cfg.located(origin, lines)
+    if warn:
+        for key, message in cfg.warnings():
+            warnings.warn(ConfigWarning(f"{locate(origin, lines, key)}: {message}"), stacklevel=2)
+    return cfg
 
 
-def format_validation_error(exc: ValidationError, data: Any, origin: str, text: str | None) -> str:
-    lines = {} if text is None else _key_lines(text)
+def _text_lines(text: str) -> dict[tuple[Any, ...], int]:
+    try:
+        return parse_yaml(text)[1]
+    except yaml.YAMLError:
+        return {}
+
+
+def format_validation_error(
+    exc: ValidationError, data: Any, origin: str, lines: dict[tuple[Any, ...], int]
+) -> str:
     parts = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    paths = [tuple(_data_path(e["loc"], data)) for e in errors]
+    for err, path in zip(errors, paths, strict=True):
+        if err["type"].endswith("_type") and any(
+            len(p) > len(path) and p[: len(path)] == path for p in paths
+        ):  # a union member that did not fit, where another one got further: not the point
+            continue
         if err["type"] == "config_problems":  # cross-field checks: one part per (key path, message)
             for key, message in err["ctx"]["problems"]:
-                keypath = tuple(int(p) if p.isdigit() else p for p in key.split("."))
-                line = lines.get(keypath)
-                where = f"{origin}, line {line}, key {key}" if line else f"{origin}, key {key}"
-                parts.append(f"{where}: {message}")
+                parts.append(f"{locate(origin, lines, key)}: {message}")
             continue
-        path = _data_path(err["loc"], data)
         key = ".".join(str(p) for p in path) or "(top level)"
-        line = lines.get(tuple(path))
+        line = lines.get(path)
         where = f"{origin}, line {line}, key {key}" if line else f"{origin}, key {key}"
-        parts.append(f"{where}: {_explain(err, path, data)}")
+        parts.append(f"{where}: {_explain(err, list(path), data)}")
     problems = len(parts)
     head = f"invalid config ({problems} problem{'s' if problems > 1 else ''}): "
     return head + " | ".join(parts)
@@ -240,31 +412,29 @@ def _explain(err: Any, path: list[Any], data: Any = None) -> str:
         msg = "required key is missing"
     got = err.get("input")
     if kind not in ("missing",) and not isinstance(got, dict | list):
-        msg += f" (got {got!r})"
+        shown = magnitude(got) if isinstance(got, int) and not isinstance(got, bool) else repr(got)
+        if len(shown) > 80:
+            shown = shown[:60] + f"... ({len(shown)} characters)"
+        msg += f" (got {shown})"
     return msg
 
 
-def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path in a YAML document to its 1-based line number."""
-    try:
-        root = yaml.compose(text, Loader=ConfigLoader)
-    except yaml.YAMLError:
-        return {}
+def _key_lines(root: yaml.Node) -> dict[tuple[Any, ...], int]:
+    """Map each key path of a composed YAML document to its 1-based line number (iterative;
+    the document was bounded by :func:`check_document`)."""
     out: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: Any, prefix: tuple[Any, ...]) -> None:
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())]
+    while stack:
+        node, prefix = stack.pop()
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
-                key = k.value
-                out[prefix + (key,)] = k.start_mark.line + 1
-                walk(v, prefix + (key,))
+                path = prefix + (k.value,)
+                out.setdefault(path, k.start_mark.line + 1)
+                stack.append((v, path))
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
                 out[prefix + (i,)] = v.start_mark.line + 1
-                walk(v, prefix + (i,))
-
-    if root is not None:
-        walk(root, ())
+                stack.append((v, prefix + (i,)))
     return out
 
 

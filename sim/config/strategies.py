@@ -22,7 +22,7 @@ import difflib
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..core.strategies import (
     PRESETS,
@@ -36,7 +36,7 @@ from ..core.strategies import (
     Publisher,
     Strategy,
 )
-from .base import Model
+from .base import Bool, Model, PosFloat
 
 
 class ProducerSpec(Model):
@@ -45,20 +45,22 @@ class ProducerSpec(Model):
 
 
 class BrokerSpec(Model):
-    dedupe_producer_retries: bool | None = None
+    dedupe_producer_retries: Bool | None = None
 
 
 class ConsumerSpec(Model):
     commit: CommitMode | None = None
-    retry_sink: bool | None = None
-    dedupe_ids: bool | None = None
-    dedupe_retention: PositiveFloat | Literal["forever"] | None = None
+    retry_sink: Bool | None = None
+    dedupe_ids: Bool | None = None
+    dedupe_retention: PosFloat | Literal["forever"] | None = None
     """Seconds a processed id is kept, or ``forever``."""
-    dead_letter: bool | None = None
+    dead_letter: Bool | None = None
 
 
 class StrategySpec(Model):
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+    """Part of the file names of its runs (``runs/c0-NAME-r0.json``): at most 100 letters,
+    digits, ``.``, ``_`` and ``-``."""
     like: str | None = None
     description: str = ""
     producer: ProducerSpec = ProducerSpec()

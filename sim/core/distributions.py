@@ -14,12 +14,13 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 from pydantic.functional_validators import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 NonNegFloat = Annotated[float, Field(ge=0)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -154,8 +155,14 @@ class Pareto(_Dist):
 
 
 def _bare_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
+    """A bare number is a constant; a boolean or a string (even "0.5") is an error."""
+    if isinstance(value, bool | str):
+        what = "a boolean" if isinstance(value, bool) else "a string"
+        raise PydanticCustomError(
+            "distribution_type",
+            "a distribution is a number (a constant) or a mapping such as {example}, not {what}",
+            {"what": what, "example": "{dist: exponential, mean: 0.001}"},
+        )
     if isinstance(value, int | float):
         return {"dist": "constant", "value": value}
     return value

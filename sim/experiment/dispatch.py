@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import ExperimentConfig
+from ..config import ConfigError, ExperimentConfig, limits
 from .plan import RunSpec
 from .progress import ProgressBar
 from .run import Progress, RunOutput, run_one
@@ -95,16 +95,39 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _map(
-    specs: list[RunSpec], workers: int, dask: str | None, bar: ProgressBar
-) -> Iterator[tuple[RunSpec, RunOutput | str]]:
-    if dask:
-        from distributed import Client, as_completed
+def connect(address: str) -> Any:
+    """A client of the Dask scheduler at ``address``, or a :class:`ConfigError` within
+    ``DASK_CONNECT_SECONDS`` when none answers there."""
+    from distributed import Client
 
-        with Client(dask) as client:
+    if not address.strip():
+        raise ConfigError("--dask '': give the address of a Dask scheduler, e.g. tcp://host:8786.")
+    seconds = limits.DASK_CONNECT_SECONDS
+    try:
+        return Client(address, timeout=f"{seconds}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--dask {address}: no Dask scheduler answered within {seconds:g} s "
+            f"({exc.__class__.__name__}: {exc}). Start one (`dask scheduler`) and give its "
+            "address, e.g. tcp://host:8786, or leave --dask out to run locally. Nothing was "
+            "run or written."
+        ) from None
+
+
+def _map(
+    specs: list[RunSpec], workers: int, dask: Any, bar: ProgressBar
+) -> Iterator[tuple[RunSpec, RunOutput | str]]:
+    if dask is not None:
+        from distributed import as_completed
+
+        client = connect(dask) if isinstance(dask, str) else dask
+        try:
             futures = {client.submit(_safe_execute, s, pure=False): s for s in specs}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
+        finally:
+            if client is not dask:
+                client.close()
         return
     if workers <= 1 or len(specs) <= 1:
         for s in specs:
@@ -157,13 +180,14 @@ def _drain(queue: Any, bar: ProgressBar) -> None:
 def execute(
     specs: list[RunSpec],
     workers: int = 1,
-    dask: str | None = None,
+    dask: Any = None,
     progress: bool | None = None,
     on_done: Callable[[RunSpec, RunOutput], None] | None = None,
 ) -> tuple[dict[str, RunOutput], list[RunError]]:
     """Run every spec; return outputs by run key and the runs that failed (not raised).
 
-    ``progress``: None shows it on a terminal and in a notebook."""
+    ``dask`` is a scheduler address or a client from :func:`connect`; ``progress``: None shows
+    it on a terminal and in a notebook."""
     done: dict[str, RunOutput] = {}
     errors: list[RunError] = []
     horizons = {s.key: float(s.config["duration"]) + float(s.config["drain"]) for s in specs}

@@ -12,7 +12,7 @@ def run_facts(cfg: ExperimentConfig, schedule: list[ConcreteFault]) -> RunFacts:
     net = cfg.topology.network
     duplication = (
         net.duplicate > 0
-        or any(link.duplicate > 0 for link in net.links.values())
+        or any((link.duplicate or 0) > 0 for link in net.links.values())
         or any(f.kind == "duplicate" and (f.probability or 0) > 0 for f in schedule)
     )
     return RunFacts(

@@ -53,22 +53,127 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 CLI_WORDS: Mapping[str, str] = {"force": "--force", "out": "--out", "resume": "--resume"}
 
 
-def prepare_folder(out: Path, force: bool, words: Mapping[str, str] = CLI_WORDS) -> None:
-    """Refuse an existing folder unless ``force`` (then it is cleared), and create it.
+MARKER = ".msgsim-results"
+"""The file that marks a folder as a results folder msgsim wrote: ``--force`` removes a folder
+only when it carries this marker."""
 
-    ``words`` names the options in the caller's terms (``--force`` on the command line,
-    ``force=True`` in Python)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a folder. Choose another {words['out']}.")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ConfigError(
-                f"{out}: the results folder already exists. Pass {words['force']} to replace "
-                f"it, {words['resume']} to finish an interrupted run of the same config, or "
-                f"{words['out']} to write elsewhere; it was left untouched."
+RESULTS_ROOT = Path("results")
+
+
+def _refuse(out: str | Path, why: str) -> ConfigError:
+    return ConfigError(f"{out}: {why}")
+
+
+def check_out(out: str | Path, words: Mapping[str, str] = CLI_WORDS) -> Path:
+    """A results folder given by the user (``--out``), resolved, or a :class:`ConfigError`
+    when it is empty, the filesystem root, the working directory, the home directory or a
+    parent of either. Nothing is written."""
+    o = words["out"]
+    if not str(out).strip():
+        raise ConfigError(
+            f"the results folder is an empty path ({o} ''): give a folder, e.g. "
+            f"{o} results/my-run, or leave {o} out to write results/<name>."
+        )
+    try:
+        real = Path(out).resolve()
+        cwd = Path.cwd().resolve()
+        home = Path.home().resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # ValueError: a NUL byte
+        raise _refuse(out, f"cannot be resolved to a folder ({exc}).") from None
+    if real == Path(real.anchor):
+        raise _refuse(out, f"is the filesystem root; give {o} a folder of its own.")
+    for place, name in ((cwd, "the working directory"), (home, "your home directory")):
+        if place.is_relative_to(real):
+            which = name if place == real else f"a parent of {name} ({place})"
+            raise _refuse(
+                out,
+                f"is {which}: a results folder must be a folder of its own, which "
+                f"{words['force']} may replace; give one, e.g. {o} results/my-run.",
             )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    return real
+
+
+def default_out(name: str, root: Path = RESULTS_ROOT) -> Path:
+    """``results/<name>``, refused unless it resolves inside ``results/``."""
+    out = root / name
+    try:
+        inside = out.resolve().is_relative_to(root.resolve()) and out.resolve() != root.resolve()
+    except (OSError, RuntimeError, ValueError):
+        inside = False
+    if not inside:
+        raise _refuse(
+            out,
+            f"does not resolve to a folder inside {root}/ (a symbolic link, or a name that "
+            "leaves the folder); give --out, or rename the experiment.",
+        )
+    return out
+
+
+def _not_ours(out: str | Path, force: bool, words: Mapping[str, str]) -> ConfigError:
+    even = f", even with {words['force']}" if force else ""
+    return _refuse(
+        out,
+        f"already exists and is not a results folder msgsim wrote (it has no {MARKER} marker), so "
+        f"msgsim leaves it untouched{even}. Choose another {words['out']}, or empty or remove "
+        "the folder yourself.",
+    )
+
+
+def prepare_folder(out: str | Path, force: bool, words: Mapping[str, str] = CLI_WORDS) -> Path:
+    """Check ``out`` (:func:`check_out`), refuse an existing folder unless ``force`` and it
+    carries msgsim's marker (then it is cleared), create it and mark it. Never deletes
+    anything else. ``words`` names the options in the caller's terms (``--force`` on the
+    command line, ``force=True`` in Python)."""
+    real = check_out(out, words)
+    if real.exists() and not real.is_dir():
+        raise _refuse(out, f"exists and is not a folder. Choose another {words['out']}.")
+    try:
+        filled = real.is_dir() and any(real.iterdir())
+        if filled and not (real / MARKER).is_file():
+            raise _not_ours(out, force, words)
+        if filled and not force:
+            raise _refuse(
+                out,
+                f"the results folder already exists. Pass {words['force']} to replace it, "
+                f"{words['resume']} to finish an interrupted run of the same config, or "
+                f"{words['out']} to write elsewhere; it was left untouched.",
+            )
+        if filled:
+            shutil.rmtree(real)
+        real.mkdir(parents=True, exist_ok=True)
+        write_text(
+            real / MARKER,
+            "A results folder written by msgsim (msgsim run --force may replace it).\n",
+        )
+    except OSError as exc:
+        raise _cannot_write(out, exc, words) from None
+    return real
+
+
+def resumable(out: str | Path, words: Mapping[str, str] = CLI_WORDS) -> bool:
+    """Whether ``out`` holds an experiment to resume (its ``config.yaml``); a folder msgsim
+    did not write is refused."""
+    real = check_out(out, words)
+    if not (real / "config.yaml").is_file():
+        return False
+    if not (real / MARKER).is_file():
+        raise _not_ours(out, False, words)
+    return True
+
+
+def _cannot_write(out: str | Path, exc: OSError, words: Mapping[str, str]) -> ConfigError:
+    where = exc.filename or out
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        hint = "a part of the path is a file, not a folder"
+    elif isinstance(exc, PermissionError):
+        hint = "permission denied"
+    else:
+        hint = exc.strerror or str(exc)
+    return _refuse(
+        out,
+        f"cannot write the results folder ({hint}: {where}). Choose another {words['out']}, a "
+        "folder you may write to.",
+    )
 
 
 def write_run(folder: Path, spec: RunSpec, output: RunOutput) -> None:
@@ -92,28 +197,41 @@ def finished_runs(
     trace: str,
     words: Mapping[str, str] = CLI_WORDS,
 ) -> dict[str, RunOutput]:
-    """The runs an interrupted experiment already wrote, if it ran the same config."""
-    stored = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    """The runs an interrupted experiment already wrote, if it ran the same config. A run
+    whose files cannot be read back is not finished: it runs again."""
+    try:
+        stored = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"{folder}: cannot resume: its config.yaml cannot be read ({exc.__class__.__name__})."
+            f" Use {words['force']} to start again."
+        ) from None
     if stored != yaml.safe_load(config_text):
         raise ConfigError(
             f"{folder}: cannot resume: its config.yaml differs from this config. Rerun with the "
             f"same config and overrides, or use {words['force']} to start again."
         )
-    runs = folder / "runs"
     out: dict[str, RunOutput] = {}
     for spec in specs:
-        row_file = runs / f"{spec.key}.json"
-        if not row_file.exists():
-            continue
-        row = json.loads(row_file.read_text(encoding="utf-8"))
-        msgs = evs = None
-        if trace in ("messages", "full"):
-            msgs = pd.read_parquet(runs / f"{spec.key}.messages.parquet")
-        if trace == "full":
-            evs = pd.read_parquet(runs / f"{spec.key}.events.parquet")
-        lag_file = runs / f"{spec.key}.lag.parquet"
-        lag = pd.read_parquet(lag_file) if lag_file.exists() else None
-        fired_file = runs / f"{spec.key}.fired.parquet"
-        fired = pd.read_parquet(fired_file) if fired_file.exists() else None
-        out[spec.key] = RunOutput(row, msgs, evs, lag, fired)
+        if (folder / "runs" / f"{spec.key}.json").exists():
+            try:
+                out[spec.key] = _read_run(folder / "runs", spec.key, trace)
+            except Exception:  # damaged (pyarrow, json, OS errors alike): run it again
+                continue
     return out
+
+
+def _read_run(runs: Path, key: str, trace: str) -> RunOutput:
+    row = json.loads((runs / f"{key}.json").read_text(encoding="utf-8"))
+    if not isinstance(row, dict):
+        raise ValueError(f"{key}.json holds no summary row")
+    msgs = evs = None
+    if trace in ("messages", "full"):
+        msgs = pd.read_parquet(runs / f"{key}.messages.parquet")
+    if trace == "full":
+        evs = pd.read_parquet(runs / f"{key}.events.parquet")
+    lag_file = runs / f"{key}.lag.parquet"
+    lag = pd.read_parquet(lag_file) if lag_file.exists() else None
+    fired_file = runs / f"{key}.fired.parquet"
+    fired = pd.read_parquet(fired_file) if fired_file.exists() else None
+    return RunOutput(row, msgs, evs, lag, fired)

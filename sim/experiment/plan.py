@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import ConfigError, ExperimentConfig, load_config, validate_dict
+from ..config import (
+    ConfigError,
+    ConfigWarning,
+    ExperimentConfig,
+    limits,
+    load_config,
+    validate_dict,
+)
+from ..config.models import sweep_path_problem
 from ..core.rng import derive_seed
-from ..model.schedule import ConcreteFault, materialise, schedule_frame
-
-UNSWEEPABLE = ("sweep", "strategies", "replications", "name", "seed")
+from ..model.schedule import ConcreteFault, materialise, schedule_table
 
 
 @dataclass(frozen=True)
@@ -52,31 +59,15 @@ def replication_seed(master: int, replication: int) -> int:
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the dotted ``path`` of ``data`` (checked by the config: ``sweep_path_problem``)."""
+    why = sweep_path_problem(data, path)
+    if why:
+        raise ConfigError(f"sweep.{path}: {why}")
     parts = path.split(".")
     cur: Any = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        where = ".".join(parts[:i])
-        if isinstance(cur, list):
-            if not part.isdigit() or int(part) >= len(cur):
-                raise ConfigError(
-                    f"sweep.{path}: {where or 'the config'} is a list of "
-                    f"{len(cur)}; {part!r} is not an index in it"
-                )
-            key: Any = int(part)
-        elif isinstance(cur, dict):
-            if part not in cur:
-                raise ConfigError(
-                    f"sweep.{path}: no key {part!r} under {where or 'the top level'}"
-                    f"; allowed: {', '.join(map(str, cur))}"
-                )
-            key = part
-        else:
-            raise ConfigError(f"sweep.{path}: {where} is a value, not a section")
-        if last:
-            cur[key] = value
-        else:
-            cur = cur[key]
+    for part in parts[:-1]:
+        cur = cur[int(part)] if isinstance(cur, list) else cur[part]
+    cur[int(parts[-1]) if isinstance(cur, list) else parts[-1]] = value
 
 
 def cells(cfg: ExperimentConfig) -> list[Cell]:
@@ -87,36 +78,51 @@ def cells(cfg: ExperimentConfig) -> list[Cell]:
     base = cfg.model_dump(mode="json")
     base["sweep"] = {}
     paths = list(sweep)
+    known = set(cfg.warnings())  # warned about when the config was loaded
     out = []
     for i, values in enumerate(itertools.product(*(sweep[p] for p in paths))):
         data = copy.deepcopy(base)
         params = dict(zip(paths, values, strict=True))
         for path, value in params.items():
-            if path.split(".")[0] in UNSWEEPABLE:
-                raise ConfigError(f"sweep.{path}: {path.split('.')[0]!r} cannot be swept")
             _set_path(data, path, value)
+        cell = (
+            cfg.where("sweep").removesuffix(", key sweep") + f", sweep cell {i} ({_params(params)})"
+        )
         try:
-            cell_cfg = validate_dict(data, origin=f"sweep cell {params}")
+            cell_cfg = validate_dict(data, origin=cell)
         except ConfigError as exc:
-            raise ConfigError(f"sweep cell {i} ({params}) is not a valid config: {exc}") from None
+            raise ConfigError(f"{exc}. The sweep makes this cell: change its values") from None
+        for key, message in sorted(set(cell_cfg.warnings()) - known):
+            warnings.warn(ConfigWarning(f"{cell}, key {key}: {message}"), stacklevel=2)
         out.append(Cell(i, params, cell_cfg))
     return out
 
 
-def plan(cfg: ExperimentConfig) -> tuple[list[RunSpec], pd.DataFrame]:
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {v!r}" for k, v in params.items())
+
+
+def plan(
+    cfg: ExperimentConfig, built: list[Cell] | None = None
+) -> tuple[list[RunSpec], pd.DataFrame]:
     """The runs of an experiment and the materialised fault schedule of every
-    (cell, replication)."""
+    (cell, replication). ``built``: the experiment's cells, when already built."""
     runs: list[RunSpec] = []
-    frames = []
-    for cell in cells(cfg):
+    parts: list[tuple[tuple[ConcreteFault, ...], int, int]] = []
+    all_cells = cells(cfg) if built is None else built
+    problems = limits.experiment_problems(cfg, [c.config for c in all_cells])
+    if problems:
+        text = " | ".join(f"{cfg.where(key)}: {message}" for key, message in problems)
+        raise ConfigError(f"invalid config (1 problem): {text}")
+    for cell in all_cells:
         data = cell.config.model_dump(mode="json")
         for r in range(cfg.replications):
             seed = replication_seed(cfg.seed, r)
             schedule = tuple(materialise(cell.config, seed))
-            frames.append(schedule_frame(list(schedule), cell.index, r))
+            parts.append((schedule, cell.index, r))
             for s in cfg.strategy_names:
                 runs.append(RunSpec(cell.index, cell.params, s, r, seed, data, schedule))
-    faults = pd.concat(frames, ignore_index=True) if frames else schedule_frame([], 0, 0)
+    faults = schedule_table(parts)
     return runs, faults
 
 
@@ -133,4 +139,4 @@ def resolve(
         mine = {e["name"]: e for e in data["strategies"] if isinstance(e, dict)}
         changes["strategies"] = [mine.get(s, s) for s in changes["strategies"]]
     data.update(changes)
-    return validate_dict(data, origin="overrides")
+    return validate_dict(data, origin=f"{cfg.origin} with the command-line overrides")

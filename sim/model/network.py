@@ -161,8 +161,7 @@ class Network:
             }
             for pattern, override in overrides:
                 if pattern.matches(src, dst):
-                    for key in override.model_fields_set:
-                        spec[key] = getattr(override, key)
+                    spec.update(override.overrides())  # what it leaves null, it inherits
             link = Link(src, dst, spec, streams, (host_of(src), host_of(dst)))
             self.graph.add_edge(src, dst, link=link, **spec)
             self.links[(src, dst)] = link

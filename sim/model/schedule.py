@@ -9,6 +9,7 @@ written to ``faults.csv`` (:func:`schedule_frame`).
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -159,6 +160,14 @@ def _expand_random(
 
 
 def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -> pd.DataFrame:
+    return schedule_table([(schedule, cell, replication)])
+
+
+def schedule_table(
+    parts: Iterable[tuple[Sequence[ConcreteFault], int, int]],
+) -> pd.DataFrame:
+    """The schedules of many (cell, replication)s as one frame (built once: a sweep of many
+    cells must not build a frame per cell)."""
     cols = [
         "cell",
         "replication",
@@ -175,11 +184,12 @@ def schedule_frame(schedule: list[ConcreteFault], cell: int, replication: int) -
         "source",
     ]
     rows = []
-    for f in schedule:
-        d = asdict(f)
-        extra = f.extra
-        d["extra"] = None if extra is None else _dist_text(extra)
-        rows.append({"cell": cell, "replication": replication, **d})
+    for schedule, cell, replication in parts:
+        for f in schedule:
+            d = asdict(f)
+            extra = f.extra
+            d["extra"] = None if extra is None else _dist_text(extra)
+            rows.append({"cell": cell, "replication": replication, **d})
     frame = pd.DataFrame(rows, columns=cols)
     for c in ("at", "duration", "restart_after", "probability"):
         frame[c] = frame[c].astype(float)

@@ -149,6 +149,9 @@ def config_text(config: ExperimentConfig, question: str) -> str:
 
 
 def write_frames(out: Path, res: Results, charts: bool = True) -> None:
+    """Write the results folder. When a run failed, the folder says so: ``errors.json`` and
+    no ``summary.csv`` (nor aggregate, charts, report or ``summary.parquet``), so it is not
+    complete and ``msgsim run --resume`` finishes it."""
     write_text(out / "config.yaml", config_text(res.config, res.question))
     write_csv(out / "faults.csv", res.fault_log)
     if len(res.messages):
@@ -159,6 +162,7 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
         write_parquet(out / "lag.parquet", res.lag)
     if res.errors:
         write_text(out / "errors.json", json.dumps(res.errors, indent=2))
+        return
     if len(res.summary):
         from .stats import aggregate
 
@@ -178,12 +182,22 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
         from .html import write_report
 
         write_report(out, res.summary, res.messages, res.fault_log, res.config, res.question)
+    (out / "errors.json").unlink(missing_ok=True)  # of an earlier attempt, now resumed
     write_parquet(out / "summary.parquet", res.summary)
     write_csv(out / "summary.csv", res.summary)  # last: marks the folder complete
 
 
 def _read(path: Path, read: Callable[[Path], Any], default: Any) -> Any:
-    return read(path) if path.exists() else default
+    if not path.exists():
+        return default
+    try:
+        return read(path)
+    except Exception as exc:  # a damaged file: pyarrow, pandas, yaml and json errors alike
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.__class__.__name__}: {first}). The results folder "
+            "is damaged: run the experiment again (msgsim run CONFIG --out DIR --force)."
+        ) from None
 
 
 FAULT_TEXT_COLUMNS = {
@@ -198,13 +212,23 @@ FAULT_TEXT_COLUMNS = {
 def _config(path: Path) -> tuple[ExperimentConfig, str]:
     if not path.exists():
         return ExperimentConfig(), ""
+    text, data = _read(path, _yaml_file, ("", {}))
+    return validate_dict(data or {}, origin=str(path)), question_text(text)
+
+
+def _yaml_file(path: Path) -> tuple[str, Any]:
     text = path.read_text(encoding="utf-8")
-    return validate_dict(yaml.safe_load(text) or {}, origin=str(path)), question_text(text)
+    return text, yaml.safe_load(text)
 
 
 def load_results(path: str | Path) -> Results:
     """Read a results folder written by ``msgsim run`` or ``Results.save``."""
     out = Path(path)
+    if (out / "errors.json").exists() and not (out / "summary.csv").exists():
+        raise ConfigError(
+            f"{out}: not a complete results folder: runs failed (see {out / 'errors.json'}). "
+            f"Finish it with `msgsim run CONFIG --out {out} --resume`, which reruns only them."
+        )
     if not (out / "summary.csv").exists():
         raise ConfigError(
             f"{out}: not a complete results folder (no summary.csv). Run an experiment first, "
@@ -212,7 +236,7 @@ def load_results(path: str | Path) -> Results:
         )
     summary = _read(out / "summary.parquet", pd.read_parquet, None)
     if summary is None:
-        summary = pd.read_csv(out / "summary.csv")
+        summary = _read(out / "summary.csv", pd.read_csv, None)
     empty = pd.DataFrame()
     messages = _read(out / "messages.parquet", pd.read_parquet, empty)
     events = _read(out / "events.parquet", pd.read_parquet, empty)

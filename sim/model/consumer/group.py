@@ -128,6 +128,8 @@ class GroupConsumption:
             if c.to_revoke or c.to_take:
                 yield from self._rebalance()
             if not c.assigned:
+                if c.changed.triggered:  # a change already handled or withdrawn: wait anew
+                    c.changed = c.env.event()
                 yield from c.wait_for(c.changed, c.group.heartbeat_interval)
                 continue
             if not self._coordinator_reachable():
