@@ -25,6 +25,7 @@ from . import limits
 from .base import (
     Bool,
     Float,
+    Int,
     Model,
     NonNegFloat,
     NonNegInt,
@@ -181,7 +182,7 @@ class Backoff(Model):
 
 class Producer(Model):
     request_timeout: PosFloat = 0.5
-    max_in_flight: Annotated[PosInt, Field(le=5)] = 5
+    max_in_flight: Annotated[Int, Field(ge=1, le=5)] = 5
     """Idempotent producers: requests in flight per partition (Kafka allows at most 5)."""
     max_batch: PosInt = 100
     """Idempotent producers: events per produce request (what queued while one was in flight)."""
@@ -230,7 +231,7 @@ class ExperimentConfig(Model):
     name: str = "experiment"
     """The results folder's name under ``results/``: letters, digits, ``.``, ``_`` and ``-``,
     not starting with a dot (so never ``.`` or ``..``)."""
-    seed: Annotated[NonNegInt, Field(lt=2**63)] = 7
+    seed: NonNegInt = 7
     replications: PosInt = 3
     duration: PosFloat = 60.0
     drain: NonNegFloat = 30.0

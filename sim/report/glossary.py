@@ -97,9 +97,12 @@ KEYS: dict[str, tuple[str, str]] = {
         "reorder}}",
     ),
     "LinkSpec.latency": (S, "latency on the matching links (a distribution); null: the default"),
-    "LinkSpec.loss": ("probability", "message loss on the matching links"),
-    "LinkSpec.duplicate": ("probability", "message duplication on the matching links"),
-    "LinkSpec.reorder": ("probability", "reordering on the matching links"),
+    "LinkSpec.loss": ("probability", "message loss on the matching links; null: the network's"),
+    "LinkSpec.duplicate": (
+        "probability",
+        "message duplication on the matching links; null: the network's",
+    ),
+    "LinkSpec.reorder": ("probability", "reordering on the matching links; null: the network's"),
     # broker
     "Broker.replication_factor": ("copies", "copies of each partition (only 1 is supported yet)"),
     "Broker.acks": ("", "when a produce is acknowledged: 0, 1 or all"),
