@@ -518,10 +518,10 @@ def test_a_failed_run_leaves_a_folder_marked_failed_that_resume_finishes(world, 
     cfg = world.write("a.yaml", config())
     real = dispatch.execute_spec
 
-    def flaky(spec: Any) -> Any:
+    def flaky(spec: Any, *args: Any, **kwargs: Any) -> Any:
         if spec.key == "c0-at-least-once-r0":
             raise RuntimeError("a bug in the model")
-        return real(spec)
+        return real(spec, *args, **kwargs)
 
     monkeypatch.setattr(dispatch, "execute_spec", flaky)
     failed = world.msgsim("run", cfg, *RUN, writes=("results/hostile",), failing=True)

@@ -110,12 +110,14 @@ def default_out(name: str, root: Path = RESULTS_ROOT) -> Path:
 
 
 def _not_ours(out: str | Path, force: bool, words: Mapping[str, str]) -> ConfigError:
-    even = f", even with {words['force']}" if force else ""
+    f = words["force"]
+    even = f", even with {f}, which" if force else f" ({f}"
     return _refuse(
         out,
         f"already exists and is not a results folder msgsim wrote (it has no {MARKER} marker), so "
-        f"msgsim leaves it untouched{even}. Choose another {words['out']}, or empty or remove "
-        "the folder yourself.",
+        f"msgsim leaves it untouched{even} replaces only a folder msgsim wrote"
+        f"{'' if force else ')'}. Choose another {words['out']}, or empty or remove the folder "
+        "yourself.",
     )
 
 
