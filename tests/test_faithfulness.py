@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pytest
 
 TWO_PC: dict[str, Any] = {
     "strategies": ["two-phase-commit"],
@@ -357,3 +358,29 @@ def test_a_reordered_commit_never_moves_the_committed_offset_back(run) -> None:
     )
     for row in rows.values():
         assert row["pending"] == 0 and row["lost"] == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the idempotent producer still holds a batch the broker appended (its acks and "
+    "those of the 5 batches after it were lost), gets OutOfOrderSequence for it after the "
+    "broker restarts, bumps its epoch and resends it: 19 duplicates. Found by the deep run.",
+)
+def test_exactly_once_keeps_no_duplicates_across_ack_loss_and_a_broker_restart(run) -> None:
+    rows, _ = run(
+        ["exactly-once"],
+        seed=4800,
+        duration=10,
+        drain=40,
+        workload={"rate": 50},
+        faults=[
+            {"kind": "crash", "node": "broker-0", "at": 5.1836837149173265, "restart_after": 2},
+            {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.7372634288864038}
+            | {"at": 3.8606620294399088, "duration": 2.052},
+            {"kind": "delay", "link": "broker-0->producer-0", "extra": 0.5105648736662348}
+            | {"at": 3.2975352905469864, "duration": 1.6539534743152393},
+            {"kind": "drop", "link": "consumer-*<->broker-0", "probability": 0.6936191620692514}
+            | {"at": 0.18890396635371337, "duration": 1.2778882438253434},
+        ],
+    )
+    assert rows["exactly-once"]["duplicates"] == 0
