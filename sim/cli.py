@@ -322,12 +322,9 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _cannot_write(folder: str, what: str, exc: OSError) -> str:
-    if isinstance(exc, NotADirectoryError | FileExistsError):
-        why = "a part of the path is a file, not a folder"
-    elif isinstance(exc, PermissionError):
-        why = "permission denied"
-    else:
-        why = exc.strerror or str(exc)
+    from .experiment.folder import why_not_writable
+
+    why = why_not_writable(exc)
     return (
         f"{folder}: cannot write {what} there ({why}: {exc.filename}). Choose a folder you may "
         "write to."

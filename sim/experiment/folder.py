@@ -163,14 +163,18 @@ def resumable(out: str | Path, words: Mapping[str, str] = CLI_WORDS) -> bool:
     return True
 
 
+def why_not_writable(exc: OSError) -> str:
+    """Why a folder could not be written, in words (the results folder, charts, a diagram)."""
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        return "a part of the path is a file, not a folder"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
 def _cannot_write(out: str | Path, exc: OSError, words: Mapping[str, str]) -> ConfigError:
     where = exc.filename or out
-    if isinstance(exc, NotADirectoryError | FileExistsError):
-        hint = "a part of the path is a file, not a folder"
-    elif isinstance(exc, PermissionError):
-        hint = "permission denied"
-    else:
-        hint = exc.strerror or str(exc)
+    hint = why_not_writable(exc)
     return _refuse(
         out,
         f"cannot write the results folder ({hint}: {where}). Choose another {words['out']}, a "
