@@ -118,8 +118,8 @@ class Retrying(Publisher):
             if pause > 0:
                 yield from p.sleep(pause)
             if acked.triggered and not getattr(acked.value, "error", ""):  # acked meanwhile
-                p.finish(eids, "acked", "ok")
-                return True
+                outcome = yield from self._after_reply(acked.value, eids, request, batch)
+                return outcome == "acked"
 
     def _after_reply(
         self, reply: ProduceAck | None, eids: tuple[str, ...], request: Produce, batch: Batch | None
