@@ -243,7 +243,7 @@ def run_msgsim(events: int, strategy: str = "at-most-once", seed: int = SEED) ->
         started = time.perf_counter()
         out = execute_spec(specs[0])
         seconds = time.perf_counter() - started
-    row = out.row
+    row = out.rows[0]
     return RunResult(
         f"msgsim {strategy}",
         int(row["intended"]),

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--run", help="run label c<cell>-<strategy>-r<replication> (default: the most telling run)"
     )
+    exp.add_argument(
+        "--group",
+        help="with several consumer groups: the group whose view to tell (default: the first "
+        "where the event was lost, pending or duplicated)",
+    )
     exp.add_argument("--out", help="folder for the diagram (default DIR/charts)")
     return parser
 
@@ -256,6 +261,14 @@ def _validate(args: argparse.Namespace) -> int:
     for line in limits.experiment_size(cfg, [c.config for c in cs]).lines():
         print(line)
     print(f"nodes: {', '.join(cfg.node_names())}")
+    if cfg.consumer_groups is not None:
+        topo = cfg.node_topology()
+        shown = [
+            f"{g.name} ({', '.join(topo.consumers_of(g.name))} -> {topo.sink_of(g.name)}; "
+            f"{g.settings.assignor})"
+            for g in cfg.groups
+        ]
+        print(f"consumer groups, each reading every event: {'; '.join(shown)}")
     print("strategies:")
     for strategy in cfg.strategy_objects():
         print(f"  {strategy.name}: {describe_roles(strategy)}")
@@ -278,7 +291,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise ConfigError("explain --out '': give a folder for the diagram, or leave --out out.")
     try:
-        text, paths = explain(args.dir, args.message, args.run, args.out)
+        text, paths = explain(args.dir, args.message, args.run, args.out, args.group)
     except ExplainError as exc:
         print(f"msgsim: error: {exc}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ class FakeBroker:
         self.incarnation = 0
         self.logs = {p: PartitionLog() for p in range(partitions)}
         self.dead_letters: list[Record] = []
-        self.offsets: OffsetStore | None = None
+        self.offset_stores: dict[str, OffsetStore] = {}
         self.sent: list[tuple[str, Any]] = []
         self.handlers: dict[type, Callable[[Envelope], None]] = {}
 
@@ -50,9 +50,8 @@ class FakeBroker:
         for rec in self.logs[p].truncate(keep):
             self.record(Op.LOG_LOSS, self.name, (rec.eid,), part=p, num=rec.offset, detail=cause)
 
-    def reset_offsets(self, to: dict, cause: str) -> None:
-        assert self.offsets is not None
-        self.offsets.committed = dict(to)
+    def reset_offsets(self, group: str, to: dict, cause: str) -> None:
+        self.offset_stores[group].committed = dict(to)
 
     def append(self, p: int, n: int) -> None:
         log = self.logs[p]
@@ -67,7 +66,7 @@ def group(assignor: str) -> tuple[FakeBroker, GroupCoordinator]:
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor=assignor, session_timeout=10, heartbeat_interval=3)
     durability = DURABILITIES["fsync"](1.0, lambda: 0.0)
-    return broker, GroupCoordinator(broker, cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
+    return broker, GroupCoordinator(broker, "default", cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
 
 
 def test_a_partition_is_granted_only_after_its_holder_revokes_it_eager() -> None:
@@ -129,7 +128,7 @@ def test_a_static_member_that_restarts_keeps_its_partitions_without_a_rebalance(
     broker = FakeBroker()
     cfg = ConsumerGroup(assignor="range", session_timeout=10, heartbeat_interval=3)
     durability = DURABILITIES["fsync"](1.0, lambda: 0.0)
-    g = GroupCoordinator(broker, cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
+    g = GroupCoordinator(broker, "default", cfg, [0, 1, 2, 3], durability, OffsetStore())  # type: ignore[arg-type]
     a, b = g.join("c0", "c0"), g.join("c1", "c1")
     for m in (a, b):
         g.heartbeat(m.member, b.generation, ())
@@ -214,7 +213,7 @@ def test_what_each_durability_keeps_across_a_crash(
     mode: str, disk_loss: bool, kept_records: int, kept_commit: int
 ) -> None:
     broker = FakeBroker(partitions=1)
-    broker.offsets = offsets = OffsetStore()
+    broker.offset_stores["default"] = offsets = OffsetStore()
     durability = DURABILITIES[mode](1.0, lambda: 0.0)
     log = broker.logs[0]
     broker.append(0, 2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import pytest
 
 TWO_PC: dict[str, Any] = {
     "strategies": ["two-phase-commit"],

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.check import check, messages_frame
+from sim.check import messages_frame
+from sim.check.groups import check_groups
 from sim.config import ExperimentConfig
 from sim.experiment import plan, simulate
 from sim.history import frame_to_ops, history_frame
@@ -33,10 +34,14 @@ def test_online_and_offline_checking_give_identical_verdicts(path: Path) -> None
     for spec in specs:
         cfg = ExperimentConfig.model_validate(spec.config)
         done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))
-        online = done.verdict
-        offline = check(done.ops, cfg.duration, done.sim_time)
-        again = check(frame_to_ops(history_frame(done.ops)), cfg.duration, done.sim_time)
-        for verdict in (offline, again):
-            assert same(verdict.counts, online.counts), spec.key
-            assert verdict.fates == online.fates and verdict.causes == online.causes
-            assert messages_frame(verdict).equals(messages_frame(online))
+        topology = cfg.node_topology([cfg.strategy(spec.strategy)])
+        offline = check_groups(done.ops, cfg.duration, done.sim_time, topology)
+        ops = frame_to_ops(history_frame(done.ops))
+        again = check_groups(ops, cfg.duration, done.sim_time, topology)
+        for verdicts in (offline, again):
+            assert verdicts.keys() == done.verdicts.keys()
+            for group, verdict in verdicts.items():
+                online = done.verdicts[group]
+                assert same(verdict.counts, online.counts), spec.key
+                assert verdict.fates == online.fates and verdict.causes == online.causes
+                assert messages_frame(verdict).equals(messages_frame(online))

@@ -190,6 +190,7 @@ def test_consumer_lag_is_recorded_and_grows_while_consumers_are_paused() -> None
         "cell",
         "replication",
         "time",
+        "group",
         "partition",
         "lag",
         "backlog",

@@ -83,13 +83,14 @@ def test_conservation_causes_and_declared_promises_under_random_faults(faults, s
     specs, _ = plan(cfg)
     for spec in specs:
         done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))
-        c = done.verdict.counts
+        (verdict,) = done.verdicts.values()
+        c = verdict.counts
         assert (
             c["committed"]
             == c["processed"] + c["lost"] + c["pending"] + c["dead_lettered"] + c["expired"]
         )
         assert c["duplicates"] == c["effects"] - c["processed"] >= 0
-        msgs = messages_frame(done.verdict)
+        msgs = messages_frame(verdict)
         assert len(msgs) == c["intended"]
         assert msgs.loc[msgs["fate"] == "lost", "loss_cause"].notna().all()
         assert not msgs["loss_cause"].fillna("").str.startswith("unknown").any()
@@ -99,8 +100,8 @@ def test_conservation_causes_and_declared_promises_under_random_faults(faults, s
         assert (n_causes == msgs["effects"].clip(lower=1) - 1).all()
         assert c["pending"] == 0 and c["in_doubt"] == 0  # every node restarts; the drain is long
         facts = run_facts(cfg, list(spec.schedule))
-        for verdict in judge(cfg.strategy(spec.strategy), facts, c):
-            assert verdict.status != "broken", (spec.strategy, verdict)
+        for promise in judge(cfg.strategy(spec.strategy), facts, c):
+            assert promise.status != "broken", (spec.strategy, promise)
 
 
 # --------------------------------------------------------------------------- the whole space
@@ -120,12 +121,12 @@ STEPS = [
 
 
 @st.composite
-def any_fault(draw, producers: int, consumers: int):
+def any_fault(draw, producers: int, consumers: int, sinks: tuple[str, ...] = ("sink",)):
     nodes = [
         *(f"producer-{i}" for i in range(producers)),
         "broker-0",
         *(f"consumer-{i}" for i in range(consumers)),
-        "sink",
+        *sinks,
     ]
     kind = draw(st.sampled_from(["crash", "step-crash", "pause", "partition", "link", "disk"]))
     at = draw(st.floats(0, 6, allow_nan=False))
@@ -158,7 +159,13 @@ def any_config(draw):
     consumers = draw(st.integers(1, 4))
     mode = draw(st.sampled_from(["log", "queue"]))
     latency = draw(st.floats(0.0001, 0.05, allow_nan=False))
-    faults = draw(st.lists(any_fault(producers, consumers), max_size=4))
+    groups = None
+    sinks: tuple[str, ...] = ("sink",)
+    if mode == "log" and draw(st.booleans()):  # several consumer groups, each reading it all
+        sizes = draw(st.lists(st.integers(1, 2), min_size=2, max_size=3))
+        groups = [{"name": f"g{i}", "consumers": n} for i, n in enumerate(sizes)]
+        consumers, sinks = sum(sizes), tuple(f"sink-g{i}" for i in range(len(sizes)))
+    faults = draw(st.lists(any_fault(producers, consumers, sinks), max_size=4))
     if mode == "queue":  # no 2PC there, so no coordinator
         faults = [f for f in faults if f.get("node") != "coordinator"]
     for f in faults:  # every crashed node restarts, so that the drain can finish the work
@@ -189,6 +196,7 @@ def any_config(draw):
             "network": {"latency": {"dist": "exponential", "mean": latency}},
         },
         "broker": broker,
+        "consumer_groups": groups,
         "faults": faults,
     }
 
@@ -204,13 +212,15 @@ def test_the_rules_hold_over_the_whole_configuration_space(data) -> None:
     intended = set()
     for spec in specs:
         done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))  # RunFailed: broken
-        c = done.verdict.counts
-        intended.add(c["intended"])
-        msgs = messages_frame(done.verdict)
-        assert not msgs["loss_cause"].fillna("").str.contains("unknown").any(), spec.strategy
-        assert not msgs["duplicate_cause"].fillna("").str.contains("unknown").any(), spec.strategy
-        assert c["pending"] == 0 and c["in_doubt"] == 0, (spec.strategy, c["pending"])
         facts = run_facts(cfg, list(spec.schedule))
-        for verdict in judge(cfg.strategy(spec.strategy), facts, c):
-            assert verdict.status != "broken", (spec.strategy, verdict)
+        for group, verdict in done.verdicts.items():  # a fate per (event, group)
+            c = verdict.counts
+            intended.add(c["intended"])
+            msgs = messages_frame(verdict)
+            where = (spec.strategy, group)
+            assert not msgs["loss_cause"].fillna("").str.contains("unknown").any(), where
+            assert not msgs["duplicate_cause"].fillna("").str.contains("unknown").any(), where
+            assert c["pending"] == 0 and c["in_doubt"] == 0, (where, c["pending"])
+            for promise in judge(cfg.strategy(spec.strategy), facts, c):
+                assert promise.status != "broken", (where, promise)
     assert len(intended) == 1

@@ -161,7 +161,15 @@ def test_faults_csv_says_when_a_step_triggered_crash_fired_in_each_strategy(tmp_
 def test_duplicates_has_one_row_per_duplicate_effect() -> None:
     res = sim.run(TINY, workers=1, progress=False)
     dups = res.duplicates
-    assert list(dups.columns) == ["strategy", "cell", "replication", "id", "effect", "cause"]
+    assert list(dups.columns) == [
+        "strategy",
+        "cell",
+        "replication",
+        "group",
+        "id",
+        "effect",
+        "cause",
+    ]
     assert len(dups) == int(res.summary["duplicates"].sum()) > 0
     assert dups["effect"].min() == 2
     assert "duplicate_cause" in res.messages.columns  # kept for compatibility

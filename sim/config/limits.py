@@ -267,7 +267,8 @@ def timer_loops(cfg: Any) -> list[Loop]:
     """The periodic timers of a run of ``cfg`` (an ``ExperimentConfig``) while it is idle."""
     b, g, t, o = cfg.broker, cfg.consumer_group, cfg.topology, cfg.outbox
     producers, relays = cfg.workload.producers, cfg.node_topology().relays
-    loops = [_every("consumer long polls", "broker.fetch_max_wait", b.fetch_max_wait, t.consumers)]
+    consumers = cfg.consumer_count
+    loops = [_every("consumer long polls", "broker.fetch_max_wait", b.fetch_max_wait, consumers)]
     if b.mode == "log":
         tick = min(0.5, g.session_timeout / 10)
         loops += [
@@ -275,7 +276,7 @@ def timer_loops(cfg: Any) -> list[Loop]:
                 "consumer heartbeats",
                 "consumer_group.heartbeat_interval",
                 g.heartbeat_interval,
-                t.consumers,
+                consumers,
             ),
             _every("session checks", "consumer_group.session_timeout", tick, 1),
         ]
@@ -290,7 +291,7 @@ def timer_loops(cfg: Any) -> list[Loop]:
         loops.append(_every("relay offset flushes", key, o.offset_flush_interval, producers))
     if b.mode == "queue" and b.visibility_heartbeat is not None:
         key = "broker.visibility_heartbeat"
-        loops.append(_every("visibility extensions", key, b.visibility_heartbeat, t.consumers))
+        loops.append(_every("visibility extensions", key, b.visibility_heartbeat, consumers))
     poison = _poison_loop(cfg)
     return loops if poison is None else [*loops, poison]
 
@@ -373,7 +374,7 @@ def measure(cfg: Any) -> Size:
     nodes = {
         "producers": w.producers,
         "brokers": t.brokers,
-        "consumers": t.consumers,
+        "consumers": cfg.consumer_count,
         "partitions": t.partitions,
     }
     cells = sweep_cells(cfg.sweep_paths())
@@ -384,7 +385,7 @@ def measure(cfg: Any) -> Size:
     if size.problems:
         return size
     topo = cfg.node_topology()
-    size.links = link_count(w.producers, t.brokers, t.consumers, topo.relays, topo.coordinator)
+    size.links = link_count(w.producers, t.brokers, topo.consumers, topo.relays, topo.coordinator)
     size.problems = _interval_problems(cfg, MIN_INTERVAL)
     if size.problems:
         return size

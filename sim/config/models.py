@@ -14,7 +14,7 @@ import itertools
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..core.distributions import Constant, Distribution, Exponential
@@ -164,6 +164,53 @@ class ConsumerGroup(Model):
         return self
 
 
+DEFAULT_GROUP = "default"
+"""The name of the one consumer group of a config without ``consumer_groups``."""
+
+
+class ConsumerGroupEntry(Model):
+    """One consumer group of ``consumer_groups``: its name, its consumers and the settings in
+    which it differs from the ``consumer_group`` section (a setting left out, or null, is the
+    section's). Every group reads every event, with its own members, committed offsets and
+    sink (``sink-<name>``)."""
+
+    name: str
+    """Letters, digits, ``.``, ``_`` and ``-``; names the group's sink ``sink-<name>``."""
+    consumers: PosInt = 2
+    assignor: Literal["range", "round-robin", "sticky", "cooperative-sticky"] | None = None
+    session_timeout: PosFloat | None = None
+    heartbeat_interval: PosFloat | None = None
+    auto_commit_interval: PosFloat | None = None
+    static_membership: Bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not GROUP_NAME.fullmatch(v):
+            raise ValueError(
+                "a group name is 1 to 40 letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit (it names the group's sink, sink-<name>)"
+            )
+        return v
+
+    def settings(self, section: ConsumerGroup) -> ConsumerGroup:
+        """The group's settings: this entry's where given, else the section's."""
+        own = self.model_dump(exclude={"name", "consumers"}, exclude_none=True)
+        return ConsumerGroup(**{**section.model_dump(), **own})
+
+
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupPlan:
+    """A consumer group as a run builds it: name, number of consumers, settings."""
+
+    name: str
+    consumers: int
+    settings: ConsumerGroup
+
+
 class Backoff(Model):
     initial: NonNegFloat = 0.1
     multiplier: Annotated[Float, Field(ge=1.0)] = 2.0
@@ -244,6 +291,10 @@ class ExperimentConfig(Model):
     topology: Topology = Topology()
     broker: Broker = Broker()
     consumer_group: ConsumerGroup = ConsumerGroup()
+    consumer_groups: Annotated[list[ConsumerGroupEntry], Field(min_length=1)] | None = None
+    """Several consumer groups, each reading every event (log mode: its own offsets; queue
+    mode: its own queue, as SNS fanning out to SQS), each with its own sink. Replaces
+    ``topology.consumers``; null: one group, ``default``, of ``topology.consumers``."""
     producer: Producer = Producer()
     outbox: Outbox = Outbox()
     two_phase_commit: TwoPhaseCommit = TwoPhaseCommit()
@@ -308,22 +359,64 @@ class ExperimentConfig(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
-        problems = (
-            self._broker_problems()
-            + self._strategy_problems()
-            + self._sweep_problems()
-            + self._sweep_path_problems()
-        )
-        size = limits.measure(self)
-        problems += size.problems
-        if not size.problems:  # node names and links are listed only for a topology in bounds
-            problems += self._node_problems() + self._link_problems()
+        problems = self._group_problems()  # (the groups are read by every check below)
+        if not problems:
+            problems = (
+                self._broker_problems()
+                + self._strategy_problems()
+                + self._sweep_problems()
+                + self._sweep_path_problems()
+            )
+            size = limits.measure(self)
+            problems += size.problems
+            if not size.problems:  # node names and links are listed only for a topology in bounds
+                problems += self._node_problems() + self._link_problems()
         if problems:
             text = "; ".join(f"{p}: {m}" for p, m in problems)
             raise PydanticCustomError(
                 "config_problems", "{text}", {"text": text, "problems": problems}
             )
         return self
+
+    def _group_problems(self) -> list[tuple[str, str]]:
+        if self.consumer_groups is None:
+            return []
+        problems = []
+        if self.broker.mode == "queue" and len(self.consumer_groups) > 1:
+            problems.append(
+                (
+                    "consumer_groups",
+                    "several groups in queue mode (a queue per group, as SNS fanning out to "
+                    "SQS) are not supported yet: use broker.mode: log, or one group",
+                )
+            )
+        seen: set[str] = set()
+        for i, entry in enumerate(self.consumer_groups):
+            if entry.name in seen:
+                problems.append((f"consumer_groups.{i}.name", f"{entry.name!r} is listed twice"))
+            seen.add(entry.name)
+            try:
+                entry.settings(self.consumer_group)
+            except ValidationError as e:
+                why = str(e.errors()[0]["msg"]).removeprefix("Value error, ")
+                problems.append((f"consumer_groups.{i}", why))
+        return problems
+
+    @property
+    def groups(self) -> list[GroupPlan]:
+        """The consumer groups of a run, in order (their consumers are numbered in it)."""
+        if self.consumer_groups is None:
+            t = self.topology
+            return [GroupPlan(DEFAULT_GROUP, t.consumers, self.consumer_group)]
+        return [
+            GroupPlan(e.name, e.consumers, e.settings(self.consumer_group))
+            for e in self.consumer_groups
+        ]
+
+    @property
+    def consumer_count(self) -> int:
+        """Consumers in all groups."""
+        return sum(g.consumers for g in self.groups)
 
     def _broker_problems(self) -> list[tuple[str, str]]:
         b = self.broker
@@ -498,13 +591,15 @@ class ExperimentConfig(Model):
         chosen = self.strategy_objects() if strategies is None else strategies
         couplings = {s.producer.coupling for s in chosen}
         t = self.topology
+        named = self.consumer_groups is not None
         return NodeTopology(
             self.workload.producers,
             t.brokers,
             t.partitions,
-            t.consumers,
+            self.consumer_count,
             relays="outbox" in couplings,
             coordinator="two-phase-commit" in couplings,
+            groups=tuple((g.name, g.consumers) for g in self.groups) if named else (),
         )
 
     def node_names(self) -> list[str]:

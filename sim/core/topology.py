@@ -3,7 +3,9 @@
 Config validation (node patterns in faults and links), the world (which nodes exist) and the
 nodes themselves (where to send a request) all ask this object; nothing else spells a node
 name. Names follow the contract: ``producer-{i}``, ``broker-{i}``, ``consumer-{i}``, ``sink``,
-``relay-{i}`` (outbox only) and ``coordinator`` (2PC only).
+``relay-{i}`` (outbox only) and ``coordinator`` (2PC only). With several consumer groups the
+consumers are numbered across the groups, in their order, and each group has its own sink,
+``sink-<group>``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 SINK = "sink"
+DEFAULT_GROUP = "default"
+GROUP_TAG = "group:"
+"""The ``peer`` of a broker's operation on one group's state with no consumer to name (a
+rebalance, an offset reset): ``group:<name>``."""
 TWO_PC_COORDINATOR = "coordinator"
 
 
@@ -25,6 +31,40 @@ class Topology:
     """Each producer has an outbox relay ``relay-{i}``."""
     coordinator: bool = False
     """A 2PC transaction coordinator ``coordinator`` exists."""
+    groups: tuple[tuple[str, int], ...] = ()
+    """Named consumer groups and their consumers (``consumer_groups``); empty: one group,
+    ``default``, of every consumer, with the sink ``sink``."""
+
+    @cached_property
+    def group_sizes(self) -> tuple[tuple[str, int], ...]:
+        return self.groups or ((DEFAULT_GROUP, self.consumers),)
+
+    @cached_property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.group_sizes)
+
+    @cached_property
+    def group_of_node(self) -> dict[str, str]:
+        """Each consumer and sink -> its group."""
+        out: dict[str, str] = {}
+        first = 0
+        for name, n in self.group_sizes:
+            for i in range(first, first + n):
+                out[f"consumer-{i}"] = name
+            out[self.sink_of(name)] = name
+            first += n
+        return out
+
+    def consumers_of(self, group: str) -> tuple[str, ...]:
+        return tuple(c for c in self.consumer_names if self.group_of_node[c] == group)
+
+    def sink_of(self, group: str) -> str:
+        """The database a group's consumers apply effects in."""
+        return SINK if not self.groups else f"{SINK}-{group}"
+
+    @cached_property
+    def sinks(self) -> tuple[str, ...]:
+        return tuple(self.sink_of(g) for g in self.group_names)
 
     @cached_property
     def producer_names(self) -> tuple[str, ...]:
@@ -41,10 +81,6 @@ class Topology:
     @cached_property
     def relay_names(self) -> tuple[str, ...]:
         return tuple(f"relay-{i}" for i in range(self.producers)) if self.relays else ()
-
-    @property
-    def sink(self) -> str:
-        return SINK
 
     @property
     def group_coordinator(self) -> str:
@@ -78,7 +114,7 @@ class Topology:
             *self.producer_names,
             *self.broker_names,
             *self.consumer_names,
-            SINK,
+            *self.sinks,
             *self.relay_names,
             *extra,
         )
@@ -100,13 +136,15 @@ class Topology:
 
     @cached_property
     def edges(self) -> tuple[tuple[str, str], ...]:
-        """Directed links: clients <-> brokers, consumers <-> sink, 2PC parties <-> coordinator."""
+        """Directed links: clients <-> brokers, consumers <-> their group's sink, 2PC parties
+        <-> coordinator."""
         out: list[tuple[str, str]] = []
         for a in (*self.producer_names, *self.consumer_names, *self.relay_names):
             for b in self.broker_names:
                 out += [(a, b), (b, a)]
         for c in self.consumer_names:
-            out += [(c, SINK), (SINK, c)]
+            sink = self.sink_of(self.group_of_node[c])
+            out += [(c, sink), (sink, c)]
         if self.coordinator:
             for n in (*self.producer_names, *self.broker_names):
                 out += [(n, TWO_PC_COORDINATOR), (TWO_PC_COORDINATOR, n)]

@@ -213,7 +213,7 @@ def assemble(
         out = outputs.get(spec.key)
         if out is None:
             continue
-        rows.append(out.row)
+        rows.extend(out.rows)
         if out.messages is not None:
             messages.append(out.messages)
         if out.events is not None:

@@ -193,7 +193,7 @@ def write_run(folder: Path, spec: RunSpec, output: RunOutput) -> None:
     ):
         if frame is not None:
             write_parquet(runs / f"{spec.key}.{name}.parquet", frame)
-    write_text(runs / f"{spec.key}.json", json.dumps(output.row))
+    write_text(runs / f"{spec.key}.json", json.dumps(output.rows))
 
 
 def finished_runs(
@@ -228,9 +228,9 @@ def finished_runs(
 
 
 def _read_run(runs: Path, key: str, trace: str) -> RunOutput:
-    row = json.loads((runs / f"{key}.json").read_text(encoding="utf-8"))
-    if not isinstance(row, dict):
-        raise ValueError(f"{key}.json holds no summary row")
+    rows = json.loads((runs / f"{key}.json").read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{key}.json holds no summary rows")
     msgs = evs = None
     if trace in ("messages", "full"):
         msgs = pd.read_parquet(runs / f"{key}.messages.parquet")
@@ -240,4 +240,4 @@ def _read_run(runs: Path, key: str, trace: str) -> RunOutput:
     lag = pd.read_parquet(lag_file) if lag_file.exists() else None
     fired_file = runs / f"{key}.fired.parquet"
     fired = pd.read_parquet(fired_file) if fired_file.exists() else None
-    return RunOutput(row, msgs, evs, lag, fired)
+    return RunOutput(rows, msgs, evs, lag, fired)

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import simpy
 
-from ..check import Checker, Verdict, messages_frame
+from ..check import Verdict, messages_frame
+from ..check.groups import GroupedChecker
 from ..check.promises import judge, verdict_columns
 from ..config import ExperimentConfig
 from ..history.ops import Op, Row
@@ -27,7 +28,7 @@ from ..model.world import World
 from .facts import run_facts
 
 RUN_KEYS = ("strategy", "cell", "replication")
-LAG_COLUMNS = ["time", "partition", "lag", "backlog"]
+LAG_COLUMNS = ["time", "group", "partition", "lag", "backlog"]
 FIRED_COLUMNS = ["fault", "kind", "target", "start", "end"]
 #: How often (in parts of the run) a run reports its simulated time to ``progress``.
 PROGRESS_STEPS = 200
@@ -40,7 +41,8 @@ class RunFailed(RuntimeError):
 
 @dataclass
 class RunOutput:
-    row: dict[str, Any]
+    rows: list[dict[str, Any]]
+    """The run's summary rows: one per consumer group."""
     messages: pd.DataFrame | None
     events: pd.DataFrame | None
     lag: pd.DataFrame | None = None
@@ -54,7 +56,8 @@ class Simulated:
     """A finished run before it is turned into frames."""
 
     world: World
-    verdict: Verdict
+    verdicts: dict[str, Verdict]
+    """Per consumer group."""
     ops: list[Any]
     sim_time: float
     fired: list[Row]
@@ -93,7 +96,7 @@ def simulate(
 ) -> Simulated:
     """Run the world and fold its history online (reporting progress, if asked)."""
     env = simpy.Environment()
-    checker = Checker(cfg.duration)
+    checker = GroupedChecker(cfg.duration, cfg.node_topology([cfg.strategy(strategy)]))
     tap = _FaultTap(checker.feed)
     record = Recorder(env, keep=cfg.trace == "full", listener=tap)
     if progress is not None:
@@ -105,24 +108,32 @@ def simulate(
     try:
         world = World(cfg, cfg.strategy(strategy), seed, schedule, env, record)
         sim_time = world.run()
-        verdict = checker.verdict(sim_time)
+        verdicts = checker.verdicts(sim_time)
     finally:
         if collecting:
             gc.enable()
+    for group, verdict in verdicts.items():
+        _cross_check(world, group, verdict)
+    return Simulated(world, verdicts, record.ops, sim_time, tap.fired)
+
+
+def _cross_check(world: World, group: str, verdict: Verdict) -> None:
+    """The verdict of ``group`` against the model's own state (a disagreement is a bug)."""
     if verdict.violations:
         shown = "; ".join(verdict.violations[:3])
         raise RunFailed(f"{len(verdict.violations)} protocol invariant(s) broken: {shown}")
     history_effects = {eid: e.effects for eid, e in verdict.events.items() if e.effects}
-    if history_effects != dict(world.sink.effects):
+    if history_effects != dict(world.sinks[group].effects):
         raise RunFailed("the sink's effects table disagrees with the effects in the history")
     if verdict.counts["network_messages"] != world.network.sent:
         raise RunFailed("the network's send counter disagrees with the sends in the history")
-    return Simulated(world, verdict, record.ops, sim_time, tap.fired)
 
 
-def _tag(frame: pd.DataFrame, ident: dict[str, Any]) -> pd.DataFrame:
+def _tag(frame: pd.DataFrame, ident: dict[str, Any], group: str | None = None) -> pd.DataFrame:
     for i, k in enumerate(RUN_KEYS):
         frame.insert(i, k, ident[k])
+    if group is not None:
+        frame.insert(len(RUN_KEYS), "group", group)
     return frame
 
 
@@ -148,21 +159,30 @@ def run_one(
         "replication": replication,
         "seed": seed,
     }
-    verdicts = judge(cfg.strategy(strategy), run_facts(cfg, schedule), done.verdict.counts)
-    row = {
-        **ident,
-        **done.verdict.counts,
-        **verdict_columns(verdicts, done.verdict),
-        "wall_seconds": time.perf_counter() - started,
-    }
+    facts = run_facts(cfg, schedule)
+    rows = []
+    for group, verdict in done.verdicts.items():
+        promises = judge(cfg.strategy(strategy), facts, verdict.counts)
+        rows.append(
+            {
+                **ident,
+                "group": group,
+                **verdict.counts,
+                **verdict_columns(promises, verdict),
+            }
+        )
+    wall = time.perf_counter() - started
+    for row in rows:
+        row["wall_seconds"] = wall
     messages = events = None
     if cfg.trace in ("messages", "full"):
-        messages = _tag(messages_frame(done.verdict), ident)
+        frames = [_tag(messages_frame(v), ident, g) for g, v in done.verdicts.items()]
+        messages = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if cfg.trace == "full":
         events = _tag(history_frame(done.ops), ident)
     lag = _tag(pd.DataFrame(done.world.lag_samples, columns=LAG_COLUMNS), ident)
     fired = _tag(fired_frame(done.fired), ident)
-    return RunOutput(row, messages, events, lag, fired)
+    return RunOutput(rows, messages, events, lag, fired)
 
 
 def fired_frame(ops: list[Row]) -> pd.DataFrame:

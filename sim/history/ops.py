@@ -184,6 +184,7 @@ VOCABULARY: dict[Op, OpSpec] = {
     Op.OFFSET_RESET: OpSpec(
         "the group coordinator forgot committed offsets",
         "the broker",
+        peer="the group, ``group:<name>``",
         part="the partition",
         num="the committed offset now",
         detail="(the partition's leader, the cause)",
@@ -333,6 +334,7 @@ VOCABULARY: dict[Op, OpSpec] = {
     Op.REBALANCE: OpSpec(
         "the group coordinator started a new generation",
         "the broker",
+        peer="the group, ``group:<name>``",
         num="the generation",
         detail="why; the target assignment",
     ),

@@ -79,6 +79,8 @@ class CommitHooks(Protocol):
 
 class ConsumerHost(NodeHost, Protocol):
     group: ConsumerGroup
+    group_name: str
+    sink: str
     fetch_wait: float
     max_receives: int | None
     max_records: int

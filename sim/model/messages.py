@@ -95,6 +95,7 @@ class JoinGroup(Message):
     kind: ClassVar[str] = "join-group"
     request: int
     instance: str = ""
+    group: str = "default"
 
 
 @dataclass(slots=True)
@@ -104,6 +105,7 @@ class LeaveGroup(Message):
     kind: ClassVar[str] = "leave-group"
     request: int
     member: str
+    group: str = "default"
 
 
 @dataclass(slots=True)
@@ -115,6 +117,7 @@ class Heartbeat(Message):
     member: str
     generation: int
     held: tuple[int, ...]
+    group: str = "default"
 
 
 @dataclass(slots=True)
@@ -139,6 +142,8 @@ class Fetch(Message):
     request: int
     positions: dict[int, int]
     epochs: dict[int, int]
+    group: str = "default"
+    """The consumer's group (a log is read by every group, each from its own positions)."""
 
 
 @dataclass(slots=True)
@@ -170,6 +175,7 @@ class OffsetCommit(Message):
     sequence: tuple[int, int] = (0, 0)
     """(the member's incarnation, its commit count): commits ride one ordered connection, so
     a commit overtaken by a later one of the same member (a reordering fault) is stale."""
+    group: str = "default"
 
 
 @dataclass(slots=True)
@@ -186,6 +192,7 @@ class OffsetFetch(Message):
     kind: ClassVar[str] = "offset-fetch"
     request: int
     partitions: tuple[int, ...]
+    group: str = "default"
 
 
 @dataclass(slots=True)

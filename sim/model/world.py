@@ -32,7 +32,7 @@ from .sink import Sink
 from .twophase import Coordinator
 from .workload import Arrival, materialise_workload
 
-LagSample = tuple[float, int, int, int]
+LagSample = tuple[float, str, int, int, int]
 
 
 class World:
@@ -79,6 +79,7 @@ class World:
 
     def _build(self, ctx: Context) -> None:
         cfg, role, topo = self.cfg, self.strategy, self.topology
+        groups = [(plan.name, plan.settings) for plan in cfg.groups]
         databases = [ProducerDatabase(name, self.record) for name in topo.producer_names]
         self.producers = [
             Producer(name, ctx, cfg.producer, role.producer, db, cfg.two_phase_commit)
@@ -91,7 +92,7 @@ class World:
                 cfg.broker,
                 role.broker,
                 cfg.two_phase_commit,
-                cfg.consumer_group if name == topo.group_coordinator else None,
+                groups if name == topo.group_coordinator else None,
             )
             for name in topo.broker_names
         ]
@@ -100,13 +101,15 @@ class World:
                 name,
                 ctx,
                 role.consumer,
-                cfg.consumer_group,
+                plan.settings,
                 cfg.broker,
                 cfg.workload.failure_probability,
+                plan.name,
             )
-            for name in topo.consumer_names
+            for plan in cfg.groups
+            for name in topo.consumers_of(plan.name)
         ]
-        self.sink = Sink(topo.sink, ctx)
+        self.sinks = {g: Sink(topo.sink_of(g), ctx) for g in topo.group_names}
         relays = (
             [
                 Relay(
@@ -127,7 +130,8 @@ class World:
             if topo.coordinator
             else []
         )
-        for node in [*self.producers, *self.brokers, *self.consumers, self.sink, *relays, *extra]:
+        sinks = list(self.sinks.values())
+        for node in [*self.producers, *self.brokers, *self.consumers, *sinks, *relays, *extra]:
             self.nodes[node.name] = node
 
     def _arrivals(self, producer: Producer, arrivals: list[Arrival]) -> Generator[Any, Any, None]:
@@ -149,17 +153,18 @@ class World:
         return until
 
     def _sample_lag(self, every: float) -> Generator[Any, Any, None]:
-        """Consumer lag per partition: records in the log beyond the committed offset (the
-        broker's, or the sink's for transactional consumers), and the backlog: records not yet
-        consumed (:meth:`Broker.levels`)."""
-        sink = self.sink
+        """Consumer lag per group and partition: records in the log beyond the group's
+        committed offset (the broker's, or its sink's for transactional consumers), and the
+        backlog: records not yet consumed (:meth:`Broker.levels`)."""
         host = self.brokers[0]
         while True:
             now = float(self.env.now)
-            committed = host.committed_offsets()
-            stored = sink.stored_offsets()
-            for broker in self.brokers:
-                for p, end, backlog in broker.levels():
-                    consumed = max(committed.get(p, 0), stored.get(p, 0))
-                    self.lag_samples.append((now, p, max(0, end - consumed), backlog))
+            for group, sink in self.sinks.items():
+                committed = host.committed_offsets(group)
+                stored = sink.stored_offsets()
+                for broker in self.brokers:
+                    for p, end, backlog in broker.levels():
+                        consumed = max(committed.get(p, 0), stored.get(p, 0))
+                        lag = max(0, end - consumed)
+                        self.lag_samples.append((now, group, p, lag, backlog))
             yield self.env.timeout(every)

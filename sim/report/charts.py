@@ -957,6 +957,52 @@ def _drawable(
     config: Any,
     metrics: Sequence[str] | None,
 ) -> Iterator[tuple[str, Callable[[], Figure]]]:
+    """(file name, how to draw it) of each chart the frames support; with several consumer
+    groups, each chart once per group (``<chart>-<group>``), from that group's rows."""
+    groups = _groups(summary, messages)
+    if len(groups) <= 1:
+        yield from _drawable_one(summary, messages, faults, lag, config, metrics)
+        return
+    for group in groups:
+        own = [_of_group(f, group) for f in (summary, messages, lag)]
+        for name, draw in _drawable_one(own[0], own[1], faults, own[2], config, metrics):
+            yield f"{name}-{group}", functools.partial(_titled, draw, group)
+
+
+def _groups(*frames: pd.DataFrame | None) -> list[str]:
+    """The consumer groups of the frames, in order of appearance."""
+    for frame in frames:
+        if frame is not None and "group" in frame.columns and len(frame):
+            return [str(g) for g in frame["group"].unique()]
+    return []
+
+
+def _of_group(frame: pd.DataFrame | None, group: str) -> pd.DataFrame | None:
+    if frame is None or "group" not in frame.columns:
+        return frame
+    return frame[frame["group"] == group].reset_index(drop=True)
+
+
+def _titled(draw: Callable[[], Figure], group: str) -> Figure:
+    """A chart of one consumer group's rows, saying which group it shows."""
+    fig = draw()
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""  # type: ignore[attr-defined]
+    if title:
+        fig.suptitle(f"{title} (consumer group {group})")
+    else:
+        ax = fig.axes[0]
+        ax.set_title(f"{ax.get_title()} (consumer group {group})")
+    return fig
+
+
+def _drawable_one(
+    summary: pd.DataFrame | None,
+    messages: pd.DataFrame | None,
+    faults: pd.DataFrame | None,
+    lag: pd.DataFrame | None,
+    config: Any,
+    metrics: Sequence[str] | None,
+) -> Iterator[tuple[str, Callable[[], Figure]]]:
     """(file name, how to draw it) of each chart the frames support."""
     summary = summary if summary is not None else pd.DataFrame()
     messages = messages if messages is not None else pd.DataFrame()

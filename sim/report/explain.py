@@ -29,6 +29,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..check import Verdict, check, messages_frame
+from ..check.groups import owner
 from ..config import ConfigError
 from ..history import causes
 from ..history.recorder import FRAME_COLUMNS, frame_to_ops
@@ -140,9 +141,16 @@ def _few(items: list[str], n: int = EXAMPLES) -> str:
 # --------------------------------------------------------------------------- the verdict
 
 
-def _run_frame(results: Results, run: str) -> pd.DataFrame:
+def _run_frame(results: Results, run: str, group: str | None = None) -> pd.DataFrame:
+    """One run's history, as the checker of ``group`` saw it (None: all of it)."""
     events = results.events
-    return events[_run_mask(events, run)].sort_values("seq", kind="stable")
+    frame = events[_run_mask(events, run)].sort_values("seq", kind="stable")
+    if group is None:
+        return frame
+    group_of = results.config.node_topology().group_of_node
+    peers = frame["peer"].where(frame["peer"].map(lambda p: isinstance(p, str)), "")
+    owners = [owner(str(n), str(p), group_of) for n, p in zip(frame["node"], peers, strict=True)]
+    return frame[[o is None or o == group for o in owners]]
 
 
 def _verdict(results: Results, frame: pd.DataFrame) -> tuple[Verdict, list[int]]:
@@ -175,15 +183,21 @@ def _findings(verdict: Verdict, seqs: list[int], message_id: str) -> Findings:
     return Findings(copies, tuple(e.duplicate_causes))
 
 
-def _message_row(results: Results, run: str, message_id: str) -> dict[str, Any]:
-    """The event's row in the saved messages frame ({} when there is none)."""
+def _message_row(
+    results: Results, run: str, message_id: str, group: str | None = None
+) -> dict[str, Any]:
+    """The event's row in the saved messages frame ({} when there is none): of ``group``,
+    or of the first group where it was lost, pending or duplicated (else the first)."""
     msgs = results.messages
     if msgs is None or msgs.empty or "id" not in msgs.columns:
         return {}
     if not set(_RUN_KEYS) <= set(msgs.columns):
         return {}
     rows = msgs[_run_mask(msgs, run) & (msgs["id"].astype(str) == message_id)]
-    return {} if rows.empty else dict(rows.iloc[0])
+    if group is not None and "group" in rows.columns:
+        rows = rows[rows["group"].astype(str) == group]
+    telling = [dict(r) for _, r in rows.iterrows() if _interesting(dict(r))]
+    return telling[0] if telling else ({} if rows.empty else dict(rows.iloc[0]))
 
 
 # --------------------------------------------------------------------------- which run
@@ -447,12 +461,16 @@ def _commit_rows(frame: pd.DataFrame, appends: pd.DataFrame) -> list[int]:
     return keep
 
 
-def _story(results: Results, message_id: str, run: str | None) -> Story:
+def _story(
+    results: Results, message_id: str, run: str | None, group: str | None = None
+) -> Story:
     message_id = str(message_id)
     label, with_id, how = _resolve_run(results, message_id, run)
-    frame = _run_frame(results, label)
+    group = _resolve_group(results, label, message_id, group)
+    frame = _run_frame(results, label, group)
     verdict, seqs = _verdict(results, frame)
-    info = {**_verdict_row(verdict, message_id), **_message_row(results, label, message_id)}
+    row = _message_row(results, label, message_id, group)
+    info = {**_verdict_row(verdict, message_id), **row}
     own = frame[frame["event"] == message_id].drop_duplicates("seq")
     nodes = {str(n) for n in own["node"]}
     nodes |= {str(p) for p in own["peer"] if isinstance(p, str) and p}
@@ -468,7 +486,19 @@ def _story(results: Results, message_id: str, run: str | None) -> Story:
     findings = _findings(verdict, seqs, message_id)
     steps = narrate(rows, findings, faults, {int(str(k)): int(v) for k, v in carried.items()})
     lifelines = sorted(nodes, key=node_key)
-    return Story(label, message_id, info, findings, steps, with_id, how, faults, lifelines)
+    return Story(
+        label, message_id, info, findings, steps, with_id, how, faults, lifelines, group or ""
+    )
+
+
+def _resolve_group(results: Results, run: str, message_id: str, group: str | None) -> str | None:
+    """The consumer group whose view of the run tells the story (None: the run has one)."""
+    groups = results.config.node_topology().group_names
+    if group is not None and group not in groups:
+        raise ExplainError(f"unknown --group {group!r}; the groups are: {', '.join(groups)}")
+    if len(groups) == 1:
+        return None
+    return group or str(_message_row(results, run, message_id).get("group", groups[0]))
 
 
 def journey(results: Results, message_id: str, run: str | None = None) -> pd.DataFrame:
@@ -550,7 +580,8 @@ def _why(story: Story) -> str:
 
 
 def _header(story: Story) -> list[str]:
-    lines = [f"Event {story.message_id} in run {story.run} ({story.how_chosen})"]
+    group = f", consumer group {story.group}" if story.group else ""
+    lines = [f"Event {story.message_id} in run {story.run}{group} ({story.how_chosen})"]
     others = [r for r in story.runs_with_id if r != story.run]
     if others:
         shown = ", ".join(f"--run {r}" for r in others[:8])
@@ -593,15 +624,20 @@ def _text(story: Story) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain_text(results: Results, message_id: str, run: str | None = None) -> str:
+def explain_text(
+    results: Results, message_id: str, run: str | None = None, group: str | None = None
+) -> str:
     """The story of one event: a header (run, fate, effects, deliveries, latency, causes),
-    one line per step, and a closing line naming the cause(s)."""
-    return _text(_story(results, message_id, run))
+    one line per step, and a closing line naming the cause(s). With several consumer groups
+    it is told as ``group`` saw it (default: the first group where it went wrong)."""
+    return _text(_story(results, message_id, run, group))
 
 
-def sequence_diagram(results: Results, message_id: str, run: str | None = None) -> Figure:
+def sequence_diagram(
+    results: Results, message_id: str, run: str | None = None, group: str | None = None
+) -> Figure:
     """The sequence (Lamport) diagram of one event's journey over the nodes it touched."""
-    return draw(_story(results, message_id, run))
+    return draw(_story(results, message_id, run, group))
 
 
 # --------------------------------------------------------------------------- the command
@@ -616,6 +652,7 @@ def explain(
     message_id: str,
     run: str | None = None,
     out_dir: str | Path | None = None,
+    group: str | None = None,
 ) -> tuple[str, list[Path]]:
     """Load a results folder, tell one event's journey and draw its sequence diagram.
 
@@ -628,9 +665,10 @@ def explain(
         results = load_results(folder)
     except ConfigError as exc:
         raise ExplainError(str(exc)) from None
-    story = _story(results, message_id, run)
+    story = _story(results, message_id, run, group)
     text = _text(story)
     fig = draw(story)
-    name = f"explain-{_safe_name(story.run)}-{_safe_name(story.message_id)}"
+    which = f"-{story.group}" if story.group else ""
+    name = f"explain-{_safe_name(story.run + which)}-{_safe_name(story.message_id)}"
     paths = save_figure(fig, Path(out_dir) if out_dir is not None else folder / "charts", name)
     return text, paths

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-DUPLICATE_COLUMNS = ["strategy", "cell", "replication", "id", "effect", "cause"]
+DUPLICATE_COLUMNS = ["strategy", "cell", "replication", "group", "id", "effect", "cause"]
 
 
 def duplicates_frame(messages: pd.DataFrame) -> pd.DataFrame:
@@ -16,7 +16,7 @@ def duplicates_frame(messages: pd.DataFrame) -> pd.DataFrame:
     if messages.empty or "duplicate_cause" not in messages.columns:
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
     rows = messages[messages["duplicate_cause"].notna()]
-    keys = [c for c in DUPLICATE_COLUMNS[:4] if c in rows.columns]
+    keys = [c for c in DUPLICATE_COLUMNS[:5] if c in rows.columns]
     each = rows[keys].assign(cause=rows["duplicate_cause"].astype(str).str.split("; "))
     each = each.explode("cause")
     each.insert(len(keys), "effect", each.groupby(level=0).cumcount() + 2)

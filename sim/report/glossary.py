@@ -40,7 +40,16 @@ KEYS: dict[str, tuple[str, str]] = {
     "ExperimentConfig.workload": ("", "what the producers generate"),
     "ExperimentConfig.topology": ("", "how many nodes of each role, and the network"),
     "ExperimentConfig.broker": ("", "the brokers' storage and delivery settings"),
-    "ExperimentConfig.consumer_group": ("", "the consumer group (log mode)"),
+    "ExperimentConfig.consumer_group": (
+        "",
+        "the consumer group (log mode); with consumer_groups, the settings each group "
+        "inherits",
+    ),
+    "ExperimentConfig.consumer_groups": (
+        "",
+        "several consumer groups, each reading every event with its own consumers, offsets "
+        "and sink (sink-<name>); replaces topology.consumers. null: one group, default",
+    ),
     "ExperimentConfig.producer": ("", "the producers' request and retry settings"),
     "ExperimentConfig.outbox": ("", "the outbox relay (strategy outbox)"),
     "ExperimentConfig.two_phase_commit": ("", "the 2PC coordinator and participants"),
@@ -183,6 +192,19 @@ KEYS: dict[str, tuple[str, str]] = {
         "consumers rejoin under a fixed instance id: a restart within the session timeout "
         "keeps its partitions",
     ),
+    "ConsumerGroupEntry.name": (
+        "",
+        "the group's name (letters, digits, '.', '_', '-'); its sink is sink-<name>",
+    ),
+    "ConsumerGroupEntry.consumers": (
+        "",
+        "its consumers, numbered across the groups in order (consumer-0, consumer-1, ...)",
+    ),
+    "ConsumerGroupEntry.assignor": ("", "as consumer_group.assignor; null: the section's"),
+    "ConsumerGroupEntry.session_timeout": (S, "as consumer_group's; null: the section's"),
+    "ConsumerGroupEntry.heartbeat_interval": (S, "as consumer_group's; null: the section's"),
+    "ConsumerGroupEntry.auto_commit_interval": (S, "as consumer_group's; null: the section's"),
+    "ConsumerGroupEntry.static_membership": ("", "as consumer_group's; null: the section's"),
     # producer
     "Producer.request_timeout": (S, "a request not acknowledged within this long is resent"),
     "Producer.max_in_flight": (
@@ -338,6 +360,8 @@ RUN_KEYS = {
     "strategy": "the delivery strategy",
     "replication": "replication index",
     "seed": "the replication's seed (the same for every strategy and cell)",
+    "group": "the consumer group (default without consumer_groups): each group reads every "
+    "event, so its counts are its own (network_messages is the run's)",
 }
 
 #: Every column of every frame of a results folder: frame -> column -> meaning.
@@ -359,6 +383,7 @@ FRAMES: dict[str, dict[str, str]] = {
         "strategy": RUN_KEYS["strategy"],
         "cell": RUN_KEYS["cell"],
         "replication": RUN_KEYS["replication"],
+        "group": "the consumer group: an event has a row and a fate per group",
         "id": "business event id, p<producer>-<n>",
         "producer": "the producer that created it",
         "key": "its key",
@@ -381,6 +406,7 @@ FRAMES: dict[str, dict[str, str]] = {
         "strategy": RUN_KEYS["strategy"],
         "cell": RUN_KEYS["cell"],
         "replication": RUN_KEYS["replication"],
+        "group": "the consumer group whose sink applied it again",
         "id": "business event id",
         "effect": "which extra effect (2 = the first duplicate)",
         "cause": "why this effect was applied again",
@@ -423,6 +449,7 @@ FRAMES: dict[str, dict[str, str]] = {
         "cell": RUN_KEYS["cell"],
         "replication": RUN_KEYS["replication"],
         "time": "sample time (s)",
+        "group": "the consumer group",
         "partition": "partition",
         "lag": "records in the log beyond the committed offset (the broker's, or the sink's "
         "for transactional consumers)",
@@ -434,6 +461,7 @@ FRAMES: dict[str, dict[str, str]] = {
         "cell": RUN_KEYS["cell"],
         "<swept path>": "the cell's swept values",
         "strategy": RUN_KEYS["strategy"],
+        "group": RUN_KEYS["group"],
         "n": "replications averaged",
         "<metric>": "mean across replications of each summary metric",
         "<metric>_ci95": "half-width of its 95% confidence interval (Student t)",

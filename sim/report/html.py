@@ -233,23 +233,24 @@ def _per_day(summary: pd.DataFrame, config: ExperimentConfig) -> str:
     return _section("Per day", f"<p>{_e(note)}</p>" + _table(frame, ("strategy",)))
 
 
+def _chart_kind(stem: str) -> str:
+    """The chart a file shows: ``sweep_1`` is a sweep, ``costs-billing`` the costs (of one
+    consumer group)."""
+    return "sweep" if stem.startswith("sweep") else stem.split("-")[0]
+
+
 def _charts(charts: Path) -> str:
     files = sorted(charts.glob("*.png")) if charts.is_dir() else []
     if not files:
         return _section("Charts", '<p class="muted">No charts were drawn (--no-charts).</p>')
     rank = {name: i for i, name in enumerate(CHART_ORDER)}
-    files.sort(
-        key=lambda p: (
-            rank.get(p.stem.split("_")[0] if p.stem.startswith("sweep") else p.stem, len(rank)),
-            p.stem,
-        )
-    )
+    files.sort(key=lambda p: (rank.get(_chart_kind(p.stem), len(rank)), p.stem))
     figures = []
     for path in files:
         if path.stem.startswith("explain-"):
             continue
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        key = "sweep" if path.stem.startswith("sweep") else path.stem
+        key = _chart_kind(path.stem)
         caption = f"{path.stem}: {CHART_TEXT.get(key, '')} (charts/{path.name}, and .svg)"
         figures.append(
             f'<figure><img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'

@@ -43,7 +43,7 @@ def mean_ci(values: np.ndarray | pd.Series) -> tuple[float, float]:
 
 
 def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per (cell, strategy): for every count, rate and latency column its mean across
+    """One row per (cell, strategy, group): for every count, rate and latency column its mean across
     replications (``<col>``) and the half-width of the 95% CI (``<col>_ci95``); ``n`` replications.
 
     Swept parameters (the columns between ``cell`` and ``strategy``) are kept.
@@ -54,7 +54,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     swept = []
     if "cell" in cols and "strategy" in cols:
         swept = cols[cols.index("cell") + 1 : cols.index("strategy")]
-    keys = [c for c in ("experiment", "cell", *swept, "strategy") if c in cols]
+    keys = [c for c in ("experiment", "cell", *swept, "strategy", "group") if c in cols]
     metrics = [c for c in (*COUNT_COLUMNS, *RATE_COLUMNS) if c in cols]
     rows = []
     for key, group in summary.groupby(keys, sort=False, dropna=False):

@@ -92,6 +92,8 @@ class Story:
     faults: list[Fault]
     nodes: list[str]
     """Its lifelines, in role order."""
+    group: str = ""
+    """The consumer group whose view it tells ("" with one group)."""
 
 
 def node_key(name: str) -> tuple[int, str, int, str]:

@@ -1,4 +1,4 @@
-"""The summary table a person reads: one row per (cell, strategy), the mean of its
+"""The summary table a person reads: one row per (cell, strategy[, group]), the mean of its
 replications, counts as whole numbers, rates in percent, latencies in milliseconds.
 
 The columns are those that matter for the experiment: the swept parameters (``p``), the
@@ -99,12 +99,16 @@ def summary_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> pd
     swept = swept_parameters(summary)
     names = short_names(swept)
     shown = _shown(summary, metrics or [])
+    grouped = "group" in summary.columns and summary["group"].nunique() > 1
     keys = [c for c in ("cell", *swept, "strategy") if c in summary.columns]
+    keys += ["group"] if grouped else []
     rows: list[dict[str, Any]] = []
     for key, group in summary.groupby(keys, sort=False, dropna=False):
         values = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row = {names[p]: fmt_value(values[p]) for p in swept}
         row["strategy"] = str(values["strategy"])
+        if grouped:
+            row["group"] = str(values["group"])
         for column, header in shown:
             mean = pd.to_numeric(group[column], errors="coerce").mean()
             row[header] = format_value(column, float(mean))
@@ -116,7 +120,7 @@ def replications_note(summary: pd.DataFrame) -> str:
     """What a row averages: "mean of 3 replications" (or "1 replication")."""
     if summary.empty or "strategy" not in summary.columns:
         return ""
-    keys = [c for c in ("cell", "strategy") if c in summary.columns]
+    keys = [c for c in ("cell", "strategy", "group") if c in summary.columns]
     sizes = summary.groupby(keys, sort=False).size()
     low, high = int(sizes.min()), int(sizes.max())
     if high == 1:

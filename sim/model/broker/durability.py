@@ -70,14 +70,14 @@ class Interval(Durability):
             yield from broker.sleep(self.flush_interval)
             for log in broker.logs.values():
                 log.flushed = log.end
-            if broker.offsets is not None:
-                broker.offsets.flush()
+            for offsets in broker.offset_stores.values():
+                offsets.flush()
 
     def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         for p, log in broker.logs.items():
             broker.truncate(p, log.flushed, cause)
-        if broker.offsets is not None:
-            broker.reset_offsets(dict(broker.offsets.flushed), cause)
+        for group, offsets in broker.offset_stores.items():
+            broker.reset_offsets(group, dict(offsets.flushed), cause)
 
 
 class Memory(Interval):
@@ -96,9 +96,9 @@ class Memory(Interval):
         cause = causes.crash(broker.name)
         for p in broker.logs:
             broker.truncate(p, 0, cause)
-        if broker.offsets is not None:
-            broker.offsets.flushed = {}
-            broker.reset_offsets({}, cause)
+        for group, offsets in broker.offset_stores.items():
+            offsets.flushed = {}
+            broker.reset_offsets(group, {}, cause)
 
     def lose_unflushed(self, broker: BrokerHost, cause: str) -> None:
         pass

@@ -30,6 +30,7 @@ class ParkedFetch:
     consumer: str
     request: int
     positions: dict[int, int]
+    group: str
     timer: Any = None
 
 
@@ -55,7 +56,7 @@ class LogStore:
     def truncated(self, p: int, keep: int) -> None:
         """Nothing to reset: consumers learn of the truncation by its epoch."""
 
-    def _available(self, positions: dict[int, int]) -> list[Record]:
+    def _available(self, positions: dict[int, int], group: str) -> list[Record]:
         """Records from each position, partitions in the order the consumer asked (it rotates
         them, KIP-74), at most ``max_partition_records`` per partition and
         ``max_poll_records`` in all."""
@@ -64,7 +65,7 @@ class LogStore:
         broker = self.broker
         for p, pos in positions.items():
             log = broker.logs[p]
-            log.fetched = max(log.fetched, min(pos, log.end))
+            log.read_to(group, pos)
             stable = log.stable()
             if pos < stable:
                 room = min(self.max_partition_records, budget - len(out))
@@ -87,12 +88,14 @@ class LogStore:
         request: int,
         positions: dict[int, int],
         resets: dict[int, int],
+        group: str,
         records: list[Record] | None = None,
     ) -> FetchResponse:
         """The answer to a fetch: records from the partitions not being reset (``records`` when
         the caller already took them), the log epochs, and the resets."""
         if records is None:
-            records = self._available({p: pos for p, pos in positions.items() if p not in resets})
+            fresh = {p: pos for p, pos in positions.items() if p not in resets}
+            records = self._available(fresh, group)
         epochs = {p: self.broker.logs[p].epoch for p in positions}
         return FetchResponse(request, records, epochs, resets)
 
@@ -105,12 +108,14 @@ class LogStore:
             point = logs[p].divergence(msg.epochs.get(p, 0))
             if point is not None or pos > logs[p].end:
                 resets[p] = min(pos, logs[p].end if point is None else point)
-        records = self._available({p: pos for p, pos in msg.positions.items() if p not in resets})
+        fresh = {p: pos for p, pos in msg.positions.items() if p not in resets}
+        records = self._available(fresh, msg.group)
         if resets or records:
-            self.broker.send(consumer, self._response(msg.request, msg.positions, resets, records))
+            reply = self._response(msg.request, msg.positions, resets, msg.group, records)
+            self.broker.send(consumer, reply)
             self._made_room(msg.positions)
             return
-        parked = ParkedFetch(consumer, msg.request, dict(msg.positions))
+        parked = ParkedFetch(consumer, msg.request, dict(msg.positions), msg.group)
         self._parked.append(parked)
         incarnation = self.broker.incarnation
         timer = self.broker.env.timeout(self.fetch_max_wait)
@@ -126,7 +131,8 @@ class LogStore:
             broker.when_resumed(lambda: self._expire(parked, incarnation))
             return
         self._parked.remove(parked)
-        broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))
+        reply = self._response(parked.request, parked.positions, {}, parked.group)
+        broker.send(parked.consumer, reply)
         self._made_room(parked.positions)
 
     def _made_room(self, positions: dict[int, int]) -> None:
@@ -143,7 +149,8 @@ class LogStore:
         end = broker.logs[partition].stable()
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < end:
-                broker.send(parked.consumer, self._response(parked.request, parked.positions, {}))
+                reply = self._response(parked.request, parked.positions, {}, parked.group)
+                broker.send(parked.consumer, reply)
             else:
                 still.append(parked)
         self._parked = still

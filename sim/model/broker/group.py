@@ -21,11 +21,12 @@ no rebalance (members' session timers restart); an in-memory broker forgets both
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ...config.models import ConsumerGroup
+from ...core.topology import GROUP_TAG
 from ...history.ops import Op
 from ..messages import (
     Envelope,
@@ -58,12 +59,15 @@ class GroupCoordinator:
     def __init__(
         self,
         broker: BrokerHost,
+        name: str,
         cfg: ConsumerGroup,
         partitions: list[int],
         durability: Durability,
         offsets: OffsetStore,
     ) -> None:
         self.broker = broker
+        self.name = name
+        self.tag = GROUP_TAG + name
         self.cfg = cfg
         self.durability = durability
         self.partitions = sorted(partitions)
@@ -74,14 +78,13 @@ class GroupCoordinator:
         """(member, partition) -> the sequence of the last commit stored for it."""
         self.next_member = 0
         self.reset()
-        for kind, handler in (
-            (JoinGroup, self._on_join),
-            (Heartbeat, self._on_heartbeat),
-            (LeaveGroup, self._on_leave),
-            (OffsetCommit, self._on_commit),
-            (OffsetFetch, self._on_offset_fetch),
-        ):
-            broker.on(kind, handler)
+        self.handlers: dict[type, Callable[[Envelope], None]] = {
+            JoinGroup: self._on_join,
+            Heartbeat: self._on_heartbeat,
+            LeaveGroup: self._on_leave,
+            OffsetCommit: self._on_commit,
+            OffsetFetch: self._on_offset_fetch,
+        }
 
     def reset(self) -> None:
         """Forget the group (an in-memory coordinator crashed): members will be told to rejoin."""
@@ -127,7 +130,11 @@ class GroupCoordinator:
             f"{m}:{','.join(map(str, ps)) or '-'}" for m, ps in sorted(self.target.items())
         )
         self.broker.record(
-            Op.REBALANCE, self.broker.name, num=self.generation, detail=f"{why}; {text}"
+            Op.REBALANCE,
+            self.broker.name,
+            peer=self.tag,
+            num=self.generation,
+            detail=f"{why}; {text}",
         )
 
     def join(self, consumer: str, instance: str = "") -> GroupResponse:
@@ -273,3 +280,30 @@ class GroupCoordinator:
         offsets = {p: c.offset if c else 0 for p, c in stored.items()}
         epochs = {p: c.epoch if c else 0 for p, c in stored.items()}
         self._reply(env, OffsetFetchResponse(-1, offsets, epochs))
+
+
+class Groups:
+    """The consumer groups a coordinator broker hosts, each with its own members, generation
+    and committed offsets; a group request goes to the group it names."""
+
+    def __init__(
+        self,
+        broker: BrokerHost,
+        plans: list[tuple[str, ConsumerGroup]],
+        partitions: list[int],
+        durability: Durability,
+    ) -> None:
+        self.by_name = {
+            name: GroupCoordinator(broker, name, cfg, partitions, durability, OffsetStore())
+            for name, cfg in plans
+        }
+        first = next(iter(self.by_name.values()))
+        for kind in first.handlers:
+            broker.on(kind, self._dispatch)
+
+    def _dispatch(self, env: Envelope) -> None:
+        group = self.by_name[env.payload.group]  # type: ignore[attr-defined]
+        group.handlers[type(env.payload)](env)
+
+    def __iter__(self) -> Iterator[GroupCoordinator]:
+        return iter(self.by_name.values())

@@ -25,11 +25,24 @@ class PartitionLog:
     """(epoch that began, offset the log was truncated to)."""
     gone: set[int] = field(default_factory=set)
     """Offsets never to hand out again: expired (TTL), discarded (drop-oldest), deleted."""
-    fetched: int = 0
-    """The highest position a consumer fetched from: what lies below it has been read."""
+    readers: int = 1
+    """Consumer groups reading this log (each fetches from positions of its own)."""
+    fetched_by: dict[str, int] = field(default_factory=dict)
+    """Per group, the highest position one of its consumers fetched from."""
     holds: dict[str, int] = field(default_factory=dict)
     """2PC transactions prepared here and not yet decided -> the log end when they prepared:
     read-committed consumers read no further than the lowest (the last stable offset)."""
+
+    @property
+    def fetched(self) -> int:
+        """What every group has read: below it nothing is waiting to be read."""
+        if len(self.fetched_by) < self.readers:
+            return 0
+        return min(self.fetched_by.values())
+
+    def read_to(self, group: str, position: int) -> None:
+        """A consumer of ``group`` fetched from ``position``."""
+        self.fetched_by[group] = max(self.fetched_by.get(group, 0), min(position, self.end))
 
     def stable(self) -> int:
         """The last stable offset: the end of what a read-committed consumer may read."""
@@ -56,7 +69,7 @@ class PartitionLog:
         cut = self.records[keep:]
         del self.records[keep:]
         self.flushed = min(self.flushed, keep)
-        self.fetched = min(self.fetched, keep)
+        self.fetched_by = {g: min(o, keep) for g, o in self.fetched_by.items()}
         self.gone = {o for o in self.gone if o < keep}  # offsets to be reused are fresh
         self.holds = {txn: min(o, keep) for txn, o in self.holds.items()}
         self.epoch += 1
@@ -91,10 +104,11 @@ class BrokerHost(NodeHost, Protocol):
 
     logs: dict[int, PartitionLog]
     dead_letters: list[Record]
-    offsets: OffsetStore | None
-    """The committed offsets it stores (the group coordinator's), None on other brokers."""
+    offset_stores: dict[str, OffsetStore]
+    """The committed offsets it stores per consumer group (the group coordinator's; none on
+    other brokers)."""
 
-    def reset_offsets(self, to: dict[int, Committed], cause: str) -> None: ...
+    def reset_offsets(self, group: str, to: dict[int, Committed], cause: str) -> None: ...
 
     def room(self, p: int) -> None: ...
 

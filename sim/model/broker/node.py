@@ -23,6 +23,7 @@ from typing import Any
 from ...config.models import Broker as BrokerConfig
 from ...config.models import ConsumerGroup, TwoPhaseCommit
 from ...core.strategies import BrokerRole
+from ...core.topology import GROUP_TAG
 from ...history import causes
 from ...history.ops import Op
 from ..context import Context
@@ -40,7 +41,7 @@ from ..node import Node
 from ..twophase import Participant
 from .durability import DURABILITIES
 from .fetch import LogStore
-from .group import GroupCoordinator
+from .group import Groups
 from .idempotence import Idempotence, NoIdempotence
 from .limits import HOLD, Retention, overflow_policy
 from .log import Committed, OffsetStore, PartitionLog
@@ -60,12 +61,13 @@ class Broker(Node):
         cfg: BrokerConfig,
         role: BrokerRole,
         two_pc: TwoPhaseCommit,
-        group: ConsumerGroup | None = None,
+        groups: list[tuple[str, ConsumerGroup]] | None = None,
     ) -> None:
         super().__init__(name, ctx)
         self.cfg = cfg
+        readers = len(ctx.topology.group_names)
         self.logs: dict[int, PartitionLog] = {
-            p: PartitionLog() for p in ctx.topology.partitions_of(name)
+            p: PartitionLog(readers=readers) for p in ctx.topology.partitions_of(name)
         }
         self.dead_letters: list[Record] = []  # the dead-letter queue / topic (durable)
         fsync = cfg.fsync_time.sampler(ctx.streams(f"broker/fsync/{name}"))
@@ -81,12 +83,12 @@ class Broker(Node):
         self.participant = Participant(
             self, two_pc, lambda rec: True, self._txn_apply, prepared=self._txn_hold
         )
-        self.group: GroupCoordinator | None = None
-        self.offsets: OffsetStore | None = None
-        if group is not None and self.store.hosts_group:
-            self.offsets = OffsetStore()
+        self.groups: Groups | None = None
+        self.offset_stores: dict[str, OffsetStore] = {}
+        if groups and self.store.hosts_group:
             partitions = list(range(ctx.topology.partitions))
-            self.group = GroupCoordinator(self, group, partitions, self.durability, self.offsets)
+            self.groups = Groups(self, groups, partitions, self.durability)
+            self.offset_stores = {g.name: g.offsets for g in self.groups}
         self._blocked: dict[int, deque[Envelope]] = {}
         """Produce requests held back by a full partition (``overflow: block``), in order."""
         self._unholding = False
@@ -99,16 +101,17 @@ class Broker(Node):
     def on_start(self) -> None:
         self.participant.recover()
         self.durability.start(self)
-        if self.group is not None:
-            self.group.restarted()
-            self.spawn(self.group.sweeper())
+        for group in self.groups or ():
+            group.restarted()
+            self.spawn(group.sweeper())
 
     def on_crash(self) -> None:
         self._blocked = {}
         self.store.crashed()
         self.durability.crashed(self)
-        if self.group is not None and not self.durability.keeps_state:
-            self.group.reset()
+        if not self.durability.keeps_state:
+            for group in self.groups or ():
+                group.reset()
         keeps = self.durability.keeps_state
         self.idempotence.crashed(keeps, keeps and self.dedupe_durable, causes.crash(self.name))
 
@@ -127,10 +130,11 @@ class Broker(Node):
         self.idempotence.truncated(p, keep)
         self.store.truncated(p, keep)
 
-    def reset_offsets(self, to: dict[int, Committed], cause: str) -> None:
-        """Committed offsets fall back to ``to`` (what was on disk); record each that moved."""
-        assert self.offsets is not None
-        now = self.offsets.committed
+    def reset_offsets(self, group: str, to: dict[int, Committed], cause: str) -> None:
+        """A group's committed offsets fall back to ``to`` (what was on disk); record each
+        that moved."""
+        offsets = self.offset_stores[group]
+        now = offsets.committed
         for p in sorted(set(now) | set(to)):
             if now.get(p) != to.get(p):
                 was = to.get(p) or now[p]
@@ -138,11 +142,12 @@ class Broker(Node):
                 self.record(
                     Op.OFFSET_RESET,
                     self.name,
+                    peer=GROUP_TAG + group,
                     part=p,
                     num=then.offset if then else 0,
                     detail=(was.leader, cause),
                 )
-        self.offsets.committed = dict(to)
+        offsets.committed = dict(to)
 
     # ------------------------------------------------------------------ producing
 
@@ -314,8 +319,10 @@ class Broker(Node):
         fetched; queue: messages not yet deleted)."""
         return [(p, log.end, self.store.backlog(p, log)) for p, log in self.logs.items()]
 
-    def committed_offsets(self) -> dict[int, int]:
-        """The committed offsets it stores (the group coordinator), for the lag probe."""
-        if self.offsets is None:
+    def committed_offsets(self, group: str) -> dict[int, int]:
+        """The committed offsets of ``group`` it stores (the group coordinator), for the lag
+        probe."""
+        offsets = self.offset_stores.get(group)
+        if offsets is None:
             return {}
-        return {p: c.offset for p, c in self.offsets.committed.items()}
+        return {p: c.offset for p, c in offsets.committed.items()}

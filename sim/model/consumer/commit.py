@@ -48,7 +48,7 @@ class CommitMode:
         """Where to resume ``partitions``: their committed offsets (at the group coordinator),
         with the leader epochs they refer to."""
         c = self.consumer
-        fetch = partial(OffsetFetch, partitions=tuple(partitions))
+        fetch = partial(OffsetFetch, partitions=tuple(partitions), group=c.group_name)
         reply = yield from c.call(c.topology.group_coordinator, fetch)
         c.positions.update(reply.offsets)
         c.epochs.update(reply.epochs)
@@ -67,6 +67,7 @@ class CommitMode:
             generation=c.generation,
             member=c.member_id,
             sequence=(c.incarnation, c.commits),
+            group=c.group_name,
         )
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
@@ -169,7 +170,7 @@ class InSink(CommitMode):
         to: a fetch with that epoch rewinds to the truncation point if the log lost records."""
         c = self.consumer
         fetch = partial(SinkOffsetFetch, partitions=tuple(partitions))
-        reply = yield from c.call(c.topology.sink, fetch)
+        reply = yield from c.call(c.sink, fetch)
         self._resume(reply.offsets, reply.epochs)
 
     def _resume(self, offsets: dict[int, int], epochs: dict[int, int]) -> None:

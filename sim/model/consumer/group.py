@@ -37,7 +37,8 @@ class GroupConsumption:
     def _join(self) -> Generator[Any, Any, GroupResponse]:
         c = self.consumer
         coordinator = c.topology.group_coordinator
-        reply = yield from c.call(coordinator, partial(JoinGroup, instance=c.instance))
+        join = partial(JoinGroup, instance=c.instance, group=c.group_name)
+        reply = yield from c.call(coordinator, join)
         c.member_id = reply.member
         c.last_heartbeat = float(c.env.now)
         self._apply(reply)
@@ -62,7 +63,13 @@ class GroupConsumption:
                 reply = yield from self._join()
                 continue
             held = tuple(sorted({*c.assigned, *c.to_take}))
-            beat = partial(Heartbeat, member=c.member_id, generation=c.generation, held=held)
+            beat = partial(
+                Heartbeat,
+                member=c.member_id,
+                generation=c.generation,
+                held=held,
+                group=c.group_name,
+            )
             reply = yield from c.call(coordinator, beat, retry=False)
             if reply is None:
                 continue
@@ -85,7 +92,7 @@ class GroupConsumption:
         """Leave the group, give everything up, and wait for the poll loop to poll again."""
         c = self.consumer
         member = c.member_id
-        c.send(c.topology.group_coordinator, LeaveGroup(-1, member))
+        c.send(c.topology.group_coordinator, LeaveGroup(-1, member, c.group_name))
         c.abandon("max.poll.interval exceeded", [*c.assigned, *c.to_take])
         c.member_id = ""
         while self._stalled():
@@ -160,7 +167,7 @@ class GroupConsumption:
         epochs = {p: c.epochs.get(p, 0) for p in parts}
         reply = yield from c.call(
             broker,
-            lambda r: Fetch(r, positions, epochs),
+            lambda r: Fetch(r, positions, epochs, c.group_name),
             retry=False,
             timeout=c.fetch_wait + c.request_timeout,
         )

@@ -54,9 +54,13 @@ class Consumer(Node):
         group: ConsumerGroup,
         broker: BrokerConfig,
         failure_probability: float = 0.0,
+        group_name: str = "default",
     ) -> None:
         super().__init__(name, ctx)
         self.group = group
+        self.group_name = group_name
+        self.sink = ctx.topology.sink_of(group_name)
+        """Its group's sink."""
         self.instance = name if group.static_membership else ""
         self.retry_sink = role.retry_sink
         self.dedupe_ids = role.dedupe_ids
@@ -177,7 +181,7 @@ class Consumer(Node):
                 return (yield from self._give_up(rec, offsets, tries, publish))
         dedupe, keep = self.dedupe_ids, self.dedupe_retention
         reply = yield from self.call(
-            self.topology.sink,
+            self.sink,
             lambda r: SinkTxn(r, (rec,), offsets, dedupe, keep),
             retry=self.retry_sink,
         )
@@ -213,6 +217,6 @@ class Consumer(Node):
         yield from self.call(leader, lambda r: DeadLetter(r, rec, f"failed {tries} times"))
         reply = None
         if offsets is not None:  # a transactional consumer still stores its position past it
-            reply = yield from self.call(self.topology.sink, lambda r: SinkTxn(r, (), offsets))
+            reply = yield from self.call(self.sink, lambda r: SinkTxn(r, (), offsets))
         self.record(Op.RELEASE, self.name, (rec.eid,), detail="dead-lettered")
         return reply if reply is not None else True

@@ -1,0 +1,140 @@
+"""Several consumer groups (``consumer_groups``): every group reads every event with its own
+members, committed offsets and sink, and has a fate per event; a fault in one group's
+consumer changes only that group's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import sim
+from sim.config import ConfigError, load_config
+
+GROUPS: dict[str, Any] = {
+    "seed": 5,
+    "replications": 1,
+    "duration": 10,
+    "drain": 20,
+    "trace": "messages",
+    "strategies": ["at-least-once", "exactly-once"],
+    "workload": {"rate": 40, "keys": 4},
+    "topology": {"partitions": 3},
+    "consumer_groups": [
+        {"name": "billing", "consumers": 2},
+        {"name": "search", "consumers": 1, "assignor": "round-robin"},
+    ],
+}
+CRASH = {"kind": "crash", "node": "consumer-2", "at": 3, "restart_after": 1}
+COUNTS = ["intended", "committed", "processed", "effects", "duplicates", "lost", "pending"]
+
+
+def _run(**overrides: Any) -> Any:
+    res = sim.run({**GROUPS, **overrides}, workers=1, progress=False)
+    assert not res.errors, res.errors
+    return res
+
+
+def _rows(res: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["strategy"], r["group"]): r for r in res.summary.to_dict("records")}
+
+
+def test_every_group_processes_every_committed_event() -> None:
+    res = _run()
+    msgs = res.messages
+    assert set(msgs["group"]) == {"billing", "search"}
+    for (strategy, group), rows in msgs.groupby(["strategy", "group"]):
+        committed = rows[rows["committed"]]
+        assert (committed["fate"] == "processed").all(), (strategy, group)
+    # the same events in each group: one row per (event, group)
+    ids = msgs.groupby(["strategy", "group"])["id"].apply(frozenset)
+    assert ids.groupby(level=0).nunique().eq(1).all()
+    rows = _rows(res)
+    assert (
+        rows[("exactly-once", "billing")]["processed"]
+        == rows[("exactly-once", "search")]["processed"]
+        > 300
+    )
+
+
+def test_a_crash_in_one_groups_consumer_changes_only_that_groups_figures() -> None:
+    calm, crashed = _rows(_run()), _rows(_run(faults=[CRASH]))
+    for strategy in ("at-least-once", "exactly-once"):
+        billing = [
+            (calm[(strategy, "billing")][c], crashed[(strategy, "billing")][c]) for c in COUNTS
+        ]
+        assert all(a == b for a, b in billing), (strategy, billing)
+    # consumer-2 is search's only consumer: its crash redelivers what it had not committed
+    search = crashed[("at-least-once", "search")]
+    assert search["duplicates"] > 0 and calm[("at-least-once", "search")]["duplicates"] == 0
+    causes = _run(faults=[CRASH]).duplicates
+    assert set(causes["group"]) == {"search"}
+    assert causes["cause"].str.contains("consumer-2").all()
+    assert crashed[("exactly-once", "search")]["duplicates"] == 0
+
+
+def test_groups_have_their_own_sinks_and_consumers_numbered_across_groups() -> None:
+    cfg = sim.ExperimentConfig.model_validate(GROUPS)
+    topo = cfg.node_topology()
+    assert topo.consumers_of("billing") == ("consumer-0", "consumer-1")
+    assert topo.consumers_of("search") == ("consumer-2",)
+    assert topo.sinks == ("sink-billing", "sink-search")
+    assert ("consumer-2", "sink-search") in topo.edges
+    assert ("consumer-2", "sink-billing") not in topo.edges
+    search = cfg.groups[1]
+    assert search.settings.assignor == "round-robin"
+    assert search.settings.session_timeout == cfg.consumer_group.session_timeout
+
+
+def test_a_group_setting_left_out_is_the_sections_even_after_a_round_trip() -> None:
+    data = {**GROUPS, "consumer_group": {"session_timeout": 20}}
+    cfg = sim.ExperimentConfig.model_validate(data)
+    again = sim.ExperimentConfig.model_validate(cfg.model_dump(mode="json"))
+    assert [g.settings.session_timeout for g in again.groups] == [20, 20]
+
+
+def test_without_consumer_groups_there_is_one_group_named_default() -> None:
+    res = sim.run(
+        {k: v for k, v in GROUPS.items() if k != "consumer_groups"}, workers=1, progress=False
+    )
+    assert set(res.summary["group"]) == {"default"}
+    assert set(res.messages["group"]) == {"default"}
+    assert "sink" in sim.ExperimentConfig.model_validate({}).node_names()
+
+
+@pytest.mark.parametrize(
+    ("groups", "words"),
+    [
+        ([{"name": "a"}, {"name": "a"}], "listed twice"),
+        ([{"name": "a b"}], "group name"),
+        ([{"name": "a", "heartbeat_interval": 30}], "heartbeat_interval"),
+        ([{"name": "a", "consumer": 2}], "consumer"),
+    ],
+)
+def test_bad_groups_are_refused_with_the_key_path(tmp_path, groups, words) -> None:
+    path = tmp_path / "bad.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump({"consumer_groups": groups}), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert "consumer_groups" in text and words in text and str(path) in text
+
+
+def test_several_groups_in_queue_mode_are_not_supported_yet(tmp_path) -> None:
+    path = tmp_path / "queue.yaml"
+    path.write_text(
+        "broker: {mode: queue}\nconsumer_groups: [{name: a}, {name: b}]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="not supported yet"):
+        load_config(path)
+
+
+def test_a_fault_may_name_a_groups_sink() -> None:
+    fault = {"kind": "crash", "node": "sink-search", "at": 3, "restart_after": 1}
+    rows = _rows(_run(faults=[fault]))
+    assert (
+        rows[("exactly-once", "search")]["processed"]
+        == rows[("exactly-once", "billing")]["processed"]
+    )
