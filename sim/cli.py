@@ -206,10 +206,12 @@ def _check(summary: Any) -> int:
     if "promises_broken" not in summary.columns:
         return 0
     broken = summary[summary["promises_broken"].fillna("none") != "none"]
+    grouped = "group" in summary.columns and summary["group"].nunique() > 1
     for _, row in broken.iterrows():
+        group = f", group {row['group']}" if grouped else ""
         print(
             f"msgsim: promise broken: {row['strategy']} (cell {row['cell']}, replication "
-            f"{row['replication']}): {row['promises_broken']}",
+            f"{row['replication']}{group}): {row['promises_broken']}",
             file=sys.stderr,
         )
     if len(broken):

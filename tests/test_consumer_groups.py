@@ -122,13 +122,27 @@ def test_bad_groups_are_refused_with_the_key_path(tmp_path, groups, words) -> No
     assert "consumer_groups" in text and words in text and str(path) in text
 
 
-def test_several_groups_in_queue_mode_are_not_supported_yet(tmp_path) -> None:
-    path = tmp_path / "queue.yaml"
-    path.write_text(
-        "broker: {mode: queue}\nconsumer_groups: [{name: a}, {name: b}]\n", encoding="utf-8"
-    )
-    with pytest.raises(ConfigError, match="not supported yet"):
-        load_config(path)
+def test_in_queue_mode_each_group_has_a_queue_of_its_own() -> None:
+    # SNS fanning out to one SQS queue per group: a message deleted from one group's queue is
+    # still in the other's, and a crash of search's only consumer touches only search.
+    queue = {
+        "broker": {"mode": "queue", "visibility_timeout": 2},
+        "strategies": ["at-least-once", "outbox"],
+    }
+    step = {"kind": "crash", "node": "consumer-2", "on": "after-process-before-commit"}
+    step |= {"occurrence": 50, "restart_after": 1}
+    calm, crashed = _rows(_run(**queue)), _rows(_run(**queue, faults=[step]))
+    for strategy in ("at-least-once", "outbox"):
+        for group in ("billing", "search"):
+            row = calm[(strategy, group)]
+            assert row["processed"] == row["committed"] > 300
+        billing = [
+            (calm[(strategy, "billing")][c], crashed[(strategy, "billing")][c]) for c in COUNTS
+        ]
+        assert all(a == b for a, b in billing), (strategy, billing)
+    assert crashed[("at-least-once", "search")]["duplicates"] > 0  # processed, not deleted
+    assert crashed[("outbox", "search")]["duplicates"] == 0  # its processed-id table
+    assert crashed[("at-least-once", "search")]["pending"] == 0
 
 
 def test_a_fault_may_name_a_groups_sink() -> None:

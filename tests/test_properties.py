@@ -161,7 +161,7 @@ def any_config(draw):
     latency = draw(st.floats(0.0001, 0.05, allow_nan=False))
     groups = None
     sinks: tuple[str, ...] = ("sink",)
-    if mode == "log" and draw(st.booleans()):  # several consumer groups, each reading it all
+    if draw(st.booleans()):  # several consumer groups, each reading it all (a queue each)
         sizes = draw(st.lists(st.integers(1, 2), min_size=2, max_size=3))
         groups = [{"name": f"g{i}", "consumers": n} for i, n in enumerate(sizes)]
         consumers, sinks = sum(sizes), tuple(f"sink-g{i}" for i in range(len(sizes)))

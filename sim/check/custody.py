@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ..core.topology import GROUP_TAG
 from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
@@ -181,7 +182,8 @@ class Custody(Part):
         log = self.logs[(node, part)]
         # the broker moved it out of the queue itself (a consumer's dead-letter publication
         # ends its custody message here, and leaves the log copy to the commits)
-        if (node == peer or not peer) and num in log and log[num] in eids:
+        by_broker = node == peer or not peer or peer.startswith(GROUP_TAG)
+        if by_broker and num in log and log[num] in eids:
             self.lose(self.events[log.pop(num)], 1, None)
 
     @on(Op.PROCESS_FAIL)

@@ -382,14 +382,6 @@ class ExperimentConfig(Model):
         if self.consumer_groups is None:
             return []
         problems = []
-        if self.broker.mode == "queue" and len(self.consumer_groups) > 1:
-            problems.append(
-                (
-                    "consumer_groups",
-                    "several groups in queue mode (a queue per group, as SNS fanning out to "
-                    "SQS) are not supported yet: use broker.mode: log, or one group",
-                )
-            )
         seen: set[str] = set()
         for i, entry in enumerate(self.consumer_groups):
             if entry.name in seen:

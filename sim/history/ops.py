@@ -269,6 +269,7 @@ VOCABULARY: dict[Op, OpSpec] = {
     Op.EXPIRE: OpSpec(
         "a broker discarded a record for its age (TTL)",
         "the broker",
+        peer="queue mode: the group whose queue it left, ``group:<name>``",
         eids="the event",
         part="the partition",
         num="the offset",
@@ -277,7 +278,7 @@ VOCABULARY: dict[Op, OpSpec] = {
     Op.DEAD_LETTER: OpSpec(
         "events moved to a dead-letter queue or topic",
         "the broker",
-        "the consumer that published it ('' when the broker moved it)",
+        "the consumer that published it (queue mode, moved by the broker: ``group:<name>``)",
         "the events",
         "the partition",
         "the offset",

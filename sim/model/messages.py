@@ -219,6 +219,8 @@ class Receive(Message):
     kind: ClassVar[str] = "receive"
     request: int
     max_records: int
+    group: str = "default"
+    """The consumer's group: each group has its own queue (SNS fanning out to SQS)."""
 
 
 @dataclass(slots=True)
@@ -245,6 +247,7 @@ class Delete(Message):
     request: int
     items: tuple[tuple[int, int, int], ...]
     """(partition, offset, log epoch) of each message: its receipt handle."""
+    group: str = "default"
 
 
 @dataclass(slots=True)
@@ -256,6 +259,7 @@ class ChangeVisibility(Message):
     request: int
     items: tuple[tuple[int, int, int], ...]
     """(partition, offset, log epoch) of each message."""
+    group: str = "default"
 
 
 @dataclass(slots=True)

@@ -50,6 +50,10 @@ class LogStore:
     def backlog(self, p: int, log: PartitionLog) -> int:
         return log.backlog()
 
+    def waiting(self, p: int, log: PartitionLog, o: int) -> bool:
+        """Whether record ``o`` is not yet read by every group (nor discarded)."""
+        return o >= log.fetched and o not in log.gone
+
     def crashed(self) -> None:
         self._parked.clear()
 

@@ -22,6 +22,8 @@ from ..messages import Produce, Record
 from .log import BrokerHost, PartitionLog
 
 Backlog = Callable[[int, PartitionLog], int]
+Waiting = Callable[[int, PartitionLog, int], bool]
+"""Whether a record (partition, log, offset) still waits to be consumed by some group."""
 
 
 HOLD = "hold"
@@ -59,9 +61,10 @@ class Refuse(Unbounded):
 class DropOldest(Unbounded):
     """Discard the oldest records not yet read to make room for the request."""
 
-    def __init__(self, capacity: int, backlog: Backlog) -> None:
+    def __init__(self, capacity: int, backlog: Backlog, waiting: Waiting) -> None:
         self.capacity = capacity
         self.backlog = backlog
+        self.waiting = waiting
 
     def refuses(
         self, broker: BrokerHost, producer: str, msg: Produce, p: int, log: PartitionLog
@@ -75,7 +78,7 @@ class DropOldest(Unbounded):
         for rec in log.records[consumed:]:
             if excess <= 0:
                 break
-            if rec.offset in log.gone:
+            if not self.waiting(p, log, rec.offset):
                 continue
             log.gone.add(rec.offset)
             excess -= 1
@@ -99,18 +102,20 @@ class Reject(Refuse):
         super().__init__(capacity, "rejected", backlog)
 
 
-OVERFLOW_POLICIES: dict[str, type[Block | Reject | DropOldest]] = {
-    "block": Block,
-    "reject": Reject,
+OVERFLOW_POLICIES: dict[str, Callable[[int, Backlog, Waiting], Unbounded]] = {
+    "block": lambda capacity, backlog, waiting: Block(capacity, backlog),
+    "reject": lambda capacity, backlog, waiting: Reject(capacity, backlog),
     "drop-oldest": DropOldest,
 }
 
 
-def overflow_policy(capacity: int | None, overflow: str, backlog: Backlog) -> Unbounded:
+def overflow_policy(
+    capacity: int | None, overflow: str, backlog: Backlog, waiting: Waiting
+) -> Unbounded:
     """The policy of a partition with ``capacity`` (None: unbounded)."""
     if capacity is None:
         return Unbounded()
-    return OVERFLOW_POLICIES[overflow](capacity, backlog)
+    return OVERFLOW_POLICIES[overflow](capacity, backlog, waiting)
 
 
 class Retention:
@@ -120,9 +125,16 @@ class Retention:
         self.ttl = ttl
 
     def keep_fresh(
-        self, broker: BrokerHost, p: int, log: PartitionLog, records: list[Record]
+        self,
+        broker: BrokerHost,
+        p: int,
+        log: PartitionLog,
+        records: list[Record],
+        gone: set[int] | None = None,
+        peer: str = "",
     ) -> list[Record]:
-        """``records`` without the expired ones (which are discarded and recorded)."""
+        """``records`` without the expired ones (which are discarded and recorded): from the
+        log, or (queue mode) from one group's queue, its ``gone`` offsets, named by ``peer``."""
         ttl = self.ttl
         if ttl is None:
             return records
@@ -130,11 +142,12 @@ class Retention:
         kept = []
         for rec in records:
             if now - rec.created_at > ttl:
-                log.gone.add(rec.offset)
+                (log.gone if gone is None else gone).add(rec.offset)
                 broker.record(
                     Op.EXPIRE,
                     broker.name,
                     (rec.eid,),
+                    peer=peer,
                     part=p,
                     num=rec.offset,
                     detail=causes.ttl(broker.name, p),

@@ -78,7 +78,9 @@ class Broker(Node):
         self.dedupe_durable = cfg.dedupe_durable
         self.retention = Retention(cfg.ttl)
         self.store = STORES[cfg.mode](self, cfg, self.retention)
-        self.overflow = overflow_policy(cfg.capacity, cfg.overflow, self.store.backlog)
+        self.overflow = overflow_policy(
+            cfg.capacity, cfg.overflow, self.store.backlog, self.store.waiting
+        )
         self.acks = cfg.acks
         self.participant = Participant(
             self, two_pc, lambda rec: True, self._txn_apply, prepared=self._txn_hold

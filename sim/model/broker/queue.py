@@ -5,11 +5,19 @@ shards) in turn, and makes each invisible for ``visibility_timeout``. A delete i
 acknowledgement. A message received ``max_receives`` times and not deleted moves to the
 dead-letter queue on the next receive. A receive with nothing visible long-polls for up to
 ``fetch_max_wait``.
+
+Each consumer group has a queue of its own (as SNS fanning out to one SQS queue per
+subscriber): every appended message is in every group's queue, and each queue keeps its own
+head, visibility timers, receive counts, deletions, expiries and dead letters. The broker's
+operations on one queue with no consumer to name have the ``peer`` ``group:<name>``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ...config.models import Broker as BrokerConfig
+from ...core.topology import GROUP_TAG
 from ...history.ops import Op
 from ..messages import (
     ChangeVisibility,
@@ -24,9 +32,46 @@ from .limits import Retention
 from .log import BrokerHost, PartitionLog
 
 
+@dataclass
+class GroupQueue:
+    """One group's queue over the partitions the broker leads (durable with the broker)."""
+
+    name: str
+    partitions: list[int]
+    visible_at: dict[int, dict[int, float]] = field(default_factory=dict)
+    """Per partition: when each in-flight message becomes visible again."""
+    receives: dict[int, dict[int, int]] = field(default_factory=dict)
+    """Per partition: how often each message was received."""
+    head: dict[int, int] = field(default_factory=dict)
+    gone: dict[int, set[int]] = field(default_factory=dict)
+    """Per partition: offsets deleted, dead-lettered or expired in this queue."""
+    parked: list[tuple[str, Receive]] = field(default_factory=list)
+    turn: int = 0
+
+    def __post_init__(self) -> None:
+        self.tag = GROUP_TAG + self.name
+        for p in self.partitions:
+            self.visible_at[p], self.receives[p] = {}, {}
+            self.head[p], self.gone[p] = 0, set()
+
+    def done(self, p: int, log: PartitionLog, o: int) -> bool:
+        """Whether message ``o`` of partition ``p`` is out of this queue for good."""
+        return o in self.gone[p] or o in log.gone
+
+    def backlog(self, p: int, log: PartitionLog) -> int:
+        return sum(1 for o in range(self.head[p], log.end) if not self.done(p, log, o))
+
+    def truncated(self, p: int, keep: int) -> None:
+        self.head[p] = min(self.head[p], keep)
+        for table in (self.visible_at[p], self.receives[p]):
+            for o in [o for o in table if o >= keep]:
+                del table[o]
+        self.gone[p] = {o for o in self.gone[p] if o < keep}
+
+
 class QueueStore:
     hosts_group = False
-    """Queue mode has no consumer group: consumers receive from every partition."""
+    """Queue mode has no consumer group coordinator: consumers receive from every partition."""
 
     def __init__(self, broker: BrokerHost, cfg: BrokerConfig, retention: Retention) -> None:
         self.broker = broker
@@ -35,81 +80,84 @@ class QueueStore:
         self.max_receives = cfg.max_receives
         self.fetch_max_wait = cfg.fetch_max_wait
         partitions = list(broker.logs)
-        # per partition: when each in-flight message becomes visible again and how often it was
-        # received (durable with the queue)
-        self.visible_at: dict[int, dict[int, float]] = {p: {} for p in partitions}
-        self.receives: dict[int, dict[int, int]] = {p: {} for p in partitions}
-        self.head: dict[int, int] = {p: 0 for p in partitions}
-        self._parked: list[tuple[str, Receive]] = []
-        self._turn = 0
+        self.queues = {g: GroupQueue(g, partitions) for g in broker.topology.group_names}
         broker.on(Receive, self._receive)
         broker.on(Delete, self._delete)
         broker.on(ChangeVisibility, self._extend)
 
     def backlog(self, p: int, log: PartitionLog) -> int:
-        """Messages not yet deleted, dead-lettered or expired."""
-        return sum(1 for o in range(self.head[p], log.end) if o not in log.gone)
+        """Messages not yet deleted, dead-lettered or expired (in the fullest queue)."""
+        return max(q.backlog(p, log) for q in self.queues.values())
+
+    def waiting(self, p: int, log: PartitionLog, o: int) -> bool:
+        """Whether message ``o`` is still in some group's queue."""
+        return any(not q.done(p, log, o) for q in self.queues.values())
 
     def crashed(self) -> None:
-        self._parked.clear()
+        for q in self.queues.values():
+            q.parked.clear()
 
     def truncated(self, p: int, keep: int) -> None:
-        """The queue lost its tail: offsets from ``keep`` on will be reused by new messages."""
-        self.head[p] = min(self.head[p], keep)
-        for table in (self.visible_at[p], self.receives[p]):
-            for o in [o for o in table if o >= keep]:
-                del table[o]
+        """The queues lost their tail: offsets from ``keep`` on will be reused."""
+        for q in self.queues.values():
+            q.truncated(p, keep)
 
-    def _visible(self, limit: int) -> tuple[list[Record], list[int]]:
-        """Take up to ``limit`` visible messages (and how often each was received now)."""
+    def _visible(self, q: GroupQueue, limit: int) -> tuple[list[Record], list[int]]:
+        """Take up to ``limit`` visible messages of ``q`` (and how often each was received)."""
         now = float(self.broker.env.now)
         out: list[Record] = []
         counts: list[int] = []
         parts = sorted(self.broker.logs)
-        self._turn = (self._turn + 1) % len(parts)
-        for p in parts[self._turn :] + parts[: self._turn]:
+        q.turn = (q.turn + 1) % len(parts)
+        for p in parts[q.turn :] + parts[: q.turn]:
             log = self.broker.logs[p]
-            while self.head[p] < log.end and self.head[p] in log.gone:
-                self.head[p] += 1
-            for rec in log.records[self.head[p] :]:
+            while q.head[p] < log.end and q.done(p, log, q.head[p]):
+                q.head[p] += 1
+            for rec in log.records[q.head[p] :]:
                 if len(out) >= limit:
                     break
-                n = self._take(p, log, rec, now)
+                n = self._take(q, p, log, rec, now)
                 if n:
                     out.append(rec)
                     counts.append(n)
         return out, counts
 
-    def _take(self, p: int, log: PartitionLog, rec: Record, now: float) -> int:
+    def _take(self, q: GroupQueue, p: int, log: PartitionLog, rec: Record, now: float) -> int:
         """Receive ``rec`` if it is visible: its receive count, or 0 when it is not handed out."""
         o = rec.offset
-        if o in log.gone or self.visible_at[p].get(o, 0.0) > now:
+        if q.done(p, log, o) or q.visible_at[p].get(o, 0.0) > now:
             return 0
         broker = self.broker
-        if self.retention.keep_fresh(broker, p, log, [rec]) == []:
+        if not self.retention.keep_fresh(broker, p, log, [rec], q.gone[p], q.tag):
             return 0
-        n = self.receives[p].get(o, 0)
+        n = q.receives[p].get(o, 0)
         if self.max_receives is not None and n >= self.max_receives:
-            log.gone.add(o)
+            q.gone[p].add(o)
             broker.dead_letters.append(rec)
             broker.record(
-                Op.DEAD_LETTER, broker.name, (rec.eid,), part=p, num=o, detail=f"received {n} times"
+                Op.DEAD_LETTER,
+                broker.name,
+                (rec.eid,),
+                peer=q.tag,
+                part=p,
+                num=o,
+                detail=f"received {n} times",
             )
             return 0
-        self.receives[p][o] = n + 1
-        self._invisible_until(p, o, now + self.visibility_timeout)
+        q.receives[p][o] = n + 1
+        self._invisible_until(q, p, o, now + self.visibility_timeout)
         return n + 1
 
-    def _invisible_until(self, p: int, o: int, until: float) -> None:
+    def _invisible_until(self, q: GroupQueue, p: int, o: int, until: float) -> None:
         """Hide message ``o`` until ``until``; a parked receive is answered when it reappears."""
-        self.visible_at[p][o] = until
+        q.visible_at[p][o] = until
         broker = self.broker
         timer = broker.env.timeout(until - float(broker.env.now))
-        timer.callbacks.append(lambda _e: self._reappeared(p, o, until))
+        timer.callbacks.append(lambda _e: self._reappeared(q, p, o, until))
 
-    def _reappeared(self, p: int, o: int, until: float) -> None:
-        if self.visible_at[p].get(o) == until and o not in self.broker.logs[p].gone:
-            self.wake(p)
+    def _reappeared(self, q: GroupQueue, p: int, o: int, until: float) -> None:
+        if q.visible_at[p].get(o) == until and not q.done(p, self.broker.logs[p], o):
+            self._answer(q)
 
     def _response(self, request: int, records: list[Record], counts: list[int]) -> ReceiveResponse:
         epochs = {r.partition: self.broker.logs[r.partition].epoch for r in records}
@@ -118,24 +166,25 @@ class QueueStore:
     def _receive(self, env: Envelope) -> None:
         consumer, msg = env.src, env.payload
         assert isinstance(msg, Receive)
-        records, counts = self._visible(msg.max_records)
+        q = self.queues[msg.group]
+        records, counts = self._visible(q, msg.max_records)
         if records:
             self.broker.send(consumer, self._response(msg.request, records, counts))
             self._made_room()
             return
         entry = (consumer, msg)
-        self._parked.append(entry)
+        q.parked.append(entry)
         incarnation = self.broker.incarnation
         timer = self.broker.env.timeout(self.fetch_max_wait)
-        timer.callbacks.append(lambda _e: self._receive_timeout(entry, incarnation))
+        timer.callbacks.append(lambda _e: self._receive_timeout(q, entry, incarnation))
 
-    def _receive_timeout(self, entry: tuple[str, Receive], incarnation: int) -> None:
+    def _receive_timeout(self, q: GroupQueue, entry: tuple[str, Receive], incarnation: int) -> None:
         broker = self.broker
-        if incarnation != broker.incarnation or entry not in self._parked or broker.state != "up":
+        if incarnation != broker.incarnation or entry not in q.parked or broker.state != "up":
             return
-        self._parked.remove(entry)
+        q.parked.remove(entry)
         consumer, msg = entry
-        records, counts = self._visible(msg.max_records)
+        records, counts = self._visible(q, msg.max_records)
         broker.send(consumer, self._response(msg.request, records, counts))
 
     def _made_room(self) -> None:
@@ -144,32 +193,39 @@ class QueueStore:
             self.broker.room(p)
 
     def wake(self, partition: int) -> None:
-        """Records were appended or became visible again: answer parked receives."""
-        while self._parked and self.broker.state == "up":
-            records, counts = self._visible(self._parked[0][1].max_records)
+        """Records were appended: answer the parked receives of every queue."""
+        for q in self.queues.values():
+            self._answer(q)
+
+    def _answer(self, q: GroupQueue) -> None:
+        """Answer ``q``'s parked receives while it has visible messages."""
+        while q.parked and self.broker.state == "up":
+            records, counts = self._visible(q, q.parked[0][1].max_records)
             if not records:
                 return
-            consumer, msg = self._parked.pop(0)
+            consumer, msg = q.parked.pop(0)
             self.broker.send(consumer, self._response(msg.request, records, counts))
 
     def _extend(self, env: Envelope) -> None:
         """ChangeMessageVisibility: the consumer is still working on these messages."""
         msg = env.payload
         assert isinstance(msg, ChangeVisibility)
+        q = self.queues[msg.group]
         now = float(self.broker.env.now)
         for p, offset, epoch in msg.items:
             log = self.broker.logs[p]
-            if epoch == log.epoch and offset < log.end and offset not in log.gone:
-                self._invisible_until(p, offset, now + self.visibility_timeout)
+            if epoch == log.epoch and offset < log.end and not q.done(p, log, offset):
+                self._invisible_until(q, p, offset, now + self.visibility_timeout)
 
     def _delete(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, Delete)
         broker = self.broker
+        q = self.queues[msg.group]
         for p, offset, epoch in msg.items:
             log = broker.logs[p]
-            if epoch == log.epoch and offset < log.end and offset not in log.gone:
-                log.gone.add(offset)
+            if epoch == log.epoch and offset < log.end and not q.done(p, log, offset):
+                q.gone[p].add(offset)
                 broker.record(
                     Op.DELETE,
                     broker.name,

@@ -98,7 +98,7 @@ class OnReceipt(CommitMode):
         items = tuple(
             (r.partition, r.offset, reply.epochs.get(r.partition, 0)) for r in reply.records
         )
-        yield from c.call(broker, lambda r: Delete(r, items))
+        yield from c.call(broker, lambda r: Delete(r, items, c.group_name))
         c.reach("after-ack-before-process")
         for rec in reply.records:
             yield from c.process(rec, attempts=1, dead_letter=False)
@@ -156,7 +156,8 @@ class AfterProcess(CommitMode):
             c.reach("after-process-before-commit")
             if done is not None:
                 item = ((rec.partition, rec.offset, reply.epochs.get(rec.partition, 0)),)
-                yield from c.call(broker, partial(Delete, items=item), retry=False)
+                delete = partial(Delete, items=item, group=c.group_name)
+                yield from c.call(broker, delete, retry=False)
 
 
 class InSink(CommitMode):

@@ -32,7 +32,7 @@ class QueueConsumption:
             for broker in c.topology.broker_names:
                 reply = yield from c.call(
                     broker,
-                    lambda r: Receive(r, limit),
+                    lambda r: Receive(r, limit, c.group_name),
                     retry=False,
                     timeout=c.fetch_wait + c.request_timeout,
                 )
@@ -67,6 +67,6 @@ class QueueConsumption:
         def beat() -> Generator[Any, Any, None]:
             while True:
                 yield from c.sleep(every)
-                c.send(broker, ChangeVisibility(-1, items))
+                c.send(broker, ChangeVisibility(-1, items, c.group_name))
 
         return c.spawn(beat())
