@@ -24,7 +24,7 @@ LINKS = [
     "producer-0->broker-0",
     "broker-0->producer-0",
     "consumer-*<->broker-0",
-    "consumer-*<->sink",
+    "consumer-*<->sink*",  # (each group has a sink of its own, sink-<group>)
 ]
 
 
