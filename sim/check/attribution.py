@@ -33,14 +33,17 @@ class Attribution(Part):
         self.dup_links: dict[int, str] = {}
         """Message copies the network made -> their cause."""
         self.reply_kinds: dict[int, str] = {}
-        """produce-ack / sink-ack message ids -> their type."""
-        self.append_cause: dict[CopyKey, str | None] = {}
-        """Log copy -> why it exists as an extra copy (None: it is the first)."""
+        """produce-ack / sink-ack message ids in flight -> their type (removed when the
+        message is delivered or dropped)."""
+        self.append_cause: dict[CopyKey, str] = {}
+        """Extra log copy -> why it exists (a first copy is not stored: memory grows with the
+        extra copies, not with every record)."""
         self.receivers: dict[CopyKey, tuple[str, int, int]] = {}
         """Log copy -> its last (consumer, that consumer's crash count then, history position)."""
         self.crashes: Counter[str] = Counter()
         self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
-        """Consumer -> event -> the deliveries it holds, oldest first (processed in order)."""
+        """Consumer -> event -> the deliveries it holds, oldest first (processed in order); an
+        event whose queue empties is removed."""
         self.orphans: dict[tuple[str, str], Source] = {}
         """Deliveries held by a consumer when it crashed: its sink transactions may land."""
         self.epochs: dict[tuple[str, int], int] = {}
@@ -52,8 +55,9 @@ class Attribution(Part):
         self.copy_of: dict[int, int] = {}
         """A network copy's message id -> the message it copies (recorded right after it)."""
         self.twin_of: dict[int, int] = {}
-        self.applied: dict[str, set[int]] = defaultdict(set)
-        """Event -> the sink transactions (original message ids) whose effect was applied."""
+        self.applied: dict[str, int | set[int]] = {}
+        """Event -> the sink transaction (original message id) whose effect was applied, or
+        the set of them when there were several (one int, not a set, for most events)."""
         self.rewinds = Rewinds()
         self.forgotten: dict[str, str] = {}
         """Event -> the sink's processed-id retention that forgot it (its next effect repeats)."""
@@ -74,9 +78,13 @@ class Attribution(Part):
         if kind in ("produce-ack", "sink-ack"):
             self.reply_kinds[num] = kind
 
+    @on(Op.DELIVER)
+    def _delivered(self, seq: int, row: Row) -> None:
+        self.reply_kinds.pop(row[6], None)  # a message is delivered or dropped, once
+
     @on(Op.DROP)
     def _drop(self, seq: int, row: Row) -> None:
-        kind = self.reply_kinds.get(row[6])
+        kind = self.reply_kinds.pop(row[6], None)
         if kind is not None:
             for eid in row[4]:
                 if kind == "produce-ack":
@@ -89,8 +97,11 @@ class Attribution(Part):
         held_here = self.holding.get(row[2])
         if held_here:
             for eid in row[4]:
-                if held_here.get(eid):
-                    self.released[(row[2], eid)] = held_here[eid].popleft()
+                queue = held_here.get(eid)
+                if queue:
+                    self.released[(row[2], eid)] = queue.popleft()
+                    if not queue:  # an empty queue and no queue say the same
+                        del held_here[eid]
 
     @on(Op.APPEND)
     def _append(self, seq: int, row: Row) -> None:
@@ -103,8 +114,12 @@ class Attribution(Part):
                 why = causes.state_lost(e.state_loss or unrecognised, why)
         if unrecognised and unrecognised != causes.EPOCH_BUMP:
             e.state_loss = unrecognised  # stored by a broker that had lost its sequence state
-        self.append_cause[(node, part, num, self.epochs.get((node, part), 0))] = why
-        e.append_causes.append((seq, why))
+        copy_key = (node, part, num, self.epochs.get((node, part), 0))
+        if why:  # only an extra copy has a cause; a first copy is None, like an unknown one
+            self.append_cause[copy_key] = why
+        else:
+            self.append_cause.pop(copy_key, None)  # (a copy key is written once, but be exact)
+        e.append_causes = (*e.append_causes, (seq, why))
 
     @on(Op.RECEIVE)
     def _receive(self, seq: int, row: Row) -> None:
@@ -136,16 +151,29 @@ class Attribution(Part):
                 if queue
                 else self.orphans.get((peer, eid)) or self.released.get((peer, eid), NO_SOURCE)
             )
+            applied = self.applied.get(eid)
             if e.effects > 1:
-                if txn in self.applied[eid]:  # the network delivered the sink transaction twice
+                if applied == txn or (isinstance(applied, set) and txn in applied):
+                    # the network delivered the sink transaction twice
                     twin = num if num in self.dup_links else self.twin_of.get(txn, -1)
-                    e.duplicate_causes.append(self.dup_links.get(twin, causes.REDELIVERY))
+                    e.duplicate_causes = (
+                        *e.duplicate_causes,
+                        self.dup_links.get(twin, causes.REDELIVERY),
+                    )
                 else:
                     why = self._cause(e, source)
                     forgot = self.forgotten.pop(eid, None)
-                    e.duplicate_causes.append(f"{forgot} ({why})" if forgot else why)
-            self.applied[eid].add(txn)
-            e.sources.append(source)
+                    e.duplicate_causes = (
+                        *e.duplicate_causes,
+                        f"{forgot} ({why})" if forgot else why,
+                    )
+            if applied is None:
+                self.applied[eid] = txn
+            elif isinstance(applied, set):
+                applied.add(txn)
+            elif applied != txn:
+                self.applied[eid] = {applied, txn}
+            e.sources = (*e.sources, source)
 
     @on(Op.DEDUPE_FORGOT)
     def _forgot(self, seq: int, row: Row) -> None:

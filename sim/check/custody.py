@@ -47,7 +47,10 @@ class Custody(Part):
     def _refused(self, seq: int, row: Row) -> None:
         e = self.events[row[4][0]]
         e.refused = row[7]
-        self.mem[row[2]][row[4][0]] -= 1
+        held = self.mem[row[2]]
+        held[row[4][0]] -= 1
+        if not held[row[4][0]]:
+            del held[row[4][0]]  # memory grows with the copies held, not with every event
         self.lose(e, 1, row[7])
 
     @on(Op.SEND, Op.DUP)
@@ -79,6 +82,8 @@ class Custody(Part):
         for eid in row[4]:
             if held[eid] > 0:
                 held[eid] -= 1
+                if not held[eid]:
+                    del held[eid]
                 self.lose(self.events[eid], 1, None)
 
     @on(Op.APPEND)
@@ -220,6 +225,8 @@ class Custody(Part):
         for eid in row[4]:
             if rows[eid] > 0:
                 rows[eid] -= 1
+                if not rows[eid]:
+                    del rows[eid]
                 self.lose(self.events[eid], 1, None)
 
     @on(Op.PREPARED)

@@ -37,16 +37,21 @@ class Checker:
         for part in parts:
             for op, handler in part.handlers().items():
                 dispatch.setdefault(op, []).append(handler)
-        self._dispatch = {op: tuple(handlers) for op, handlers in dispatch.items()}
+        self.fired: list[Row] = []
+        """The ``fault-start`` and ``fault-end`` operations: when each fault fired."""
+        for op in (Op.FAULT_START, Op.FAULT_END):
+            dispatch.setdefault(op, []).append(self._fired)
+        self._dispatch = {op: _chain(tuple(handlers)) for op, handlers in dispatch.items()}
         self.seq = 0
+
+    def _fired(self, seq: int, row: Row) -> None:
+        self.fired.append(row)
 
     def feed(self, row: Row) -> None:
         """Fold one operation (the next one in history order)."""
-        handlers = self._dispatch.get(row[1])  # type: ignore[call-overload]
-        if handlers:
-            seq = self.seq
-            for handler in handlers:
-                handler(seq, row)
+        handler = self._dispatch.get(row[1])  # type: ignore[call-overload]
+        if handler is not None:
+            handler(self.seq, row)
         self.seq += 1
 
     def verdict(self, sim_time: float) -> Verdict:
@@ -56,6 +61,26 @@ class Checker:
         v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
         v.counts.update(self.tally.counts(sim_time))
         return v
+
+
+def _chain(handlers: tuple[Handler, ...]) -> Handler:
+    """One handler that runs ``handlers`` in order (the handler itself when there is one)."""
+    if len(handlers) == 1:
+        return handlers[0]
+    if len(handlers) == 2:
+        first, second = handlers
+
+        def pair(seq: int, row: Row) -> None:
+            first(seq, row)
+            second(seq, row)
+
+        return pair
+
+    def every(seq: int, row: Row) -> None:
+        for handler in handlers:
+            handler(seq, row)
+
+    return every
 
 
 def check(ops: Iterable[Row], duration: float, sim_time: float) -> Verdict:

@@ -45,14 +45,16 @@ class EventState:
     # ---- duplicate attribution (attribution.py)
     ack_failure: str | None = None
     sink_ack_failure: str | None = None
-    sources: list[tuple[Any, ...]] = field(default_factory=list)
+    sources: tuple[tuple[Any, ...], ...] = ()
     """Per effect: (log copy, the delivery's history position, why it was redelivered)."""
-    duplicate_causes: list[str] = field(default_factory=list)
+    duplicate_causes: tuple[str, ...] = ()
     state_loss: str = ""
     """Why a broker stored a copy of it without knowing the producer's sequences (the loss of
     its sequence state): a later resend of it cannot be recognised either."""
-    append_causes: list[tuple[int, str | None]] = field(default_factory=list)
-    """Per append: (its history position, why it is an extra copy in the logs, or None)."""
+    append_causes: tuple[tuple[int, str | None], ...] = ()
+    """Per append: (its history position, why it is an extra copy in the logs, or None).
+    These three are tuples, grown by one per effect or append: most events have one or none,
+    and an empty tuple costs nothing."""
 
     @property
     def committed(self) -> bool:

@@ -60,21 +60,6 @@ class Simulated:
     fired: list[Row]
 
 
-class _FaultTap:
-    """The checker's listener, also keeping the fault operations (when faults fired)."""
-
-    __slots__ = ("feed", "fired")
-
-    def __init__(self, feed: Callable[[Row], None]) -> None:
-        self.feed = feed
-        self.fired: list[Row] = []
-
-    def __call__(self, row: Row) -> None:
-        self.feed(row)
-        if row[1] is Op.FAULT_START or row[1] is Op.FAULT_END:
-            self.fired.append(row)
-
-
 def _report(env: simpy.Environment, until: float, progress: Progress) -> Generator[Any, Any, None]:
     """Tell ``progress`` the simulated time every 1/PROGRESS_STEPS of the run. It only reads
     the clock, so a run gives the same results with or without it."""
@@ -94,8 +79,7 @@ def simulate(
     """Run the world and fold its history online (reporting progress, if asked)."""
     env = simpy.Environment()
     checker = Checker(cfg.duration)
-    tap = _FaultTap(checker.feed)
-    record = Recorder(env, keep=cfg.trace == "full", listener=tap)
+    record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed)
     if progress is not None:
         env.process(_report(env, cfg.duration + cfg.drain, progress))
     # A run makes almost no cyclic garbage, but every collection walks what it keeps: pause
@@ -117,7 +101,7 @@ def simulate(
         raise RunFailed("the sink's effects table disagrees with the effects in the history")
     if verdict.counts["network_messages"] != world.network.sent:
         raise RunFailed("the network's send counter disagrees with the sends in the history")
-    return Simulated(world, verdict, record.ops, sim_time, tap.fired)
+    return Simulated(world, verdict, record.ops, sim_time, checker.fired)
 
 
 def _tag(frame: pd.DataFrame, ident: dict[str, Any]) -> pd.DataFrame:
