@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,12 +96,25 @@ def simulate(
     if verdict.violations:
         shown = "; ".join(verdict.violations[:3])
         raise RunFailed(f"{len(verdict.violations)} protocol invariant(s) broken: {shown}")
-    history_effects = {eid: e.effects for eid, e in verdict.events.items() if e.effects}
-    if history_effects != dict(world.sink.effects):
+    if not _same_effects(verdict, world.sink.effects):
         raise RunFailed("the sink's effects table disagrees with the effects in the history")
     if verdict.counts["network_messages"] != world.network.sent:
         raise RunFailed("the network's send counter disagrees with the sends in the history")
     return Simulated(world, verdict, record.ops, sim_time, checker.fired)
+
+
+def _same_effects(verdict: Verdict, table: Mapping[str, int]) -> bool:
+    """The sink's effects table says what the history says: the same events with effects,
+    with the same counts (compared in place: no copy of either, which a long run would feel)."""
+    events = verdict.events
+    with_effects = sum(1 for e in events.values() if e.effects)
+    if with_effects != len(table):
+        return False
+    for eid, n in table.items():
+        state = events.get(eid)
+        if state is None or state.effects != n:
+            return False
+    return True
 
 
 def _tag(frame: pd.DataFrame, ident: dict[str, Any]) -> pd.DataFrame:
