@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -35,7 +34,8 @@ def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[Iterat
     bytes per event); each :class:`Arrival` and its processing time are made only when the
     run reaches it, so a long run does not hold every future event as an object. The
     processing times come from a stream of their own, one draw per event in order, so
-    drawing them as the run goes gives the same values as drawing them all first."""
+    drawing them as the run goes (through the distribution's block sampler, which gives the
+    same values as one draw at a time) gives the same values as drawing them all first."""
     w = cfg.workload
     out: list[Iterator[Arrival]] = []
     for i in range(w.producers):
@@ -50,7 +50,7 @@ def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[Iterat
         prng = streams(f"workload/process/producer-{i}")
         poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
         aborts = streams(f"workload/abort/producer-{i}").random(n) < w.abort_probability
-        out.append(_arrivals(i, times, keys, partial(w.process_time.sample, prng), poison, aborts))
+        out.append(_arrivals(i, times, keys, w.process_time.sampler(prng), poison, aborts))
     return out
 
 
