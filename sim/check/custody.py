@@ -12,6 +12,7 @@ hit the event). An event whose business transaction did not commit is ``aborted`
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 
 from ..history import causes
 from ..history.ops import Op, Row
@@ -257,10 +258,14 @@ class Custody(Part):
     def _outcome(self, seq: int, row: Row) -> None:
         self.events[row[4][0]].outcome = row[7]
 
-    def fates(self) -> tuple[dict[str, str], dict[str, str | None]]:
+    def fates(
+        self, events: Mapping[str, EventState] | None = None
+    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        """The fate and its cause of every event of ``events`` (default: the table the fold
+        wrote; the checker passes its view of every event, settled ones included)."""
         fates: dict[str, str] = {}
         reasons: dict[str, str | None] = {}
-        for eid, e in self.events.items():
+        for eid, e in (self.events if events is None else events).items():
             if e.refused:
                 fates[eid], reasons[eid] = "refused", e.refused
             elif not e.committed:

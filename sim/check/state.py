@@ -7,6 +7,7 @@ before it on the same operation (``fold.py`` fixes the order).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,8 @@ class EventState:
 class Verdict:
     """What the checker concluded from one history."""
 
-    events: dict[str, EventState]
+    events: Mapping[str, EventState]
+    """Every event, in creation order (a view: settled events are decoded as they are read)."""
     fates: dict[str, str]
     causes: dict[str, str | None]
     counts: dict[str, float] = field(default_factory=dict)
