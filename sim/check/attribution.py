@@ -38,8 +38,11 @@ class Attribution(Part):
         self.append_cause: dict[CopyKey, str] = {}
         """Extra log copy -> why it exists (a first copy is not stored: memory grows with the
         extra copies, not with every record)."""
-        self.receivers: dict[CopyKey, tuple[str, int, int]] = {}
-        """Log copy -> its last (consumer, that consumer's crash count then, history position)."""
+        self.receivers: dict[tuple[str, int, int], dict[int, int]] = {}
+        """(broker, partition, leader epoch) -> offset -> its last reader, that reader's crash
+        count then and the history position, packed in one int (:meth:`_pack`)."""
+        self._reader_index: dict[str, int] = {}
+        self._reader_names: list[str] = []
         self.crashes: Counter[str] = Counter()
         self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
         """Consumer -> event -> the deliveries it holds, oldest first (processed in order); an
@@ -58,6 +61,8 @@ class Attribution(Part):
         self.applied: dict[str, int | set[int]] = {}
         """Event -> the sink transaction (original message id) whose effect was applied, or
         the set of them when there were several (one int, not a set, for most events)."""
+        self.readers: set[str] = set()
+        """Every node that received records (the consumers)."""
         self.rewinds = Rewinds()
         self.forgotten: dict[str, str] = {}
         """Event -> the sink's processed-id retention that forgot it (its next effect repeats)."""
@@ -125,10 +130,13 @@ class Attribution(Part):
     def _receive(self, seq: int, row: Row) -> None:
         _, _, node, peer, eids, part, num, (receive_count, epoch) = row
         copy_key = (peer, part, num, epoch)
-        before = self.receivers.get(copy_key)
+        read = self.receivers.get((peer, part, epoch))
+        if read is None:
+            read = self.receivers[(peer, part, epoch)] = {}
+        before = read.get(num)
         redelivery = None
         if before is not None:
-            who, crash_count, then = before
+            who, crash_count, then = self._unpack(before)
             if self.crashes[who] > crash_count:
                 redelivery = causes.redelivery_after_crash(who)
             elif receive_count > 0:  # queue mode: not deleted in time
@@ -136,7 +144,7 @@ class Attribution(Part):
             else:
                 why = self.rewinds.since(then, who, peer, part)
                 redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
-        self.receivers[copy_key] = (node, self.crashes[node], seq)
+        read[num] = self._pack(node, seq)
         self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
 
     @on(Op.EFFECT)
@@ -195,6 +203,28 @@ class Attribution(Part):
         for eid, queue in self.holding.pop(node, {}).items():
             if queue:
                 self.orphans[(node, eid)] = queue[-1]
+
+    def _pack(self, reader: str, seq: int) -> int:
+        """(reader, its crash count, history position) as one int: one object per record."""
+        index = self._reader_index.get(reader)
+        if index is None:
+            self.readers.add(reader)
+            index = self._reader_index[reader] = len(self._reader_names)
+            self._reader_names.append(reader)
+        return (seq << 40) | (self.crashes[reader] << 20) | index
+
+    def _unpack(self, packed: int) -> tuple[str, int, int]:
+        mask = (1 << 20) - 1
+        return self._reader_names[packed & mask], (packed >> 20) & mask, packed >> 40
+
+    def settled(self, eids: list[str]) -> None:
+        """Forget what only an event's own copies could use: every copy is gone, so any later
+        effect comes from a sink transaction sent after it was received again, which records
+        its own delivery (see ``settled.py``)."""
+        for eid in eids:
+            self.applied.pop(eid, None)
+            for reader in self.readers:
+                self.released.pop((reader, eid), None)
 
     def _cause(self, e: EventState, source: Source) -> str:
         """Why this effect repeats an earlier one of the same event."""

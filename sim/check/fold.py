@@ -58,7 +58,7 @@ class Checker:
             handler(seq, row)
         self.seq = seq + 1
         if seq == self._settle_at:
-            self.events.sweep(seq)
+            self.attribution.settled(self.events.sweep(seq))
             self._settle_at = self.events.next_sweep
 
     def verdict(self, sim_time: float) -> Verdict:

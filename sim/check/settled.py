@@ -64,14 +64,15 @@ class Events(dict[str, EventState]):
         self.revived += 1
         return e
 
-    def sweep(self, seq: int) -> None:
+    def sweep(self, seq: int) -> list[str]:
         """Settle the live events with no copy left; the next sweep comes after as many
         operations as there are live events then (at least :attr:`every`): amortised, each
-        operation pays for looking at one live event."""
+        operation pays for looking at one live event. Returns the events it settled."""
         done = [eid for eid, e in self.items() if e.copies <= 0]
         for eid in done:
             self.settled[eid] = compact(dict.pop(self, eid))
         self.next_sweep = seq + max(self.every, len(self))
+        return done
 
     def view(self) -> EventView:
         return EventView(self)
