@@ -400,7 +400,14 @@ def profile(events: int, trace: str = "summary", top: int = 15) -> str:
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB (``ru_maxrss`` is in KB on Linux)."""
+    """This process's peak resident memory so far, in MB: ``VmHWM`` of ``/proc/self/status``
+    (``ru_maxrss`` would do, but a child started by a large parent inherits its figure)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
