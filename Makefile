@@ -34,7 +34,7 @@ notebooks: $(STAMP)
 	$(BIN)/python tests/test_notebooks.py
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_pipeline.py --all --json bench.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

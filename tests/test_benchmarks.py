@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_pipeline.py: both pipelines run and agree; no timings."""
+"""Smoke test of benchmarks/bench_pipeline.py: the pipelines run and agree; no timing assertions."""
 
 from __future__ import annotations
 
@@ -31,17 +31,17 @@ def test_baseline_processes_every_event(bench: ModuleType) -> None:
     r = bench.run_baseline(EVENTS)
     assert r.events > 0.8 * EVENTS  # Poisson: close to, not exactly, the requested count
     assert r.processed == r.events
-    assert r.seconds > 0 and r.per_10k > 0
+    assert r.seconds > 0 and r.per_second > 0
     assert 0 < r.latency_mean < 0.05
 
 
-@pytest.mark.parametrize("strategy", ["at-most-once", "at-least-once"])
-def test_msgsim_processes_every_event(bench: ModuleType, strategy: str) -> None:
-    r = bench.run_msgsim(EVENTS, strategy)
-    assert r.pipeline == f"msgsim {strategy}"
+@pytest.mark.parametrize("trace", ["summary", "messages", "full"])
+def test_msgsim_processes_every_event(bench: ModuleType, trace: str) -> None:
+    r = bench.run_msgsim(EVENTS, trace)
+    assert r.pipeline == f"msgsim trace {trace}"
     assert r.events > 0.8 * EVENTS
     assert r.processed == r.events
-    assert r.seconds > 0 and r.per_10k > 0
+    assert r.seconds > 0 and r.per_second > 0
     assert 0 < r.latency_mean < 0.05
 
 
@@ -51,20 +51,27 @@ def test_main_prints_the_table_and_writes_json(
     out = tmp_path / "bench.json"
     assert bench.main(["--events", str(EVENTS), "--repeat", "1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "baseline" in printed and "msgsim at-most-once" in printed and "goal" in printed
+    assert "baseline" in printed and "msgsim trace summary" in printed and "goal" in printed
     report = json.loads(out.read_text())
     assert [r["pipeline"] for r in report["results"]][1:] == [
-        "msgsim at-most-once",
-        "msgsim at-least-once",
+        "msgsim trace summary",
+        "msgsim trace messages",
+        "msgsim trace full",
     ]
     assert all(r["processed"] == r["events"] and r["seconds"] > 0 for r in report["results"])
     assert report["ratio"] > 0 and report["goal_ratio"] == bench.GOAL_RATIO
 
 
+def test_a_child_process_reports_its_peak_memory(bench: ModuleType) -> None:
+    r = bench.in_child(EVENTS, "summary")
+    assert r["events"] > 0.8 * EVENTS and r["seconds"] > 0
+    assert r["peak_mb"] >= r["peak_mb_before_run"] > 0
+
+
 def test_an_unfair_comparison_is_refused(bench: ModuleType) -> None:
     good = bench.RunResult("baseline", 5000, 5000, 0.1, 0.002)
-    starved = bench.RunResult("msgsim at-most-once", 5000, 2500, 0.1, 0.002)
-    other_system = bench.RunResult("msgsim at-least-once", 5000, 5000, 0.1, 0.010)
+    starved = bench.RunResult("msgsim trace summary", 5000, 2500, 0.1, 0.002)
+    other_system = bench.RunResult("msgsim trace messages", 5000, 5000, 0.1, 0.010)
     bench.check_fair([good, good])
     with pytest.raises(bench.UnfairComparison, match="processed 2500 of 5000"):
         bench.check_fair([good, starved])

@@ -272,7 +272,7 @@ LIMITS = [
      "key faults.0.rate", "100,000"),
     ("keys 1e21", {"workload": {"keys": 1e21}}, "key workload.keys", "at most 2^63 - 1"),
     ("keys 1e9", {"workload": {"keys": 1e9}}, "key workload.keys", "at most 10,000,000"),
-    ("rate 1e12", {"workload": {"rate": 1e12}}, "key workload.rate", "500,000"),
+    ("rate 1e12", {"workload": {"rate": 1e12}}, "key workload.rate", "2,000,000"),
     ("partitions 1e8", {"topology": {"partitions": 1e8}}, "key topology.partitions", "1,000"),
     ("producers 1e7", {"workload": {"producers": 1e7}}, "key workload.producers", "1,000"),
     ("resends per event", {"duration": 60, "producer": {"request_timeout": 0.0002, "backoff":
@@ -311,7 +311,7 @@ def test_validate_reports_the_expected_size_and_the_limits(world):
     cfg = world.write("a.yaml", config())
     outcome = world.msgsim("validate", cfg)
     assert outcome.code == 0, outcome.err
-    assert "expected size per run: 40 events (limit 500,000)" in outcome.out
+    assert "expected size per run: 40 events (limit 2,000,000)" in outcome.out
     assert "timer wake-ups over 3 s (limit 5,000,000)" in outcome.out
     assert "1 cells (limit 1,000), 2 runs (limit 50,000)" in outcome.out
     assert "resends (limit 10,000 each)" in outcome.out

@@ -3,7 +3,8 @@ shortened, must give the outputs stored in ``tests/reference/``, so a refactorin
 a number cannot pass unnoticed.
 
 Each config is shortened the same way (one replication, at most 25 events/s per producer,
-step-triggered crashes at the same fraction of the events) and run in-process. The summary
+step-triggered crashes at the same fraction of the events; a config longer than 120 s, a
+simulated day, is also compressed to 120 s with its fault schedule) and run in-process. The summary
 (without ``wall_seconds``) is stored as a readable CSV, so a commit that moves numbers shows
 which ones in its diff; the messages frame of each run and the fault schedule are stored as
 SHA-256 digests of their canonical CSV.
@@ -34,6 +35,7 @@ EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 SCENARIOS = sorted((Path(__file__).resolve().parent / "scenarios").glob("*.yaml"))
 CONFIGS = EXPERIMENTS + SCENARIOS
 MAX_RATE = 25.0
+MAX_DURATION = 120.0
 UPDATE = os.environ.get("MSGSIM_UPDATE_REFERENCE") == "1"
 
 
@@ -48,7 +50,25 @@ def shortened(path: Path) -> dict[str, Any]:
     for fault in data["faults"]:
         if fault.get("on") and fault.get("occurrence"):
             fault["occurrence"] = max(1, round(fault["occurrence"] * factor))
+    if data["duration"] > MAX_DURATION:
+        compress(data)
     return data
+
+
+def compress(data: dict[str, Any]) -> None:
+    """Squeeze a long run (a simulated day) into ``MAX_DURATION`` seconds: the fault windows
+    shrink with it, random faults come as often per run (so as many fire), and last at least
+    a second. Only configs longer than ``MAX_DURATION`` are touched: no other output moves."""
+    factor = MAX_DURATION / data["duration"]
+    data["duration"] = MAX_DURATION
+    data["drain"] = min(data["drain"], 30.0)
+    for fault in data["faults"]:
+        for key in ("at", "duration"):
+            if fault.get(key) is not None:
+                fault[key] *= factor
+        if fault["kind"] == "random":
+            fault["rate"] /= factor
+            fault["mean_duration"] = max(1.0, fault["mean_duration"] * factor)
 
 
 def digest(frame: pd.DataFrame) -> str:

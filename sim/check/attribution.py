@@ -33,14 +33,20 @@ class Attribution(Part):
         self.dup_links: dict[int, str] = {}
         """Message copies the network made -> their cause."""
         self.reply_kinds: dict[int, str] = {}
-        """produce-ack / sink-ack message ids -> their type."""
-        self.append_cause: dict[CopyKey, str | None] = {}
-        """Log copy -> why it exists as an extra copy (None: it is the first)."""
-        self.receivers: dict[CopyKey, tuple[str, int, int]] = {}
-        """Log copy -> its last (consumer, that consumer's crash count then, history position)."""
+        """produce-ack / sink-ack message ids in flight -> their type (removed when the
+        message is delivered or dropped)."""
+        self.append_cause: dict[CopyKey, str] = {}
+        """Extra log copy -> why it exists (a first copy is not stored: memory grows with the
+        extra copies, not with every record)."""
+        self.receivers: dict[tuple[str, int, int], dict[int, int]] = {}
+        """(broker, partition, leader epoch) -> offset -> its last reader, that reader's crash
+        count then and the history position, packed in one int (:meth:`_pack`)."""
+        self._reader_index: dict[str, int] = {}
+        self._reader_names: list[str] = []
         self.crashes: Counter[str] = Counter()
         self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
-        """Consumer -> event -> the deliveries it holds, oldest first (processed in order)."""
+        """Consumer -> event -> the deliveries it holds, oldest first (processed in order); an
+        event whose queue empties is removed."""
         self.orphans: dict[tuple[str, str], Source] = {}
         """Deliveries held by a consumer when it crashed: its sink transactions may land."""
         self.epochs: dict[tuple[str, int], int] = {}
@@ -52,8 +58,11 @@ class Attribution(Part):
         self.copy_of: dict[int, int] = {}
         """A network copy's message id -> the message it copies (recorded right after it)."""
         self.twin_of: dict[int, int] = {}
-        self.applied: dict[str, set[int]] = defaultdict(set)
-        """Event -> the sink transactions (original message ids) whose effect was applied."""
+        self.applied: dict[str, int | set[int]] = {}
+        """Event -> the sink transaction (original message id) whose effect was applied, or
+        the set of them when there were several (one int, not a set, for most events)."""
+        self.readers: set[str] = set()
+        """Every node that received records (the consumers)."""
         self.rewinds = Rewinds()
         self.forgotten: dict[str, str] = {}
         """Event -> the sink's processed-id retention that forgot it (its next effect repeats)."""
@@ -74,9 +83,13 @@ class Attribution(Part):
         if kind in ("produce-ack", "sink-ack"):
             self.reply_kinds[num] = kind
 
+    @on(Op.DELIVER)
+    def _delivered(self, seq: int, row: Row) -> None:
+        self.reply_kinds.pop(row[6], None)  # a message is delivered or dropped, once
+
     @on(Op.DROP)
     def _drop(self, seq: int, row: Row) -> None:
-        kind = self.reply_kinds.get(row[6])
+        kind = self.reply_kinds.pop(row[6], None)
         if kind is not None:
             for eid in row[4]:
                 if kind == "produce-ack":
@@ -89,8 +102,11 @@ class Attribution(Part):
         held_here = self.holding.get(row[2])
         if held_here:
             for eid in row[4]:
-                if held_here.get(eid):
-                    self.released[(row[2], eid)] = held_here[eid].popleft()
+                queue = held_here.get(eid)
+                if queue:
+                    self.released[(row[2], eid)] = queue.popleft()
+                    if not queue:  # an empty queue and no queue say the same
+                        del held_here[eid]
 
     @on(Op.APPEND)
     def _append(self, seq: int, row: Row) -> None:
@@ -103,17 +119,24 @@ class Attribution(Part):
                 why = causes.state_lost(e.state_loss or unrecognised, why)
         if unrecognised and unrecognised != causes.EPOCH_BUMP:
             e.state_loss = unrecognised  # stored by a broker that had lost its sequence state
-        self.append_cause[(node, part, num, self.epochs.get((node, part), 0))] = why
-        e.append_causes.append((seq, why))
+        copy_key = (node, part, num, self.epochs.get((node, part), 0))
+        if why:  # only an extra copy has a cause; a first copy is None, like an unknown one
+            self.append_cause[copy_key] = why
+        else:
+            self.append_cause.pop(copy_key, None)  # (a copy key is written once, but be exact)
+        e.append_causes = (*e.append_causes, (seq, why))
 
     @on(Op.RECEIVE)
     def _receive(self, seq: int, row: Row) -> None:
         _, _, node, peer, eids, part, num, (receive_count, epoch) = row
         copy_key = (peer, part, num, epoch)
-        before = self.receivers.get(copy_key)
+        read = self.receivers.get((peer, part, epoch))
+        if read is None:
+            read = self.receivers[(peer, part, epoch)] = {}
+        before = read.get(num)
         redelivery = None
         if before is not None:
-            who, crash_count, then = before
+            who, crash_count, then = self._unpack(before)
             if self.crashes[who] > crash_count:
                 redelivery = causes.redelivery_after_crash(who)
             elif receive_count > 0:  # queue mode: not deleted in time
@@ -121,7 +144,7 @@ class Attribution(Part):
             else:
                 why = self.rewinds.since(then, who, peer, part)
                 redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
-        self.receivers[copy_key] = (node, self.crashes[node], seq)
+        read[num] = self._pack(node, seq)
         self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
 
     @on(Op.EFFECT)
@@ -136,16 +159,29 @@ class Attribution(Part):
                 if queue
                 else self.orphans.get((peer, eid)) or self.released.get((peer, eid), NO_SOURCE)
             )
+            applied = self.applied.get(eid)
             if e.effects > 1:
-                if txn in self.applied[eid]:  # the network delivered the sink transaction twice
+                if applied == txn or (isinstance(applied, set) and txn in applied):
+                    # the network delivered the sink transaction twice
                     twin = num if num in self.dup_links else self.twin_of.get(txn, -1)
-                    e.duplicate_causes.append(self.dup_links.get(twin, causes.REDELIVERY))
+                    e.duplicate_causes = (
+                        *e.duplicate_causes,
+                        self.dup_links.get(twin, causes.REDELIVERY),
+                    )
                 else:
                     why = self._cause(e, source)
                     forgot = self.forgotten.pop(eid, None)
-                    e.duplicate_causes.append(f"{forgot} ({why})" if forgot else why)
-            self.applied[eid].add(txn)
-            e.sources.append(source)
+                    e.duplicate_causes = (
+                        *e.duplicate_causes,
+                        f"{forgot} ({why})" if forgot else why,
+                    )
+            if applied is None:
+                self.applied[eid] = txn
+            elif isinstance(applied, set):
+                applied.add(txn)
+            elif applied != txn:
+                self.applied[eid] = {applied, txn}
+            e.sources = (*e.sources, source)
 
     @on(Op.DEDUPE_FORGOT)
     def _forgot(self, seq: int, row: Row) -> None:
@@ -167,6 +203,28 @@ class Attribution(Part):
         for eid, queue in self.holding.pop(node, {}).items():
             if queue:
                 self.orphans[(node, eid)] = queue[-1]
+
+    def _pack(self, reader: str, seq: int) -> int:
+        """(reader, its crash count, history position) as one int: one object per record."""
+        index = self._reader_index.get(reader)
+        if index is None:
+            self.readers.add(reader)
+            index = self._reader_index[reader] = len(self._reader_names)
+            self._reader_names.append(reader)
+        return (seq << 40) | (self.crashes[reader] << 20) | index
+
+    def _unpack(self, packed: int) -> tuple[str, int, int]:
+        mask = (1 << 20) - 1
+        return self._reader_names[packed & mask], (packed >> 20) & mask, packed >> 40
+
+    def settled(self, eids: list[str]) -> None:
+        """Forget what only an event's own copies could use: every copy is gone, so any later
+        effect comes from a sink transaction sent after it was received again, which records
+        its own delivery (see ``settled.py``)."""
+        for eid in eids:
+            self.applied.pop(eid, None)
+            for reader in self.readers:
+                self.released.pop((reader, eid), None)
 
     def _cause(self, e: EventState, source: Source) -> str:
         """Why this effect repeats an earlier one of the same event."""

@@ -103,42 +103,64 @@ class Tally(Part):
 
 
 def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
-    every = v.events
-    fate_n = Counter(v.fates.values())
-    intended = len(every)
-    ev = {eid: e for eid, e in every.items() if e.committed}  # rates and effects are about these
-    committed = len(ev)
-    processed = fate_n["processed"]
-    effects = sum(e.effects for e in ev.values())
-    delivered = sum(1 for e in ev.values() if e.deliveries > 0)
-    latencies = np.array([e.first_effect_at - e.created_at for e in ev.values() if e.effects > 0])
+    """The summary row, in one pass over the events in creation order (each settled event is
+    decoded once and dropped: nothing here holds every event)."""
+    n: Counter[str] = Counter()
+    latencies: list[float] = []
+    stamps: list[Stamp] = []
+    fates, reasons = v.fates, v.causes
+    for eid, e in v.events.items():
+        n["intended"] += 1
+        fate = fates[eid]
+        n[fate] += 1
+        if fate == "aborted" and causes.is_fault_abort(reasons[eid]):
+            n["aborted_by_faults"] += 1
+        if not e.committed:  # rates and effects are about committed events
+            n["phantoms"] += e.effects > 0
+            continue
+        n["committed"] += 1
+        n["effects"] += e.effects
+        n["delivered"] += e.deliveries > 0
+        n["deliveries"] += e.deliveries
+        n["published"] += e.appends > 0
+        if e.effects > 0:
+            latencies.append(e.first_effect_at - e.created_at)
+            stamps.append((e.producer, e.key, e.first_effect_seq, e.created_at, e.seq))
+    return _row(n, np.array(latencies), stamps, sends, duration, sim_time)
+
+
+def _row(
+    n: Counter[str],
+    latencies: np.ndarray,
+    stamps: list[Stamp],
+    sends: int,
+    duration: float,
+    sim_time: float,
+) -> dict[str, float]:
+    committed, processed, effects = n["committed"], n["processed"], n["effects"]
     c: dict[str, float] = {
-        "intended": intended,
+        "intended": n["intended"],
         "committed": committed,
-        "aborted": intended - committed - fate_n["refused"],
-        "aborted_by_faults": sum(
-            1
-            for eid, fate in v.fates.items()
-            if fate == "aborted" and causes.is_fault_abort(v.causes[eid])
-        ),
-        "refused": fate_n["refused"],
-        "published": sum(1 for e in ev.values() if e.appends > 0),
-        "delivered": delivered,
+        "aborted": n["intended"] - committed - n["refused"],
+        "aborted_by_faults": n["aborted_by_faults"],
+        "refused": n["refused"],
+        "published": n["published"],
+        "delivered": n["delivered"],
         "processed": processed,
         "effects": effects,
         "duplicates": effects - processed,
-        "redeliveries": sum(e.deliveries for e in ev.values()) - delivered,
-        "lost": fate_n["lost"],
-        "pending": fate_n["pending"],
-        "dead_lettered": fate_n["dead_lettered"],
-        "expired": fate_n["expired"],
-        "phantoms": sum(1 for e in every.values() if not e.committed and e.effects > 0),
+        "redeliveries": n["deliveries"] - n["delivered"],
+        "lost": n["lost"],
+        "pending": n["pending"],
+        "dead_lettered": n["dead_lettered"],
+        "expired": n["expired"],
+        "phantoms": n["phantoms"],
         "in_doubt": 0,
-        "order_violations": order_violations(ev),
+        "order_violations": ordering_violations(stamps),
         "deduplicated": 0,
         "fenced": 0,
         "forced_writes": 0,
-        "loss_rate": fate_n["lost"] / committed if committed else float("nan"),
+        "loss_rate": n["lost"] / committed if committed else float("nan"),
         "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
         **_latency(latencies),
         "throughput": processed / duration,
@@ -169,22 +191,36 @@ def _latency(latencies: np.ndarray) -> dict[str, float]:
     }
 
 
+Stamp = tuple[str, int, int, float, int]
+"""An applied event's (producer, key, history position of its first effect, creation time,
+history position of its creation)."""
+
+
 def order_violations(ev: dict[str, EventState]) -> int:
+    """:func:`ordering_violations` of the events of ``ev`` that took effect."""
+    return ordering_violations(
+        [
+            (e.producer, e.key, e.first_effect_seq, e.created_at, e.seq)
+            for e in ev.values()
+            if e.effects > 0
+        ]
+    )
+
+
+def ordering_violations(stamps: list[Stamp]) -> int:
     """Events whose first effect came after the first effect of a later-created event of the
     same producer and key (order is only promised per producer: two producers' events of a
-    key have no order between them)."""
-    by_key: dict[tuple[str, int], list[EventState]] = defaultdict(list)
-    for e in ev.values():
-        if e.effects > 0:
-            by_key[(e.producer, e.key)].append(e)
+    key have no order between them). ``stamps`` are in creation order."""
+    by_key: dict[tuple[str, int], list[Stamp]] = defaultdict(list)
+    for applied in stamps:
+        by_key[(applied[0], applied[1])].append(applied)
     violations = 0
     for events in by_key.values():
-        events.sort(key=lambda e: e.first_effect_seq)
+        events.sort(key=lambda st: st[2])
         latest = (-1.0, -1)
-        for e in events:
-            stamp = (e.created_at, e.seq)
-            if stamp < latest:
+        for _p, _k, _first, created_at, seq in events:
+            if (created_at, seq) < latest:
                 violations += 1
             else:
-                latest = stamp
+                latest = (created_at, seq)
     return violations

@@ -12,6 +12,7 @@ hit the event). An event whose business transaction did not commit is ``aborted`
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 
 from ..core.topology import GROUP_TAG
 from ..history import causes
@@ -48,7 +49,10 @@ class Custody(Part):
     def _refused(self, seq: int, row: Row) -> None:
         e = self.events[row[4][0]]
         e.refused = row[7]
-        self.mem[row[2]][row[4][0]] -= 1
+        held = self.mem[row[2]]
+        held[row[4][0]] -= 1
+        if not held[row[4][0]]:
+            del held[row[4][0]]  # memory grows with the copies held, not with every event
         self.lose(e, 1, row[7])
 
     @on(Op.SEND, Op.DUP)
@@ -80,6 +84,8 @@ class Custody(Part):
         for eid in row[4]:
             if held[eid] > 0:
                 held[eid] -= 1
+                if not held[eid]:
+                    del held[eid]
                 self.lose(self.events[eid], 1, None)
 
     @on(Op.APPEND)
@@ -222,6 +228,8 @@ class Custody(Part):
         for eid in row[4]:
             if rows[eid] > 0:
                 rows[eid] -= 1
+                if not rows[eid]:
+                    del rows[eid]
                 self.lose(self.events[eid], 1, None)
 
     @on(Op.PREPARED)
@@ -252,10 +260,14 @@ class Custody(Part):
     def _outcome(self, seq: int, row: Row) -> None:
         self.events[row[4][0]].outcome = row[7]
 
-    def fates(self) -> tuple[dict[str, str], dict[str, str | None]]:
+    def fates(
+        self, events: Mapping[str, EventState] | None = None
+    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        """The fate and its cause of every event of ``events`` (default: the table the fold
+        wrote; the checker passes its view of every event, settled ones included)."""
         fates: dict[str, str] = {}
         reasons: dict[str, str | None] = {}
-        for eid, e in self.events.items():
+        for eid, e in (self.events if events is None else events).items():
             if e.refused:
                 fates[eid], reasons[eid] = "refused", e.refused
             elif not e.committed:

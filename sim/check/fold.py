@@ -19,15 +19,18 @@ from .counts import Tally, summary_counts
 from .custody import Custody
 from .invariants import Invariants
 from .part import Handler, Part
-from .state import EventState, Verdict
+from .settled import Events
+from .state import Verdict
 
 
 class Checker:
     """Folds operations one at a time (:meth:`feed`); :meth:`verdict` concludes."""
 
-    def __init__(self, duration: float) -> None:
+    def __init__(self, duration: float, settle: bool = True, every: int = 4096) -> None:
         self.duration = duration
-        self.events: dict[str, EventState] = {}
+        self.events = Events(every)
+        """Live events, and settled ones compacted (``settled.py``)."""
+        self._settle_at = 0 if settle else -1
         self.custody = Custody(self.events)
         self.attribution = Attribution(self.events)
         self.tally = Tally()
@@ -37,30 +40,61 @@ class Checker:
         for part in parts:
             for op, handler in part.handlers().items():
                 dispatch.setdefault(op, []).append(handler)
-        self._dispatch = {op: tuple(handlers) for op, handlers in dispatch.items()}
+        self.fired: list[Row] = []
+        """The ``fault-start`` and ``fault-end`` operations: when each fault fired."""
+        for op in (Op.FAULT_START, Op.FAULT_END):
+            dispatch.setdefault(op, []).append(self._fired)
+        self._dispatch = {op: _chain(tuple(handlers)) for op, handlers in dispatch.items()}
         self.seq = 0
+
+    def _fired(self, seq: int, row: Row) -> None:
+        self.fired.append(row)
 
     def feed(self, row: Row) -> None:
         """Fold one operation (the next one in history order)."""
-        handlers = self._dispatch.get(row[1])  # type: ignore[call-overload]
-        if handlers:
-            seq = self.seq
-            for handler in handlers:
-                handler(seq, row)
-        self.seq += 1
+        handler = self._dispatch.get(row[1])  # type: ignore[call-overload]
+        seq = self.seq
+        if handler is not None:
+            handler(seq, row)
+        self.seq = seq + 1
+        if seq == self._settle_at:
+            self.attribution.settled(self.events.sweep(seq))
+            self._settle_at = self.events.next_sweep
 
     def verdict(self, sim_time: float) -> Verdict:
         """Fates, causes and the summary counts of everything fed so far."""
-        fates, reasons = self.custody.fates()
-        v = Verdict(self.events, fates, reasons, violations=list(self.invariants.violations))
+        events = self.events.view()
+        fates, reasons = self.custody.fates(events)
+        v = Verdict(events, fates, reasons, violations=list(self.invariants.violations))
         v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
         v.counts.update(self.tally.counts(sim_time))
         return v
 
 
-def check(ops: Iterable[Row], duration: float, sim_time: float) -> Verdict:
-    """The verdict on a stored history (a list of operation tuples)."""
-    checker = Checker(duration)
+def _chain(handlers: tuple[Handler, ...]) -> Handler:
+    """One handler that runs ``handlers`` in order (the handler itself when there is one)."""
+    if len(handlers) == 1:
+        return handlers[0]
+    if len(handlers) == 2:
+        first, second = handlers
+
+        def pair(seq: int, row: Row) -> None:
+            first(seq, row)
+            second(seq, row)
+
+        return pair
+
+    def every(seq: int, row: Row) -> None:
+        for handler in handlers:
+            handler(seq, row)
+
+    return every
+
+
+def check(ops: Iterable[Row], duration: float, sim_time: float, settle: bool = False) -> Verdict:
+    """The verdict on a stored history (a list of operation tuples). Every event is kept as an
+    object unless ``settle``: the reference the online, settling fold is tested against."""
+    checker = Checker(duration, settle)
     for row in ops:
         checker.feed(row)
     return checker.verdict(sim_time)

@@ -25,29 +25,28 @@ MESSAGE_COLUMNS = [
 
 
 def messages_frame(v: Verdict) -> pd.DataFrame:
-    rows = []
-    for eid, e in v.events.items():
-        latency = e.first_effect_at - e.created_at if e.effects > 0 else float("nan")
-        dup = "; ".join(e.duplicate_causes) if e.duplicate_causes else None
-        rows.append(
-            (
-                eid,
-                e.producer,
-                e.key,
-                e.partition,
-                e.created_at,
-                e.committed,
-                e.outcome,
-                v.fates[eid],
-                e.effects,
-                e.deliveries,
-                e.first_effect_at,
-                latency,
-                v.causes[eid],
-                dup,
-            )
-        )
-    frame = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
+    """One row per event, built column by column (no tuple per row)."""
+    events = v.events
+    cols: dict[str, list[object]] = {c: [] for c in MESSAGE_COLUMNS}
+    (ids, producers, keys, partitions, created, committed, outcomes, fates, effects,
+     deliveries, first_effects, latencies, loss_causes, dup_causes) = cols.values()  # fmt: skip
+    nan = float("nan")
+    for eid, e in events.items():
+        ids.append(eid)
+        producers.append(e.producer)
+        keys.append(e.key)
+        partitions.append(e.partition)
+        created.append(e.created_at)
+        committed.append(e.committed)
+        outcomes.append(e.outcome)
+        fates.append(v.fates[eid])
+        effects.append(e.effects)
+        deliveries.append(e.deliveries)
+        first_effects.append(e.first_effect_at)
+        latencies.append(e.first_effect_at - e.created_at if e.effects > 0 else nan)
+        loss_causes.append(v.causes[eid])
+        dup_causes.append("; ".join(e.duplicate_causes) if e.duplicate_causes else None)
+    frame = pd.DataFrame(cols, columns=MESSAGE_COLUMNS)
     return frame.astype(
         {
             "key": "int64",

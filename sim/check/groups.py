@@ -29,17 +29,26 @@ def owner(node: str, peer: str, group_of: Mapping[str, str]) -> str | None:
 class GroupedChecker:
     """Routes each operation to the checker of its group, or to every checker."""
 
-    def __init__(self, duration: float, topology: Topology) -> None:
-        self.checkers = {g: Checker(duration) for g in topology.group_names}
+    def __init__(
+        self, duration: float, topology: Topology, settle: bool = True, every: int = 4096
+    ) -> None:
+        self.checkers = {g: Checker(duration, settle, every) for g in topology.group_names}
         self.group_of = topology.group_of_node
         self.sends = 0
+        self.fired: list[Row] = []
+        """The ``fault-start`` and ``fault-end`` operations: when each fault fired."""
         if len(self.checkers) == 1:
-            self.feed = next(iter(self.checkers.values())).feed  # type: ignore[method-assign]
+            only = next(iter(self.checkers.values()))
+            self.feed = only.feed  # type: ignore[method-assign]
+            self.fired = only.fired
 
     def feed(self, row: Row) -> None:
         """Fold one operation into the checker(s) of the group(s) it concerns."""
-        if row[1] is Op.SEND:
+        op = row[1]
+        if op is Op.SEND:
             self.sends += 1
+        elif op is Op.FAULT_START or op is Op.FAULT_END:
+            self.fired.append(row)
         group = owner(row[2], row[3], self.group_of)
         if group is None:
             for checker in self.checkers.values():
@@ -57,10 +66,11 @@ class GroupedChecker:
 
 
 def check_groups(
-    ops: Iterable[Row], duration: float, sim_time: float, topology: Topology
+    ops: Iterable[Row], duration: float, sim_time: float, topology: Topology, settle: bool = False
 ) -> dict[str, Verdict]:
-    """Each group's verdict on a stored history."""
-    checker = GroupedChecker(duration, topology)
+    """Each group's verdict on a stored history (every event kept as an object unless
+    ``settle``, as :func:`~sim.check.fold.check`)."""
+    checker = GroupedChecker(duration, topology, settle)
     for row in ops:
         checker.feed(row)
     return checker.verdicts(sim_time)

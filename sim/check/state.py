@@ -7,6 +7,7 @@ before it on the same operation (``fold.py`` fixes the order).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,14 +46,16 @@ class EventState:
     # ---- duplicate attribution (attribution.py)
     ack_failure: str | None = None
     sink_ack_failure: str | None = None
-    sources: list[tuple[Any, ...]] = field(default_factory=list)
+    sources: tuple[tuple[Any, ...], ...] = ()
     """Per effect: (log copy, the delivery's history position, why it was redelivered)."""
-    duplicate_causes: list[str] = field(default_factory=list)
+    duplicate_causes: tuple[str, ...] = ()
     state_loss: str = ""
     """Why a broker stored a copy of it without knowing the producer's sequences (the loss of
     its sequence state): a later resend of it cannot be recognised either."""
-    append_causes: list[tuple[int, str | None]] = field(default_factory=list)
-    """Per append: (its history position, why it is an extra copy in the logs, or None)."""
+    append_causes: tuple[tuple[int, str | None], ...] = ()
+    """Per append: (its history position, why it is an extra copy in the logs, or None).
+    These three are tuples, grown by one per effect or append: most events have one or none,
+    and an empty tuple costs nothing."""
 
     @property
     def committed(self) -> bool:
@@ -63,7 +66,8 @@ class EventState:
 class Verdict:
     """What the checker concluded from one history."""
 
-    events: dict[str, EventState]
+    events: Mapping[str, EventState]
+    """Every event, in creation order (a view: settled events are decoded as they are read)."""
     fates: dict[str, str]
     causes: dict[str, str | None]
     counts: dict[str, float] = field(default_factory=dict)

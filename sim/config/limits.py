@@ -7,15 +7,21 @@ limit. ``msgsim validate`` prints an experiment's expected size next to these li
 
 The limits sit far above a sensible experiment (the ready configs in ``experiments/`` stay
 at least 50 times below each, except ``retry_timeout.yaml``'s resends: 3,001 per event at
-worst) and below what would hang. Measured on a 2-core machine:
+worst, and ``day_at_scale.yaml``, a simulated day of 10 million events at trace ``summary``,
+half its limit) and below what would hang. Measured on a 2-core machine (issue 13):
 
-- a run simulates about 2,000 business events per wall-clock second and holds about 6 KB per
-  event while it runs (14 KB with ``trace: full``); each event kept in the results is a
-  170-byte row of the messages frame (plus 2.3 KB of history with ``trace: full``);
+- a run simulates about 2,000 to 4,000 business events per wall-clock second; the checker
+  folds the history as the run goes and settles each event whose copies are all gone, so a
+  run holds about 1 KB per event at ``summary`` (the broker's log, the sink's table and a
+  compact record per settled event), 1.4 KB at ``messages`` and about 10 KB with ``trace:
+  full``; each event kept in the results is a 170-byte row of the messages frame (plus 2.3
+  KB of history with ``trace: full``);
 - an idle timer costs 10 to 100 us (a heartbeat is a round trip to the coordinator).
 
-So the largest run allowed takes a few minutes and about 3 GB; anything bigger is almost
-surely a typo (a rate in events per hour, a timeout in microseconds).
+So the largest run allowed at ``messages`` takes about 10 minutes and 3 GB, and at
+``summary`` hours and about 20 GB (a simulated day of 10 million events: see the README's
+performance section); anything bigger is almost surely a typo (a rate in events per hour, a
+timeout in microseconds).
 """
 
 from __future__ import annotations
@@ -25,8 +31,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_EVENTS_PER_RUN = 500_000
-"""Expected business events in one run: producers x rate x duration (or scripted arrivals)."""
+MAX_EVENTS_PER_RUN = 2_000_000
+"""Expected business events in one run: producers x rate x duration (or scripted arrivals),
+with ``trace: messages`` (every run's rows are kept until the results are assembled)."""
+
+MAX_EVENTS_PER_RUN_SUMMARY = 20_000_000
+"""... with ``trace: summary``: the checker folds the history as the run goes and keeps no
+history and no rows, so a run of a simulated day at 116 events/s (10 million) fits."""
 
 MAX_EVENTS_PER_RUN_FULL_TRACE = 100_000
 """... with ``trace: full``, which keeps every operation of the run."""
@@ -193,7 +204,9 @@ def event_limits(trace: str) -> tuple[int, int | None]:
     """The limits on events per run and on events kept by an experiment, for ``trace``."""
     if trace == "full":
         return MAX_EVENTS_PER_RUN_FULL_TRACE, MAX_KEPT_EVENTS_FULL_TRACE
-    return MAX_EVENTS_PER_RUN, (None if trace == "summary" else MAX_KEPT_EVENTS)
+    if trace == "summary":
+        return MAX_EVENTS_PER_RUN_SUMMARY, None
+    return MAX_EVENTS_PER_RUN, MAX_KEPT_EVENTS
 
 
 def kept_events(cfg: Any, cell_configs: list[Any]) -> float:
@@ -483,7 +496,7 @@ def _run_problems(cfg: Any, size: Size, fault_key: str) -> list[tuple[str, str]]
             (
                 "workload.arrivals" if w.arrivals is not None else "workload.rate",
                 f"{how} = {number(size.events)} expected events per run; at most "
-                f"{number(limit)} with trace: {cfg.trace} (a run holds up to 14 KB per event): "
+                f"{number(limit)} with trace: {cfg.trace} (a run holds 1 to 10 KB per event): "
                 "lower the rate, the duration or the producers",
             )
         )

@@ -10,6 +10,7 @@ every ``PYTHONHASHSEED`` and on every machine.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,8 +27,10 @@ def derive_seed(seed: int, name: str) -> int:
     return int(ss.generate_state(2, np.uint64)[0] >> np.uint64(1))
 
 
+@lru_cache(maxsize=1 << 16)
 def stable_index(text: str, modulo: int) -> int:
-    """A stable bucket of ``text`` in ``range(modulo)`` (the broker's key partitioner)."""
+    """A stable bucket of ``text`` in ``range(modulo)`` (the broker's key partitioner; a pure
+    function, so the buckets of the most recent keys are remembered rather than rehashed)."""
     return (
         int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
         % modulo

@@ -35,6 +35,7 @@ class Recorder:
         self.ops: list[Row] = []
         self.keep = keep
         self.listener = listener
+        self._emit = _emitter(self.ops if keep else None, listener)
 
     def __call__(
         self,
@@ -46,11 +47,28 @@ class Recorder:
         num: int = -1,
         detail: Any = "",
     ) -> None:
-        row = (self.clock._now, op, node, peer, eids, part, num, detail)
-        if self.keep:
-            self.ops.append(row)
-        if self.listener is not None:
-            self.listener(row)
+        self._emit((self.clock._now, op, node, peer, eids, part, num, detail))
+
+
+def _emitter(ops: list[Row] | None, listener: Listener | None) -> Listener:
+    """What to do with each operation, decided once: keep it, hand it on, or both."""
+    if ops is not None and listener is not None:
+        keep = ops.append
+
+        def both(row: Row) -> None:
+            keep(row)
+            listener(row)
+
+        return both
+    if listener is not None:
+        return listener
+    if ops is not None:
+        return ops.append
+    return _ignore
+
+
+def _ignore(row: Row) -> None:
+    """No one wants the operation."""
 
 
 FRAME_COLUMNS = ["seq", "time", "op", "node", "peer", "event", "part", "num", "detail"]

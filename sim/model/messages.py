@@ -21,6 +21,13 @@ class Record:
     poison: bool = False
     """Its processing always fails (a malformed event)."""
 
+    def stored(self, partition: int, offset: int) -> Record:
+        """This record as stored in ``partition`` at ``offset`` (``dataclasses.replace``
+        without its cost: one constructor call per append)."""
+        return Record(
+            self.eid, self.key, partition, self.created_at, self.process_time, offset, self.poison
+        )
+
 
 class Message:
     kind: ClassVar[str] = "message"

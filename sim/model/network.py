@@ -88,6 +88,7 @@ class Link:
         "faults",
         "hosts",
         "local",
+        "keep",
         "_streams",
         "_u",
     )
@@ -113,8 +114,20 @@ class Link:
         self.last_arrival = 0.0
         self.faults: dict[str, list[LinkFault]] = {}
         """Active link faults by kind, in the order they started."""
+        self.keep: tuple[float, float, float] = (1.0, 1.0, 1.0)
+        """(drop, reorder, duplicate): 1 - P(it happens), with the active faults; resolved
+        when a fault starts or ends (:meth:`resolve`), not per send."""
         self._streams = streams
         self._u: dict[str, BlockDraws] = {}
+        self.resolve()
+
+    def resolve(self) -> None:
+        """Recompute :attr:`keep` from the configured probabilities and the active faults."""
+        self.keep = (
+            self.keep_probability(self.loss, "drop"),
+            self.keep_probability(self.reorder, "reorder"),
+            self.keep_probability(self.duplicate, "duplicate"),
+        )
 
     def uniform(self, purpose: str) -> float:
         """A U(0,1) draw from this link's stream for ``purpose`` (loss, duplicate, reorder)."""
@@ -183,12 +196,14 @@ class Network:
                 continue
             if fault.pattern.matches(link.src, link.dst) or fault.pattern.matches(*link.hosts):
                 link.faults.setdefault(fault.kind, []).append(fault)
+                link.resolve()
 
     def remove_fault(self, fault: LinkFault) -> None:
         for link in self.links.values():
             active = link.faults.get(fault.kind)
             if active and fault in active:
                 active.remove(fault)
+                link.resolve()
 
     def reconnect(self, node: str) -> None:
         """A restarted node opens new connections: FIFO order does not hold across incarnations
@@ -209,19 +224,20 @@ class Network:
 
     def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
         src, dst = env.src, env.dst
-        for cut in () if link.local else self.cuts:
-            if cut.separates(src, dst) or cut.separates(*link.hosts):
-                self.dropped(env, causes.partition(src, dst))
-                return
-        keep = link.keep_probability(link.loss, "drop")
+        if self.cuts and not link.local:
+            for cut in self.cuts:
+                if cut.separates(src, dst) or cut.separates(*link.hosts):
+                    self.dropped(env, causes.partition(src, dst))
+                    return
+        keep, reorder, dup = link.keep
         if keep < 1.0 and link.uniform("loss") >= keep:
             self.dropped(env, causes.drop(src, dst))
             return
         now = self.env._now
         arrival = now + link.latency()
-        for f in link.faults.get("delay", ()):
-            arrival += f.extra.sample(link.stream("delay"))
-        reorder = link.keep_probability(link.reorder, "reorder")
+        if link.faults:
+            for f in link.faults.get("delay", ()):
+                arrival += f.extra.sample(link.stream("delay"))
         if reorder < 1.0 and link.uniform("reorder") >= reorder:  # held back: later ones overtake
             held = next(
                 (f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
@@ -235,7 +251,6 @@ class Network:
         timer = self.env.timeout(arrival - now)
         timer.callbacks.append(partial(self._arrive_cb, env))
         if not copy:
-            dup = link.keep_probability(link.duplicate, "duplicate")
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
                 twin = Envelope(self._next_msgid, src, dst, env.payload)

@@ -9,7 +9,7 @@ starts them, feeds the workload's arrivals to the producers, and runs the clock 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import simpy
@@ -134,7 +134,9 @@ class World:
         for node in [*self.producers, *self.brokers, *self.consumers, *sinks, *relays, *extra]:
             self.nodes[node.name] = node
 
-    def _arrivals(self, producer: Producer, arrivals: list[Arrival]) -> Generator[Any, Any, None]:
+    def _arrivals(
+        self, producer: Producer, arrivals: Iterable[Arrival]
+    ) -> Generator[Any, Any, None]:
         for a in arrivals:
             if a.time > self.env.now:
                 yield self.env.timeout(a.time - self.env.now)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from dataclasses import replace
 from typing import Any
 
 from ...config.models import Broker as BrokerConfig
@@ -195,7 +194,7 @@ class Broker(Node):
         base = log.end
         detail = (msgid, note)
         for r in msg.records:
-            rec = replace(r, partition=p, offset=log.end)
+            rec = r.stored(p, log.end)
             log.records.append(rec)
             self.record(
                 Op.APPEND,
@@ -277,7 +276,7 @@ class Broker(Node):
         if not commit:
             self.store.wake(p)
             return
-        stored = replace(rec, offset=log.end)
+        stored = rec.stored(p, log.end)
         log.records.append(stored)
         self.durability.appended(log)
         self.record(
