@@ -381,3 +381,49 @@ def test_exactly_once_keeps_no_duplicates_across_ack_loss_and_a_broker_restart(r
         ],
     )
     assert rows["exactly-once"]["duplicates"] == 0
+
+
+def test_an_expired_message_makes_room_in_a_full_queue(run) -> None:
+    # Found by the property test: queue mode, capacity 1 with overflow block and a TTL of 1 s.
+    # A receive that found only an expired message freed room without releasing the produce
+    # requests held for it: 81 of 89 events stayed pending forever. Now every one expires or
+    # is processed.
+    rows, _ = run(
+        ["at-most-once"],
+        seed=0,
+        duration=6,
+        drain=90,
+        workload={"rate": 15, "keys": 1},
+        topology={"partitions": 1, "consumers": 1, "network": {"latency": 0.03125}},
+        broker={"mode": "queue", "ttl": 1.0, "capacity": 1, "overflow": "block"},
+    )
+    row = rows["at-most-once"]
+    assert row["pending"] == 0 and row["processed"] + row["expired"] == row["committed"]
+
+
+def test_a_receipt_handle_below_a_truncation_stays_valid(run) -> None:
+    # Found by the property test: a queue truncated by a disk loss (to offset 106) bumped its
+    # log epoch, and a delete of offset 60 (received before it, so with the old epoch) was
+    # ignored although that message survived: it was redelivered and applied twice with an
+    # "unknown" cause (10 duplicates at most once). A handle is refused only for a message
+    # the queue lost; an at-least-once redelivery of a message whose delete was lost with the
+    # crash is a redelivery, with its cause.
+    rows, msgs = run(
+        ["at-most-once", "at-least-once"],
+        seed=4808,
+        duration=6,
+        drain=90,
+        workload={"producers": 2, "rate": 15, "keys": 6},
+        topology={"partitions": 1, "consumers": 1, "network": {"latency": 0.0228}},
+        broker={"mode": "queue", "durability": "interval", "ttl": 9.137, "capacity": 47},
+        faults=[
+            {"kind": "crash", "node": "broker-0", "on": "after-append-before-ack"}
+            | {"occurrence": 107, "restart_after": 2.243},
+            {"kind": "crash", "node": "producer-1", "at": 0.0, "restart_after": 2.898},
+            {"kind": "disk-loss", "node": "broker-0", "at": 0.0},
+        ],
+    )
+    assert rows["at-most-once"]["duplicates"] == 0
+    for strategy in ("at-most-once", "at-least-once"):
+        causes = msgs[msgs["strategy"] == strategy]["duplicate_cause"].dropna()
+        assert not causes.str.startswith("unknown").any(), strategy

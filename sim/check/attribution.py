@@ -51,6 +51,8 @@ class Attribution(Part):
         """Deliveries held by a consumer when it crashed: its sink transactions may land."""
         self.epochs: dict[tuple[str, int], int] = {}
         """(broker, partition) -> its current leader epoch."""
+        self.cuts: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        """(broker, partition) -> (the epoch each truncation began, the offset it kept to)."""
         self.released: dict[tuple[str, str], Source] = {}
         """(consumer, event) -> the delivery it released last: a sink transaction sent before
         the release may land after it."""
@@ -70,6 +72,15 @@ class Attribution(Part):
     @on(Op.TRUNCATE)
     def _truncate(self, seq: int, row: Row) -> None:
         self.epochs[(row[2], row[5])] = row[7]
+        self.cuts.setdefault((row[2], row[5]), []).append((row[7], row[6]))
+
+    def written_in(self, node: str, part: int, num: int, epoch: int) -> int:
+        """The log epoch in which the record read at offset ``num`` in ``epoch`` was written: a
+        record below every truncation point since keeps its identity (and its copy key)."""
+        for began, keep in reversed(self.cuts.get((node, part), ())):
+            if began <= epoch and keep <= num:
+                return began
+        return 0
 
     @on(Op.SEND, Op.DUP)
     def _sent(self, seq: int, row: Row) -> None:
@@ -129,6 +140,7 @@ class Attribution(Part):
     @on(Op.RECEIVE)
     def _receive(self, seq: int, row: Row) -> None:
         _, _, node, peer, eids, part, num, (receive_count, epoch) = row
+        epoch = self.written_in(peer, part, num, epoch)
         copy_key = (peer, part, num, epoch)
         read = self.receivers.get((peer, part, epoch))
         if read is None:

@@ -168,9 +168,9 @@ class QueueStore:
         assert isinstance(msg, Receive)
         q = self.queues[msg.group]
         records, counts = self._visible(q, msg.max_records)
+        self._made_room()  # (also when the receive found only expired or dead-lettered ones)
         if records:
             self.broker.send(consumer, self._response(msg.request, records, counts))
-            self._made_room()
             return
         entry = (consumer, msg)
         q.parked.append(entry)
@@ -186,6 +186,7 @@ class QueueStore:
         consumer, msg = entry
         records, counts = self._visible(q, msg.max_records)
         broker.send(consumer, self._response(msg.request, records, counts))
+        self._made_room()
 
     def _made_room(self) -> None:
         """Deleted, dead-lettered or expired messages no longer count against capacity."""
@@ -202,9 +203,11 @@ class QueueStore:
         while q.parked and self.broker.state == "up":
             records, counts = self._visible(q, q.parked[0][1].max_records)
             if not records:
+                self._made_room()
                 return
             consumer, msg = q.parked.pop(0)
             self.broker.send(consumer, self._response(msg.request, records, counts))
+            self._made_room()
 
     def _extend(self, env: Envelope) -> None:
         """ChangeMessageVisibility: the consumer is still working on these messages."""
@@ -214,7 +217,7 @@ class QueueStore:
         now = float(self.broker.env.now)
         for p, offset, epoch in msg.items:
             log = self.broker.logs[p]
-            if epoch == log.epoch and offset < log.end and not q.done(p, log, offset):
+            if _handle_valid(log, offset, epoch) and not q.done(p, log, offset):
                 self._invisible_until(q, p, offset, now + self.visibility_timeout)
 
     def _delete(self, env: Envelope) -> None:
@@ -224,7 +227,7 @@ class QueueStore:
         q = self.queues[msg.group]
         for p, offset, epoch in msg.items:
             log = broker.logs[p]
-            if epoch == log.epoch and offset < log.end and not q.done(p, log, offset):
+            if _handle_valid(log, offset, epoch) and not q.done(p, log, offset):
                 q.gone[p].add(offset)
                 broker.record(
                     Op.DELETE,
@@ -236,3 +239,10 @@ class QueueStore:
                 )
         broker.send(env.src, DeleteAck(msg.request))
         self._made_room()
+
+
+def _handle_valid(log: PartitionLog, offset: int, epoch: int) -> bool:
+    """Whether a receipt handle (offset, log epoch) still names the message it was given for:
+    the queue has not lost it since (a truncation below it reuses its offset)."""
+    point = log.divergence(epoch)
+    return offset < log.end and (point is None or offset < point)
