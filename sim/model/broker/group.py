@@ -87,9 +87,11 @@ class GroupCoordinator:
         }
 
     def reset(self) -> None:
-        """Forget the group (an in-memory coordinator crashed): members will be told to rejoin."""
+        """Forget the group (an in-memory coordinator crashed): members will be told to rejoin.
+        Generations go on counting from where they were: a member that has not yet heard of
+        the loss still holds its partitions in an old generation, never in a new one."""
         self.members: dict[str, Member] = {}
-        self.generation = 0
+        self.generation = getattr(self, "generation", 0)
         self.target: Assignment = {}
         self.owner: dict[int, str] = {}
 
