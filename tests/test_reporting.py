@@ -191,7 +191,7 @@ def test_results_are_identical_with_and_without_progress(capsys) -> None:
 
 
 def test_ctrl_c_prints_the_resume_command(write_config, tmp_path) -> None:
-    slow = {**TINY, "replications": 4, "duration": 20, "workload": {"rate": 200}}
+    slow = {**TINY, "replications": 8, "duration": 60, "workload": {"rate": 200}}
     path = write_config(tmp_path / "slow.yaml", slow)
     out = tmp_path / "out"
     proc = subprocess.Popen(
