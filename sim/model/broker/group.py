@@ -77,6 +77,7 @@ class GroupCoordinator:
         self.last_commit: dict[tuple[str, int], tuple[int, int]] = {}
         """(member, partition) -> the sequence of the last commit stored for it."""
         self.next_member = 0
+        self.generation = 0
         self.reset()
         self.handlers: dict[type, Callable[[Envelope], None]] = {
             JoinGroup: self._on_join,
@@ -91,7 +92,6 @@ class GroupCoordinator:
         Generations go on counting from where they were: a member that has not yet heard of
         the loss still holds its partitions in an old generation, never in a new one."""
         self.members: dict[str, Member] = {}
-        self.generation = getattr(self, "generation", 0)
         self.target: Assignment = {}
         self.owner: dict[int, str] = {}
 
