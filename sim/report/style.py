@@ -5,7 +5,7 @@ Colours are the Okabe-Ito palette (distinguishable with every common colour-visi
 deficiency). Each known strategy has its own colour, the same in every chart of every
 experiment, so charts of different experiments can share a slide. An unknown strategy name
 gets a colour from Paul Tol's colour-blind-safe "muted" palette chosen by a stable hash of
-the name (SHA-256, never Python's salted ``hash()``); only when two unknown names of one chart
+the name (SHA-256, never Python's salted built-in hashing); only when two unknown names of one chart
 hash to the same colour does the second take the next free one.
 """
 
