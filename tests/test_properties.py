@@ -227,7 +227,18 @@ def test_the_rules_hold_over_the_whole_configuration_space(data) -> None:
             where = (spec.strategy, group)
             assert not msgs["loss_cause"].fillna("").map(_has_unknown).any(), where
             assert not msgs["duplicate_cause"].fillna("").map(_has_unknown).any(), where
-            assert c["pending"] == 0 and c["in_doubt"] == 0, (where, c["pending"])
+            assert c["in_doubt"] == 0, (where, c["in_doubt"])
+            if c["pending"]:  # a slow drain (a full queue of capacity 1 serialises the
+                _settles_with_a_longer_drain(cfg, spec, group)  # groups) is not a stall
             for promise in judge(cfg.strategy(spec.strategy), facts, c):
                 assert promise.status != "broken", (where, promise)
     assert len(intended) == 1
+
+
+def _settles_with_a_longer_drain(cfg: ExperimentConfig, spec, group: str) -> None:
+    """Nothing pending *forever*: what the 90 s drain left pending settles in a drain ten
+    times as long (every fault is over by then, so the work left is only work)."""
+    longer = cfg.model_copy(update={"drain": 10 * cfg.drain})
+    done = simulate(longer, spec.strategy, spec.seed, list(spec.schedule))
+    c = done.verdicts[group].counts
+    assert c["pending"] == 0 and c["in_doubt"] == 0, (spec.strategy, group, c["pending"])
