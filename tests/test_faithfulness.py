@@ -454,3 +454,46 @@ def test_a_coordinator_that_lost_its_state_goes_on_counting_generations(run) -> 
         },
     )
     assert rows["exactly-once"]["pending"] == 0 and rows["at-least-once"]["lost"] == 0
+
+
+def test_a_refused_sink_transaction_drops_the_rest_of_the_batch(run) -> None:
+    # Found by the deep property run: a memory broker crashed and lost its log (new leader
+    # epoch 1); the coordinator lost its group, so consumer-1 took partition 0 while
+    # consumer-0 still worked through a batch it had fetched in epoch 0. Its transaction was
+    # refused (the sink held (1, epoch 1)), and it went on applying the old batch with that
+    # expectation, storing offsets of epoch 0 records as epoch 1 positions (41..45), so the
+    # stored offset later went back from 45 to 28 within epoch 1 and 7 events of g0 were
+    # never applied (pending after any drain). A refused transaction now moves the consumer
+    # to what the sink holds and drops the rest of the batch for that partition, as a seek
+    # drops a Kafka consumer's buffered records; the invariants now also check the offsets a
+    # sink stores (the old model fails the run with "moved back from 45 to 28").
+    latency = {"dist": "exponential", "mean": 0.021505975511528136}
+    out = run(
+        base={
+            "seed": 182,
+            "replications": 1,
+            "duration": 6,
+            "drain": 90,
+            "trace": "messages",
+            "strategies": ["exactly-once"],
+            "workload": {"producers": 2, "rate": 15, "keys": 1},
+            "topology": {"partitions": 1, "network": {"latency": latency}},
+            "broker": {"durability": "memory", "ttl": 1.9, "capacity": 198, "overflow": "block"},
+            "consumer_groups": [
+                {"name": "g0", "consumers": 2},
+                {"name": "g1", "consumers": 1},
+                {"name": "g2", "consumers": 2},
+            ],
+            "faults": [
+                {"kind": "pause", "node": "producer-0", "at": 5.0224, "duration": 1.4419},
+                {"kind": "crash", "node": "broker-0", "on": "after-append-before-ack"}
+                | {"occurrence": 55, "restart_after": 0.05},
+            ],
+        },
+    )
+    summary = out.res.summary
+    assert len(summary) == 3 and not out.res.errors
+    assert (summary["pending"] == 0).all() and (summary["duplicates"] == 0).all()
+    msgs = out.res.messages
+    lost = msgs[msgs["fate"] == "lost"]["loss_cause"]
+    assert len(lost) and lost.str.contains("crash:broker-0").all()

@@ -3,7 +3,7 @@
 - at most one live owner per partition per generation: a consumer is never granted a
   partition another consumer holds from the same generation;
 - accepted commits never move backwards within a leader epoch (unless the offsets were lost
-  and reset);
+  and reset), neither the coordinator's nor the offsets a sink stores with the effects;
 - a producer id is never given to two producers.
 
 A violation is a bug in the simulator, not a result: the run fails with the evidence.
@@ -68,6 +68,19 @@ class Invariants(Part):
                 f"{row[6]} within leader epoch {epoch} (by {row[3]})",
             )
         self.commits[key] = (epoch, row[6])
+
+    @on(Op.SINK_COMMIT)
+    def _sink_commit(self, seq: int, row: Row) -> None:
+        sink, leader, p, offset, epoch = row[2], row[3], row[5], row[6], row[7]
+        key = (f"{sink}:{leader}", p)
+        before = self.commits.get(key)
+        if before is not None and before[0] == epoch and offset < before[1]:
+            self._say(
+                row,
+                f"offset stored in {sink} for {leader}/p{p} moved back from {before[1]} to "
+                f"{offset} within leader epoch {epoch}",
+            )
+        self.commits[key] = (epoch, offset)
 
     @on(Op.OFFSET_RESET)
     def _reset(self, seq: int, row: Row) -> None:

@@ -183,10 +183,14 @@ class InSink(CommitMode):
 
     def consume(self, broker: str, batch: list[Record]) -> Generator[Any, Any, None]:
         c = self.consumer
+        # Partitions whose position a refused transaction moved during this batch: the rest
+        # of the batch was read from where the consumer no longer is (as a seek drops a Kafka
+        # consumer's buffered records), so it is skipped and fetched again from the new one.
+        moved: set[int] = set()
         for rec in batch:
             p = rec.partition
             position = c.positions.get(p)
-            if position is None or rec.offset < position:  # moved by a refused transaction
+            if position is None or rec.offset < position or p in moved:
                 c.record(Op.RELEASE, c.name, (rec.eid,), detail="skipped")
                 continue
             # the sink stores the offset after this record if it still holds what we expect
@@ -203,6 +207,7 @@ class InSink(CommitMode):
                 self.stored[p], c.positions[p] = new, new[0]
             else:  # refused: resume from what the sink holds (a fetch rewinds if need be)
                 self._resume({p: held[0]}, {p: held[1]})
+                moved.add(p)
 
 
 COMMIT_MODES: dict[str, type[CommitMode]] = {
