@@ -17,6 +17,7 @@ from typing import Any
 from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
+from .reads import LastReads
 from .state import EventState
 
 CopyKey = tuple[str, int, int, int]
@@ -38,9 +39,9 @@ class Attribution(Part):
         self.append_cause: dict[CopyKey, str] = {}
         """Extra log copy -> why it exists (a first copy is not stored: memory grows with the
         extra copies, not with every record)."""
-        self.receivers: dict[tuple[str, int, int], dict[int, int]] = {}
-        """(broker, partition, leader epoch) -> offset -> its last reader, that reader's crash
-        count then and the history position, packed in one int (:meth:`_pack`)."""
+        self.receivers: dict[tuple[str, int, int], LastReads] = {}
+        """(broker, partition, leader epoch) -> offset -> its last reader with that reader's
+        crash count then (:meth:`_code`), and the history position."""
         self._reader_index: dict[str, int] = {}
         self._reader_names: list[str] = []
         self.crashes: Counter[str] = Counter()
@@ -144,11 +145,12 @@ class Attribution(Part):
         copy_key = (peer, part, num, epoch)
         read = self.receivers.get((peer, part, epoch))
         if read is None:
-            read = self.receivers[(peer, part, epoch)] = {}
+            read = self.receivers[(peer, part, epoch)] = LastReads()
         before = read.get(num)
         redelivery = None
         if before is not None:
-            who, crash_count, then = self._unpack(before)
+            who, crash_count = self._reader(before[0])
+            then = before[1]
             if self.crashes[who] > crash_count:
                 redelivery = causes.redelivery_after_crash(who)
             elif receive_count > 0:  # queue mode: not deleted in time
@@ -156,7 +158,7 @@ class Attribution(Part):
             else:
                 why = self.rewinds.since(then, who, peer, part)
                 redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
-        read[num] = self._pack(node, seq)
+        read.put(num, self._code(node), seq)
         self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
 
     @on(Op.EFFECT)
@@ -216,18 +218,17 @@ class Attribution(Part):
             if queue:
                 self.orphans[(node, eid)] = queue[-1]
 
-    def _pack(self, reader: str, seq: int) -> int:
-        """(reader, its crash count, history position) as one int: one object per record."""
+    def _code(self, reader: str) -> int:
+        """(reader, its crash count now) as one int."""
         index = self._reader_index.get(reader)
         if index is None:
             self.readers.add(reader)
             index = self._reader_index[reader] = len(self._reader_names)
             self._reader_names.append(reader)
-        return (seq << 40) | (self.crashes[reader] << 20) | index
+        return (self.crashes[reader] << 20) | index
 
-    def _unpack(self, packed: int) -> tuple[str, int, int]:
-        mask = (1 << 20) - 1
-        return self._reader_names[packed & mask], (packed >> 20) & mask, packed >> 40
+    def _reader(self, code: int) -> tuple[str, int]:
+        return self._reader_names[code & ((1 << 20) - 1)], code >> 20
 
     def settled(self, eids: list[str]) -> None:
         """Forget what only an event's own copies could use: every copy is gone, so any later

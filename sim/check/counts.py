@@ -7,14 +7,15 @@ checks conservation: ``committed == processed + lost + pending + dead_lettered +
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 
 import numpy as np
 
 from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
-from .state import EventState, Verdict
+from .state import EventState, Verdict, fate_of
 
 COUNT_COLUMNS = [
     "intended",
@@ -104,16 +105,16 @@ class Tally(Part):
 
 def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
     """The summary row, in one pass over the events in creation order (each settled event is
-    decoded once and dropped: nothing here holds every event)."""
+    decoded once and dropped: nothing here holds every event, and what is kept per applied
+    event for the latency and the order check is a few machine numbers)."""
     n: Counter[str] = Counter()
-    latencies: list[float] = []
-    stamps: list[Stamp] = []
-    fates, reasons = v.fates, v.causes
-    for eid, e in v.events.items():
+    latencies = array("d")
+    stamps = Stamps()
+    for e in v.events.values():
         n["intended"] += 1
-        fate = fates[eid]
+        fate, reason = fate_of(e)
         n[fate] += 1
-        if fate == "aborted" and causes.is_fault_abort(reasons[eid]):
+        if fate == "aborted" and causes.is_fault_abort(reason):
             n["aborted_by_faults"] += 1
         if not e.committed:  # rates and effects are about committed events
             n["phantoms"] += e.effects > 0
@@ -125,14 +126,14 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
         n["published"] += e.appends > 0
         if e.effects > 0:
             latencies.append(e.first_effect_at - e.created_at)
-            stamps.append((e.producer, e.key, e.first_effect_seq, e.created_at, e.seq))
-    return _row(n, np.array(latencies), stamps, sends, duration, sim_time)
+            stamps.add(e)
+    return _row(n, np.frombuffer(latencies), stamps.violations(), sends, duration, sim_time)
 
 
 def _row(
     n: Counter[str],
     latencies: np.ndarray,
-    stamps: list[Stamp],
+    order_violations: int,
     sends: int,
     duration: float,
     sim_time: float,
@@ -156,7 +157,7 @@ def _row(
         "expired": n["expired"],
         "phantoms": n["phantoms"],
         "in_doubt": 0,
-        "order_violations": ordering_violations(stamps),
+        "order_violations": order_violations,
         "deduplicated": 0,
         "fenced": 0,
         "forced_writes": 0,
@@ -191,36 +192,45 @@ def _latency(latencies: np.ndarray) -> dict[str, float]:
     }
 
 
-Stamp = tuple[str, int, int, float, int]
-"""An applied event's (producer, key, history position of its first effect, creation time,
-history position of its creation)."""
+class Stamps:
+    """What the order check needs of each applied event, in creation order, as columns of
+    machine numbers: its producer and key, the history position of its first effect, its
+    creation time and the history position of its creation."""
 
+    def __init__(self) -> None:
+        self._producers: dict[str, int] = {}
+        self.producer = array("q")
+        self.key = array("q")
+        self.first = array("q")
+        self.created = array("d")
+        self.seq = array("q")
 
-def order_violations(ev: dict[str, EventState]) -> int:
-    """:func:`ordering_violations` of the events of ``ev`` that took effect."""
-    return ordering_violations(
-        [
-            (e.producer, e.key, e.first_effect_seq, e.created_at, e.seq)
-            for e in ev.values()
-            if e.effects > 0
-        ]
-    )
+    def add(self, e: EventState) -> None:
+        producers = self._producers
+        self.producer.append(producers.setdefault(e.producer, len(producers)))
+        self.key.append(e.key)
+        self.first.append(e.first_effect_seq)
+        self.created.append(e.created_at)
+        self.seq.append(e.seq)
 
+    def violations(self) -> int:
+        """Events whose first effect came after the first effect of a later-created event of
+        the same producer and key (order is only promised per producer: two producers' events
+        of a key have no order between them)."""
+        n = len(self.seq)
+        if n < 2:
+            return 0
+        col = np.frombuffer
+        producer, key = col(self.producer, np.int64), col(self.key, np.int64)
+        first, created, seq = col(self.first, np.int64), col(self.created), col(self.seq, np.int64)
+        # creation order as a rank: by creation time, then history position
+        rank = np.empty(n, np.int64)
+        rank[np.lexsort((seq, created))] = np.arange(n)
+        # per (producer, key), in the order of the first effects: an event created before the
+        # latest-created one applied ahead of it is a violation
+        _, group = np.unique(np.stack([producer, key]), axis=1, return_inverse=True)
+        by = np.lexsort((first, group.ravel()))
+        lifted = rank[by] + group.ravel()[by] * n  # groups never mix in the running maximum
+        latest = np.maximum.accumulate(lifted)
+        return int(np.count_nonzero(lifted[1:] < latest[:-1]))
 
-def ordering_violations(stamps: list[Stamp]) -> int:
-    """Events whose first effect came after the first effect of a later-created event of the
-    same producer and key (order is only promised per producer: two producers' events of a
-    key have no order between them). ``stamps`` are in creation order."""
-    by_key: dict[tuple[str, int], list[Stamp]] = defaultdict(list)
-    for applied in stamps:
-        by_key[(applied[0], applied[1])].append(applied)
-    violations = 0
-    for events in by_key.values():
-        events.sort(key=lambda st: st[2])
-        latest = (-1.0, -1)
-        for _p, _k, _first, created_at, seq in events:
-            if (created_at, seq) < latest:
-                violations += 1
-            else:
-                latest = (created_at, seq)
-    return violations

@@ -6,13 +6,13 @@ committed offset, and in a consumer's memory. At the end an event is ``processed
 effect was applied, ``dead_lettered`` or ``expired`` if the broker said so, ``pending`` if a
 copy that could still deliver it remains, and ``lost`` otherwise; the loss cause is the fault
 that removed the last copy (or, when the last copy was let go on purpose, the last fault that
-hit the event). An event whose business transaction did not commit is ``aborted``.
+hit the event). An event whose business transaction did not commit is ``aborted``
+(:func:`state.fate_of` reads the fate off the state this part keeps).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 
 from ..core.topology import GROUP_TAG
 from ..history import causes
@@ -259,28 +259,3 @@ class Custody(Part):
     @on(Op.OUTCOME)
     def _outcome(self, seq: int, row: Row) -> None:
         self.events[row[4][0]].outcome = row[7]
-
-    def fates(
-        self, events: Mapping[str, EventState] | None = None
-    ) -> tuple[dict[str, str], dict[str, str | None]]:
-        """The fate and its cause of every event of ``events`` (default: the table the fold
-        wrote; the checker passes its view of every event, settled ones included)."""
-        fates: dict[str, str] = {}
-        reasons: dict[str, str | None] = {}
-        for eid, e in (self.events if events is None else events).items():
-            if e.refused:
-                fates[eid], reasons[eid] = "refused", e.refused
-            elif not e.committed:
-                fates[eid], reasons[eid] = "aborted", e.abort or causes.aborted("", None)
-            elif e.effects > 0:
-                fates[eid], reasons[eid] = "processed", None
-            elif e.dead_lettered:
-                fates[eid], reasons[eid] = "dead_lettered", e.last_failure
-            elif e.copies > 0:
-                fates[eid], reasons[eid] = "pending", None
-            elif e.expired:
-                fates[eid], reasons[eid] = "expired", e.zero_cause or e.last_failure
-            else:
-                fates[eid] = "lost"
-                reasons[eid] = e.zero_cause or e.last_failure or causes.UNKNOWN
-        return fates, reasons

@@ -63,9 +63,7 @@ class Checker:
 
     def verdict(self, sim_time: float) -> Verdict:
         """Fates, causes and the summary counts of everything fed so far."""
-        events = self.events.view()
-        fates, reasons = self.custody.fates(events)
-        v = Verdict(events, fates, reasons, violations=list(self.invariants.violations))
+        v = Verdict(self.events.view(), violations=list(self.invariants.violations))
         v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
         v.counts.update(self.tally.counts(sim_time))
         return v

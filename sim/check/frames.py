@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .state import Verdict
+from .state import Verdict, fate_of
 
 MESSAGE_COLUMNS = [
     "id",
@@ -32,6 +32,7 @@ def messages_frame(v: Verdict) -> pd.DataFrame:
      deliveries, first_effects, latencies, loss_causes, dup_causes) = cols.values()  # fmt: skip
     nan = float("nan")
     for eid, e in events.items():
+        fate, cause = fate_of(e)
         ids.append(eid)
         producers.append(e.producer)
         keys.append(e.key)
@@ -39,12 +40,12 @@ def messages_frame(v: Verdict) -> pd.DataFrame:
         created.append(e.created_at)
         committed.append(e.committed)
         outcomes.append(e.outcome)
-        fates.append(v.fates[eid])
+        fates.append(fate)
         effects.append(e.effects)
         deliveries.append(e.deliveries)
         first_effects.append(e.first_effect_at)
         latencies.append(e.first_effect_at - e.created_at if e.effects > 0 else nan)
-        loss_causes.append(v.causes[eid])
+        loss_causes.append(cause)
         dup_causes.append("; ".join(e.duplicate_causes) if e.duplicate_causes else None)
     frame = pd.DataFrame(cols, columns=MESSAGE_COLUMNS)
     return frame.astype(

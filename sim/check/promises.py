@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..core.strategies import Strategy
-from .state import Verdict
+from .state import Verdict, fate_of
 
 Status = Literal["kept", "broken", "not applicable"]
 
@@ -116,13 +116,14 @@ def verdict_columns(verdicts: list[PromiseVerdict], v: Verdict) -> dict[str, str
 def top_causes(promise: str, v: Verdict, n: int = 3) -> str:
     """The commonest causes behind a broken promise, with their counts."""
     found: Counter[str] = Counter()
-    for eid, e in v.events.items():
-        if promise == "no-loss" and v.fates[eid] == "lost":
-            found[v.causes[eid] or "unknown"] += 1
+    for e in v.events.values():
+        fate, cause = fate_of(e)
+        if promise == "no-loss" and fate == "lost":
+            found[cause or "unknown"] += 1
         elif promise == "no-duplicates" and e.committed:
             found.update(e.duplicate_causes)
         elif promise == "no-phantoms" and not e.committed and e.effects:
-            found[v.causes[eid] or "aborted"] += 1
+            found[cause or "aborted"] += 1
         elif promise == "per-key-order":
             return "see order_violations in messages"
     return ", ".join(f"{k} x{c}" for k, c in found.most_common(n))

@@ -4,10 +4,12 @@ An event none of whose copies remains anywhere (no producer holds it, no message
 no log holds it above a committed offset, no consumer holds it: ``copies == 0``) is
 *settled*: nothing can change its fate any more, short of an operation naming it again (a
 record read again after the coordinator forgot its offsets, a late acknowledgement, the
-producer's outcome). A settled event's state is compacted into a few hundred bytes
-(``marshal`` of its fields) and its object dropped; an operation that names it again revives
-it, so the fold gives exactly the verdict it gives with every event kept (tested: online at
-trace ``summary`` and ``messages`` against offline over the ``full`` history).
+producer's outcome). A settled event's state is compacted (a tuple of its fields) and its
+object dropped; every few thousand settled events are packed together (``marshal``, then
+``zlib``: neighbouring events' states differ in a few fields, so a batch compresses to some
+tens of bytes per event). An operation that names a settled event again revives it, so the
+fold gives exactly the verdict it gives with every event kept (tested: online at trace
+``summary`` and ``messages`` against offline over the ``full`` history).
 
 :class:`Events` is the table the parts of the checker share (live events as objects, settled
 ones compacted); :class:`EventView` is the read-only view of every event, in creation order,
@@ -17,24 +19,88 @@ that the verdict and the frames read (each settled event decoded when read, not 
 from __future__ import annotations
 
 import marshal
+import zlib
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from operator import attrgetter
+from typing import Any
 
 from .state import EventState
 
 _FIELDS = tuple(f.name for f in fields(EventState))
 _state_of = attrgetter(*_FIELDS)
+_CACHED = 4
+"""Unpacked batches kept at hand: reading events in creation order meets a few at a time."""
 
 
-def compact(e: EventState) -> bytes:
-    """An event's whole state, as bytes."""
-    return marshal.dumps(_state_of(e))
+def compact(e: EventState) -> tuple[Any, ...]:
+    """An event's whole state, as a tuple of plain values (``marshal`` can pack it)."""
+    return _state_of(e)  # type: ignore[no-any-return]
 
 
-def expand(blob: bytes) -> EventState:
-    """The state :func:`compact` stored, as a new object."""
-    return EventState(*marshal.loads(blob))
+def expand(state: tuple[Any, ...]) -> EventState:
+    """The state :func:`compact` made, as a new object."""
+    return EventState(*state)
+
+
+class Settled:
+    """Settled events' compacted states: the newest in :attr:`open` as tuples, the others in
+    compressed batches of ``batch``. An event settled twice (revived, settled again) is read
+    from where it was put last."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.open: dict[str, tuple[Any, ...]] = {}
+        self.where: dict[str, int] = {}
+        """Event -> the batch that holds its state (one int object per batch, shared)."""
+        self.batches: list[bytes] = []
+        self._unpacked: OrderedDict[int, dict[str, tuple[Any, ...]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.open) + len(self.where)
+
+    def __contains__(self, eid: object) -> bool:
+        return eid in self.open or eid in self.where
+
+    def put(self, eid: str, state: tuple[Any, ...]) -> None:
+        self.where.pop(eid, None)
+        self.open[eid] = state
+        if len(self.open) >= self.batch:
+            self._pack()
+
+    def _pack(self) -> None:
+        number = len(self.batches)
+        self.batches.append(zlib.compress(marshal.dumps(self.open), 1))
+        where = self.where
+        for eid in self.open:
+            where[eid] = number
+        self.open = {}
+
+    def get(self, eid: str) -> tuple[Any, ...]:
+        """The state of a settled event (KeyError: not settled)."""
+        state = self.open.get(eid)
+        if state is not None:
+            return state
+        return self._batch(self.where[eid])[eid]
+
+    def pop(self, eid: str) -> tuple[Any, ...]:
+        """Take a settled event's state out (it is being revived)."""
+        state = self.open.pop(eid, None)
+        if state is not None:
+            return state
+        return self._batch(self.where.pop(eid))[eid]
+
+    def _batch(self, number: int) -> dict[str, tuple[Any, ...]]:
+        cache = self._unpacked
+        batch = cache.get(number)
+        if batch is None:
+            batch = cache[number] = marshal.loads(zlib.decompress(self.batches[number]))
+            if len(cache) > _CACHED:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(number)
+        return batch
 
 
 class Events(dict[str, EventState]):
@@ -45,8 +111,8 @@ class Events(dict[str, EventState]):
     def __init__(self, every: int = 4096) -> None:
         super().__init__()
         self.every = every
-        """The fewest operations between two sweeps."""
-        self.settled: dict[str, bytes] = {}
+        """The fewest operations between two sweeps (and the settled events packed together)."""
+        self.settled = Settled(every)
         self.order: list[str] = []
         """Every event id, in creation order."""
         self.revived = 0
@@ -69,8 +135,9 @@ class Events(dict[str, EventState]):
         operations as there are live events then (at least :attr:`every`): amortised, each
         operation pays for looking at one live event. Returns the events it settled."""
         done = [eid for eid, e in self.items() if e.copies <= 0]
+        put = self.settled.put
         for eid in done:
-            self.settled[eid] = compact(dict.pop(self, eid))
+            put(eid, compact(dict.pop(self, eid)))
         self.next_sweep = seq + max(self.every, len(self))
         return done
 
@@ -89,7 +156,7 @@ class EventView(Mapping[str, EventState]):
         e = dict.get(self._events, eid)
         if e is not None:
             return e
-        return expand(self._events.settled[eid])
+        return expand(self._events.settled.get(eid))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._events.order)

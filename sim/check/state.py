@@ -7,9 +7,11 @@ before it on the same operation (``fold.py`` fixes the order).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..history import causes
 
 
 @dataclass(slots=True)
@@ -62,14 +64,62 @@ class EventState:
         return not self.refused and (not self.db or self.txn == "commit")
 
 
+def fate_of(e: EventState) -> tuple[str, str | None]:
+    """An event's fate and its cause, from its state at the end of the history: ``processed``
+    if an effect was applied, ``dead_lettered`` or ``expired`` if the broker said so,
+    ``pending`` while a copy that could still deliver it remains, ``lost`` otherwise (the
+    fault that removed the last copy, or the last fault that hit it); ``refused`` or
+    ``aborted`` if it never became a committed business event."""
+    if e.refused:
+        return "refused", e.refused
+    if not e.committed:
+        return "aborted", e.abort or causes.aborted("", None)
+    if e.effects > 0:
+        return "processed", None
+    if e.dead_lettered:
+        return "dead_lettered", e.last_failure
+    if e.copies > 0:
+        return "pending", None
+    if e.expired:
+        return "expired", e.zero_cause or e.last_failure
+    return "lost", e.zero_cause or e.last_failure or causes.UNKNOWN
+
+
+class FateView(Mapping[str, Any]):
+    """Event id -> its fate (``part`` 0) or the fate's cause (``part`` 1), computed from the
+    events when read: nothing per event is kept besides the events themselves."""
+
+    def __init__(self, events: Mapping[str, EventState], part: int) -> None:
+        self._events = events
+        self._part = part
+
+    def __getitem__(self, eid: str) -> Any:
+        return fate_of(self._events[eid])[self._part]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
 @dataclass
 class Verdict:
     """What the checker concluded from one history."""
 
     events: Mapping[str, EventState]
     """Every event, in creation order (a view: settled events are decoded as they are read)."""
-    fates: dict[str, str]
-    causes: dict[str, str | None]
     counts: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     """Broken protocol invariants (``invariants.py``): evidence of a simulator bug."""
+
+    @property
+    def fates(self) -> Mapping[str, str]:
+        """Event id -> fate (see :func:`fate_of`; read one event at a time, or use
+        :func:`fate_of` on an event at hand rather than decoding it twice)."""
+        return FateView(self.events, 0)
+
+    @property
+    def causes(self) -> Mapping[str, str | None]:
+        """Event id -> the cause of its fate (a loss, expiry, dead letter or abort), or None."""
+        return FateView(self.events, 1)

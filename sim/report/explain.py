@@ -170,8 +170,7 @@ def _verdict_row(verdict: Verdict, message_id: str) -> dict[str, Any]:
     e = verdict.events.get(message_id)
     if e is None:
         return {}
-    fates = {message_id: verdict.fates[message_id]}
-    alone = Verdict({message_id: e}, fates, {message_id: verdict.causes[message_id]})
+    alone = Verdict({message_id: e})
     return dict(messages_frame(alone).iloc[0])
 
 
