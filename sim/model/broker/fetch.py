@@ -75,7 +75,7 @@ class LogStore:
                 room = min(self.max_partition_records, budget - len(out))
                 if log.gone:
                     chunk = []
-                    for rec in log.records[pos:stable]:
+                    for rec in log.records.scan(pos, stable):
                         if rec.offset not in log.gone:
                             chunk.append(rec)
                             if len(chunk) >= room:

@@ -75,7 +75,7 @@ class DropOldest(Unbounded):
         consumed = log.fetched
         excess = backlog + len(msg.records) - self.capacity
         cause = causes.overflow(broker.name, p, "drop-oldest")
-        for rec in log.records[consumed:]:
+        for rec in log.records.scan(consumed):
             if excess <= 0:
                 break
             if not self.waiting(p, log, rec.offset):

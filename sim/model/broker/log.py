@@ -13,11 +13,12 @@ from typing import Protocol
 
 from ..host import NodeHost
 from ..messages import Record
+from .records import RecordLog
 
 
 @dataclass
 class PartitionLog:
-    records: list[Record] = field(default_factory=list)
+    records: RecordLog = field(default_factory=RecordLog)
     flushed: int = 0
     """Number of records (a prefix of ``records``) that are on disk."""
     epoch: int = 0

@@ -113,7 +113,7 @@ class QueueStore:
             log = self.broker.logs[p]
             while q.head[p] < log.end and q.done(p, log, q.head[p]):
                 q.head[p] += 1
-            for rec in log.records[q.head[p] :]:
+            for rec in log.records.scan(q.head[p]):
                 if len(out) >= limit:
                     break
                 n = self._take(q, p, log, rec, now)

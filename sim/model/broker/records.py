@@ -1,0 +1,84 @@
+"""A partition's records, stored as columns.
+
+A long run appends millions of records and keeps them all (a consumer may read any of them
+again after its offsets are lost), so the log keeps each record's fields in machine-number
+arrays (about 40 bytes a record, the event id shared with the rest of the run) instead of a
+:class:`Record` object (about 170 bytes with its floats); a record is made when it is read.
+Offsets are positions: the record at index ``i`` has offset ``i``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from typing import overload
+
+from ..messages import Record
+
+
+class RecordLog:
+    """The list of a partition's records (append, index, slice, cut the tail)."""
+
+    __slots__ = ("eids", "keys", "partitions", "created", "process", "poison")
+
+    def __init__(self) -> None:
+        self.eids: list[str] = []
+        self.keys = array("q")
+        self.partitions = array("q")
+        self.created = array("d")
+        self.process = array("d")
+        self.poison = bytearray()
+
+    def __len__(self) -> int:
+        return len(self.eids)
+
+    def append(self, rec: Record) -> None:
+        """Store ``rec`` (its offset must be the next position)."""
+        assert rec.offset == len(self.eids), (rec.offset, len(self.eids))
+        self.eids.append(rec.eid)
+        self.keys.append(rec.key)
+        self.partitions.append(rec.partition)
+        self.created.append(rec.created_at)
+        self.process.append(rec.process_time)
+        self.poison.append(rec.poison)
+
+    def _make(self, i: int) -> Record:
+        return Record(
+            self.eids[i],
+            self.keys[i],
+            self.partitions[i],
+            self.created[i],
+            self.process[i],
+            i,
+            bool(self.poison[i]),
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> Record: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Record]: ...
+    def __getitem__(self, i: int | slice) -> Record | list[Record]:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(len(self.eids)))]
+        if i < 0:
+            i += len(self.eids)
+        if not 0 <= i < len(self.eids):
+            raise IndexError(i)
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.scan(0)
+
+    def scan(self, start: int, stop: int | None = None) -> Iterator[Record]:
+        """The records from ``start`` to ``stop`` (the end), each made when reached (a reader
+        that stops early makes no more)."""
+        end = len(self.eids) if stop is None else min(stop, len(self.eids))
+        return (self._make(j) for j in range(max(start, 0), end))
+
+    def __delitem__(self, i: slice) -> None:
+        """Cut the tail (``del log[keep:]``, the only deletion a log has)."""
+        keep, stop, step = i.indices(len(self.eids))
+        assert stop == len(self.eids) and step == 1, "only the tail of a log is cut"
+        for column in (self.eids, self.keys, self.partitions, self.created, self.process):
+            del column[keep:]
+        del self.poison[keep:]
