@@ -497,3 +497,36 @@ def test_a_refused_sink_transaction_drops_the_rest_of_the_batch(run) -> None:
     msgs = out.res.messages
     lost = msgs[msgs["fate"] == "lost"]["loss_cause"]
     assert len(lost) and lost.str.contains("crash:broker-0").all()
+
+
+def test_an_acknowledgement_in_a_new_producer_epoch_proves_the_earlier_batches(run) -> None:
+    # Found by the deep property run: after producer-0 restarted (epoch 1), every append of
+    # the new epoch was marked as possibly repeating an old-epoch batch, and that mark also
+    # made its acknowledgement no proof that the earlier batches of the epoch were stored. With
+    # 89% of acknowledgements lost, two stored batches were resent until the broker's last-5
+    # cache had evicted them, refused as out of sequence, and appended again under epoch 2:
+    # 2 exactly-once duplicates ("resent under a new producer epoch"). A new epoch starts its
+    # sequences at 0, so the broker checks them in order: now 0 duplicates.
+    latency = {"dist": "exponential", "mean": 0.04276810779059917}
+    out = run(
+        base={
+            "seed": 0,
+            "replications": 1,
+            "duration": 6,
+            "drain": 90,
+            "trace": "messages",
+            "strategies": ["exactly-once"],
+            "workload": {"producers": 1, "rate": 15, "keys": 1},
+            "topology": {"partitions": 1, "consumers": 4, "network": {"latency": latency}},
+            "broker": {"mode": "log", "durability": "fsync"},
+            "faults": [
+                {"kind": "crash", "node": "consumer-0", "at": 0.0, "restart_after": 2.1237},
+                {"kind": "drop", "link": "broker-0->producer-0", "probability": 0.893}
+                | {"at": 4.9137, "duration": 1.0597},
+                {"kind": "crash", "node": "producer-0", "at": 0.6969, "restart_after": 0.216},
+            ],
+        },
+    )
+    row = out.res.summary.iloc[0]
+    assert row["duplicates"] == 0 and row["pending"] == 0 and row["lost"] == 0
+    assert row["promises_broken"] == "none"

@@ -47,6 +47,13 @@ class SequenceVerdict:
     offset: int = -1
     """For a duplicate: the offset the batch was stored at (-1: unknown)."""
     note: str = ""
+    """Why the batch may repeat one the broker no longer knows (for the checker's causes)."""
+    in_order: bool = True
+    """The broker checked the batch against sequences it knows from the start of the epoch,
+    so accepting it proves every earlier batch of the epoch was stored (False for a state
+    rebuilt in the middle of a sequence, which accepts what it cannot check). A new epoch
+    starts its sequences at 0, so its batches are in order even though each may repeat one
+    the old epoch stored (``note``)."""
 
 
 APPEND = SequenceVerdict("append")
@@ -113,10 +120,13 @@ class Idempotence(NoIdempotence):
         if st is None:
             return self._first(pid, p, epoch, seq, now, note)
         st.last_active = now
+        in_order = not st.rebuilt
         if seq in st.recent:  # (stored in sequence, unless this state was rebuilt)
-            return SequenceVerdict("duplicate", st.recent[seq], note=st.lost or st.rebuilt)
+            return SequenceVerdict(
+                "duplicate", st.recent[seq], note=st.lost or st.rebuilt, in_order=in_order
+            )
         if seq == st.last_seq + 1:
-            return SequenceVerdict("append", note=st.lost)
+            return SequenceVerdict("append", note=st.lost, in_order=in_order)
         return self._out_of_order(st, seq)
 
     def _first(
@@ -130,16 +140,16 @@ class Idempotence(NoIdempotence):
         self.states[(pid, p)] = ProducerState(
             epoch, seq - 1, {}, now, base=seq, rebuilt=rebuilt, lost=lost
         )
-        return SequenceVerdict("append", note=lost)
+        return SequenceVerdict("append", note=lost, in_order=not rebuilt)
 
     def _out_of_order(self, st: ProducerState, seq: int) -> SequenceVerdict:
         if st.rebuilt:  # rebuilt empty mid-stream: accept what it cannot know it has seen
             if seq > st.last_seq + 1:
                 st.gaps.update(range(st.last_seq + 1, seq))
-                return SequenceVerdict("append", note=st.rebuilt)
+                return SequenceVerdict("append", note=st.rebuilt, in_order=False)
             if seq < st.base or seq in st.gaps:
                 st.gaps.discard(seq)
-                return SequenceVerdict("append", note=st.rebuilt)
+                return SequenceVerdict("append", note=st.rebuilt, in_order=False)
         return SequenceVerdict("out-of-sequence", note=f"expected {st.last_seq + 1}, got {seq}")
 
     def appended(self, msg: Produce, partition: int, base: int) -> None:

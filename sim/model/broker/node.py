@@ -41,7 +41,7 @@ from ..twophase import Participant
 from .durability import DURABILITIES
 from .fetch import LogStore
 from .group import Groups
-from .idempotence import Idempotence, NoIdempotence
+from .idempotence import Idempotence, NoIdempotence, SequenceVerdict
 from .limits import HOLD, Retention, overflow_policy
 from .log import Committed, OffsetStore, PartitionLog
 from .queue import QueueStore
@@ -178,13 +178,13 @@ class Broker(Node):
             return
         verdict = self.idempotence.check(msg, float(self.env.now))
         if verdict.verdict != "append":
-            self._refuse(producer, msg, verdict.verdict, verdict.offset, verdict.note)
+            self._refuse(producer, msg, verdict)
             return
         base = self._append(producer, msg, p, env.msgid, verdict.note)
         if self.acks != 0:
             self.reach("after-append-before-ack")
             batch = eids if len(eids) > 1 else ()
-            in_sequence = msg.pid >= 0 and not verdict.note
+            in_sequence = msg.pid >= 0 and verdict.in_order
             ack = ProduceAck(eids[0], p, base, "", batch, msg.attempt, in_sequence)
             self._acknowledge(producer, ack, self.durability.ack_delay())
 
@@ -248,9 +248,10 @@ class Broker(Node):
         finally:
             self._unholding = False
 
-    def _refuse(self, producer: str, msg: Produce, verdict: str, offset: int, note: str) -> None:
+    def _refuse(self, producer: str, msg: Produce, said: SequenceVerdict) -> None:
         """A sequence check said no: a recognised duplicate, a fenced epoch, or a gap."""
         p, eids = msg.records[0].partition, msg.eids
+        verdict, offset, note = said.verdict, said.offset, said.note
         if verdict == "duplicate":
             self.record(Op.DEDUPE, self.name, eids, peer=producer, part=p, num=offset, detail=note)
         elif verdict == "fenced":
@@ -258,7 +259,7 @@ class Broker(Node):
         else:
             self.record(Op.REJECT, self.name, eids, peer=producer, part=p, detail=(verdict, note))
         error = "" if verdict == "duplicate" else verdict
-        in_sequence = verdict == "duplicate" and not note
+        in_sequence = verdict == "duplicate" and said.in_order
         self.send(producer, ProduceAck(eids[0], p, offset, error, eids, msg.attempt, in_sequence))
 
     def _txn_hold(self, rec: Record) -> None:
