@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sim.check import check
+from sim.check.counts import Stamps
+from sim.check.state import EventState
 from sim.history import Op, frame_to_ops, history_frame
 
 
@@ -124,3 +129,39 @@ def test_history_frame_round_trip_gives_the_same_verdict() -> None:
     again = frame_to_ops(history_frame(ops))
     assert again == ops
     assert check(again, 1.0, 1.0).causes == check(ops, 1.0, 1.0).causes
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["producer-0", "producer-1"]),
+            st.integers(0, 3),
+            st.integers(0, 40),
+            st.sampled_from([0.0, 0.5, 1.0, 1.5]),
+        ),
+        max_size=40,
+    )
+)
+def test_the_order_check_counts_what_a_pairwise_reading_counts(applied) -> None:
+    """Columns and a running maximum count the same violations as the rule read literally:
+    an event is a violation when an event of its producer and key created after it (by
+    creation time, then history position) had its first effect strictly earlier, or at the
+    same operation and earlier in creation order."""
+    events = [
+        EventState(seq=i, producer=p, key=k, partition=0, created_at=t, first_effect_seq=f)
+        for i, (p, k, f, t) in enumerate(applied)
+    ]
+    stamps = Stamps()
+    for e in events:
+        stamps.add(e)
+
+    def violates(i: int) -> bool:
+        a = events[i]
+        return any(
+            (b.producer, b.key) == (a.producer, a.key)
+            and (b.created_at, b.seq) > (a.created_at, a.seq)
+            and (b.first_effect_seq, j) < (a.first_effect_seq, i)
+            for j, b in enumerate(events)
+        )
+
+    assert stamps.violations() == sum(violates(i) for i in range(len(events)))

@@ -194,21 +194,20 @@ def _latency(latencies: np.ndarray) -> dict[str, float]:
 
 class Stamps:
     """What the order check needs of each applied event, in creation order, as columns of
-    machine numbers: its producer and key, the history position of its first effect, its
-    creation time and the history position of its creation."""
+    machine numbers: its producer and key (one number), the history position of its first
+    effect, its creation time and the history position of its creation."""
 
     def __init__(self) -> None:
         self._producers: dict[str, int] = {}
-        self.producer = array("q")
-        self.key = array("q")
+        self.stream = array("q")
         self.first = array("q")
         self.created = array("d")
         self.seq = array("q")
 
     def add(self, e: EventState) -> None:
         producers = self._producers
-        self.producer.append(producers.setdefault(e.producer, len(producers)))
-        self.key.append(e.key)
+        index = producers.setdefault(e.producer, len(producers))
+        self.stream.append((index << 40) | e.key)  # (keys are below 2**40: config limits)
         self.first.append(e.first_effect_seq)
         self.created.append(e.created_at)
         self.seq.append(e.seq)
@@ -220,17 +219,19 @@ class Stamps:
         n = len(self.seq)
         if n < 2:
             return 0
-        col = np.frombuffer
-        producer, key = col(self.producer, np.int64), col(self.key, np.int64)
-        first, created, seq = col(self.first, np.int64), col(self.created), col(self.seq, np.int64)
-        # creation order as a rank: by creation time, then history position
-        rank = np.empty(n, np.int64)
-        rank[np.lexsort((seq, created))] = np.arange(n)
+        created = np.frombuffer(self.created)
+        # creation order as a rank: by creation time, then history position (the events come
+        # in history order, so when the times never decrease the rank is the position)
+        if np.all(created[1:] >= created[:-1]):
+            rank = np.arange(n, dtype=np.int64)
+        else:
+            rank = np.empty(n, np.int64)
+            rank[np.lexsort((np.frombuffer(self.seq, np.int64), created))] = np.arange(n)
         # per (producer, key), in the order of the first effects: an event created before the
         # latest-created one applied ahead of it is a violation
-        _, group = np.unique(np.stack([producer, key]), axis=1, return_inverse=True)
-        by = np.lexsort((first, group.ravel()))
-        lifted = rank[by] + group.ravel()[by] * n  # groups never mix in the running maximum
+        stream = np.frombuffer(self.stream, np.int64)
+        by = np.lexsort((np.frombuffer(self.first, np.int64), stream))
+        _, group = np.unique(stream[by], return_inverse=True)
+        lifted = rank[by] + group.astype(np.int64) * n  # groups never mix in the running max
         latest = np.maximum.accumulate(lifted)
         return int(np.count_nonzero(lifted[1:] < latest[:-1]))
-

@@ -30,7 +30,7 @@ from .state import EventState
 
 _FIELDS = tuple(f.name for f in fields(EventState))
 _state_of = attrgetter(*_FIELDS)
-_CACHED = 4
+_CACHED = 2
 """Unpacked batches kept at hand: reading events in creation order meets a few at a time."""
 
 
