@@ -75,9 +75,9 @@ class LogStore:
                 room = min(self.max_partition_records, budget - len(out))
                 if log.gone:
                     chunk = []
-                    for rec in log.records.scan(pos, stable):
-                        if rec.offset not in log.gone:
-                            chunk.append(rec)
+                    for o in range(pos, stable):
+                        if o not in log.gone:
+                            chunk.append(log.records[o])
                             if len(chunk) >= room:
                                 break
                 else:

@@ -75,15 +75,15 @@ class DropOldest(Unbounded):
         consumed = log.fetched
         excess = backlog + len(msg.records) - self.capacity
         cause = causes.overflow(broker.name, p, "drop-oldest")
-        for rec in log.records.scan(consumed):
+        for o in range(consumed, log.end):
             if excess <= 0:
                 break
-            if not self.waiting(p, log, rec.offset):
+            if not self.waiting(p, log, o):
                 continue
-            log.gone.add(rec.offset)
+            log.gone.add(o)
             excess -= 1
             broker.record(
-                Op.LOG_LOSS, broker.name, (rec.eid,), part=p, num=rec.offset, detail=cause
+                Op.LOG_LOSS, broker.name, (log.records.eids[o],), part=p, num=o, detail=cause
             )
         return ""
 

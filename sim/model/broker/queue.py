@@ -113,9 +113,13 @@ class QueueStore:
             log = self.broker.logs[p]
             while q.head[p] < log.end and q.done(p, log, q.head[p]):
                 q.head[p] += 1
-            for rec in log.records.scan(q.head[p]):
+            visible_at = q.visible_at[p]
+            for o in range(q.head[p], log.end):
                 if len(out) >= limit:
                     break
+                if visible_at.get(o, 0.0) > now or q.done(p, log, o):
+                    continue  # in flight or gone: looked at without making its record
+                rec = log.records[o]
                 n = self._take(q, p, log, rec, now)
                 if n:
                     out.append(rec)
@@ -232,7 +236,7 @@ class QueueStore:
                 broker.record(
                     Op.DELETE,
                     broker.name,
-                    (log.records[offset].eid,),
+                    (log.records.eids[offset],),
                     peer=env.src,
                     part=p,
                     num=offset,
