@@ -93,11 +93,11 @@ def simulate(
         world = World(cfg, cfg.strategy(strategy), seed, schedule, env, record)
         sim_time = world.run()
         verdicts = checker.verdicts(sim_time)
+        for group, verdict in verdicts.items():
+            _cross_check(world, group, verdict)
     finally:
         if collecting:
             gc.enable()
-    for group, verdict in verdicts.items():
-        _cross_check(world, group, verdict)
     return Simulated(world, verdicts, record.ops, sim_time, checker.fired)
 
 
