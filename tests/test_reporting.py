@@ -212,12 +212,18 @@ def test_ctrl_c_prints_the_resume_command(write_config, tmp_path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((out / "runs").glob("*.json")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # dump where it is (faulthandler), for the next time
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate()
+        pytest.fail(f"still running 60 s after Ctrl-C; its stderr ends with: {err[-3000:]}")
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"msgsim run {path} --out {out} --resume --seed 3" in err
