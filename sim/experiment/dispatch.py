@@ -17,9 +17,11 @@ import os
 import queue as queues
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -191,8 +193,10 @@ def execute(
     done: dict[str, RunOutput] = {}
     errors: list[RunError] = []
     horizons = {s.key: float(s.config["duration"]) + float(s.config["drain"]) for s in specs}
-    with ProgressBar(horizons, progress) as bar:
+    with ProgressBar(horizons, progress) as bar, _ctrl_c() as pressed:
         for spec, out in _map(specs, workers, dask, bar):
+            if pressed:  # a Ctrl-C whose KeyboardInterrupt was swallowed (raised in a finalizer)
+                raise KeyboardInterrupt
             if isinstance(out, str):
                 errors.append(RunError(spec, out.strip().splitlines()[-1]))
                 errors[-1].__notes__ = [out]
@@ -202,6 +206,33 @@ def execute(
                     on_done(spec, out)
             bar.finish(spec.key)
     return done, errors
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[list[bool]]:
+    """Remember a Ctrl-C as well as raising it: Python drops an exception raised while it runs
+    a finalizer (a generator closed by the collector), and a run would then go on to the end;
+    :func:`execute` checks the flag after every run. Only in the main thread (signals)."""
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    before = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if before is signal.SIG_IGN:
+            return
+        pressed.append(True)
+        if callable(before):
+            before(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def assemble(
