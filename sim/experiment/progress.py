@@ -74,7 +74,9 @@ class ProgressBar:
         step = now - self.done.get(key, 0.0)
         if step > 0:
             self.done[key] = now
-            self.bar.update(step)
+            # never past the (rounded) total: float sums may overshoot it by a hair, and tqdm
+            # warns when it draws a bar more than full
+            self.bar.update(max(0.0, min(step, self.bar.total - self.bar.n)))
 
     def reporter(self, key: str) -> Progress:
         """A callback for a run in this process."""
