@@ -223,7 +223,10 @@ def test_ctrl_c_prints_the_resume_command(write_config, tmp_path) -> None:
     except subprocess.TimeoutExpired:  # dump where it is (faulthandler), for the next time
         proc.send_signal(signal.SIGABRT)
         _, err = proc.communicate()
-        pytest.fail(f"still running 60 s after Ctrl-C; its stderr ends with: {err[-3000:]}")
+        pytest.fail(
+            f"still running 60 s after Ctrl-C; its stderr begins with: {err[:1500]} ... and "
+            f"ends with: {err[-3000:]}"
+        )
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"msgsim run {path} --out {out} --resume --seed 3" in err
