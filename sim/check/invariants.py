@@ -59,28 +59,34 @@ class Invariants(Part):
     @on(Op.COMMIT)
     def _commit(self, seq: int, row: Row) -> None:
         leader, epoch = row[7]
-        key = (leader, row[5])
-        before = self.commits.get(key)
-        if before is not None and before[0] == epoch and row[6] < before[1]:
+        offset = row[6]
+        back = self._moves_back((leader, row[5]), epoch, offset)
+        if back is not None:
             self._say(
                 row,
-                f"commit of {leader}/p{row[5]} moved back from {before[1]} to "
-                f"{row[6]} within leader epoch {epoch} (by {row[3]})",
+                f"commit of {leader}/p{row[5]} moved back from {back} to "
+                f"{offset} within leader epoch {epoch} (by {row[3]})",
             )
-        self.commits[key] = (epoch, row[6])
 
     @on(Op.SINK_COMMIT)
     def _sink_commit(self, seq: int, row: Row) -> None:
         sink, leader, p, offset, epoch = row[2], row[3], row[5], row[6], row[7]
-        key = (f"{sink}:{leader}", p)
-        before = self.commits.get(key)
-        if before is not None and before[0] == epoch and offset < before[1]:
+        back = self._moves_back((f"{sink}:{leader}", p), epoch, offset)
+        if back is not None:
             self._say(
                 row,
-                f"offset stored in {sink} for {leader}/p{p} moved back from {before[1]} to "
+                f"offset stored in {sink} for {leader}/p{p} moved back from {back} to "
                 f"{offset} within leader epoch {epoch}",
             )
+
+    def _moves_back(self, key: tuple[str, int], epoch: int, offset: int) -> int | None:
+        """Accept ``offset`` in ``epoch`` as the last commit of ``key``; the one before it if
+        this moves back from it within the same epoch (None: it does not)."""
+        before = self.commits.get(key)
         self.commits[key] = (epoch, offset)
+        if before is not None and before[0] == epoch and offset < before[1]:
+            return before[1]
+        return None
 
     @on(Op.OFFSET_RESET)
     def _reset(self, seq: int, row: Row) -> None:

@@ -67,13 +67,7 @@ class RecordLog:
         return self._make(i)
 
     def __iter__(self) -> Iterator[Record]:
-        return self.scan(0)
-
-    def scan(self, start: int, stop: int | None = None) -> Iterator[Record]:
-        """The records from ``start`` to ``stop`` (the end), each made when reached (a reader
-        that stops early makes no more)."""
-        end = len(self.eids) if stop is None else min(stop, len(self.eids))
-        return (self._make(j) for j in range(max(start, 0), end))
+        return (self._make(j) for j in range(len(self.eids)))
 
     def __delitem__(self, i: slice) -> None:
         """Cut the tail (``del log[keep:]``, the only deletion a log has)."""
