@@ -190,6 +190,10 @@ def test_results_are_identical_with_and_without_progress(capsys) -> None:
         pd.testing.assert_frame_equal(quiet.messages, other.messages)
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_prints_the_resume_command(write_config, tmp_path) -> None:
     slow = {**TINY, "replications": 8, "duration": 60, "workload": {"rate": 200}}
     path = write_config(tmp_path / "slow.yaml", slow)
@@ -213,6 +217,9 @@ def test_ctrl_c_prints_the_resume_command(write_config, tmp_path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        # as a terminal would start it: a test runner started in the background by a shell
+        # without job control ignores SIGINT, and its children would inherit that
+        preexec_fn=_sigint_default,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((out / "runs").glob("*.json")):
