@@ -193,16 +193,15 @@ def _latency(latencies: np.ndarray) -> dict[str, float]:
 
 
 class Stamps:
-    """What the order check needs of each applied event, in creation order, as columns of
-    machine numbers: its producer and key (one number), the history position of its first
-    effect, its creation time and the history position of its creation."""
+    """What the order check needs of each applied event, in creation order (the order of the
+    history's creations), as columns of machine numbers: its producer and key (one number),
+    the history position of its first effect and its creation time."""
 
     def __init__(self) -> None:
         self._producers: dict[str, int] = {}
         self.stream = array("q")
         self.first = array("q")
         self.created = array("d")
-        self.seq = array("q")
 
     def add(self, e: EventState) -> None:
         producers = self._producers
@@ -210,28 +209,37 @@ class Stamps:
         self.stream.append((index << 40) | e.key)  # (keys are below 2**40: config limits)
         self.first.append(e.first_effect_seq)
         self.created.append(e.created_at)
-        self.seq.append(e.seq)
 
     def violations(self) -> int:
         """Events whose first effect came after the first effect of a later-created event of
         the same producer and key (order is only promised per producer: two producers' events
         of a key have no order between them)."""
-        n = len(self.seq)
+        n = len(self.first)
         if n < 2:
             return 0
         created = np.frombuffer(self.created)
         # creation order as a rank: by creation time, then history position (the events come
-        # in history order, so when the times never decrease the rank is the position)
+        # in history order: when the times never decrease the rank is the position, and a
+        # stable sort by time breaks ties by position)
         if np.all(created[1:] >= created[:-1]):
             rank = np.arange(n, dtype=np.int64)
         else:
             rank = np.empty(n, np.int64)
-            rank[np.lexsort((np.frombuffer(self.seq, np.int64), created))] = np.arange(n)
+            rank[np.argsort(created, kind="stable")] = np.arange(n)
         # per (producer, key), in the order of the first effects: an event created before the
         # latest-created one applied ahead of it is a violation
         stream = np.frombuffer(self.stream, np.int64)
         by = np.lexsort((np.frombuffer(self.first, np.int64), stream))
-        _, group = np.unique(stream[by], return_inverse=True)
-        lifted = rank[by] + group.astype(np.int64) * n  # groups never mix in the running max
+        # (each step frees what it no longer needs: this runs over every applied event)
+        lifted = rank[by]
+        del rank
+        keys = stream[by]
+        del by
+        group = np.zeros(n, np.int64)
+        np.cumsum(keys[1:] != keys[:-1], out=group[1:])
+        del keys
+        group *= n
+        lifted += group  # groups never mix in the running max
+        del group
         latest = np.maximum.accumulate(lifted)
         return int(np.count_nonzero(lifted[1:] < latest[:-1]))

@@ -8,8 +8,7 @@ offsets here too, in the same transaction as the effect, guarded by the offset t
 
 from __future__ import annotations
 
-from collections import Counter
-
+from ..core.eids import IdMap
 from ..history.ops import Op
 from .context import Context
 from .messages import Envelope, OffsetFetchResponse, SinkAck, SinkOffsetFetch, SinkTxn
@@ -23,7 +22,7 @@ class Sink(Node):
 
     def __init__(self, name: str, ctx: Context) -> None:
         super().__init__(name, ctx)
-        self.effects: Counter[str] = Counter()  # durable
+        self.effects = IdMap()  # durable: event -> effects applied
         self.offsets: dict[int, tuple[int, int]] = {}
         """Durable: (offset, leader epoch) stored per partition by transactional consumers."""
         self.processed_ids: dict[str, float] = {}
@@ -60,7 +59,7 @@ class Sink(Node):
         if msg.dedupe:  # same transaction: check and record the processed ids with the effects
             eids = self._dedupe(eids, msg.retention, env)
         for eid in eids:
-            self.effects[eid] += 1
+            self.effects.add(eid)
         if eids:
             self.record(Op.EFFECT, self.name, eids, peer=env.src, num=env.msgid)
         if msg.offsets is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.models import ExperimentConfig
+from ..core import eids
 from ..core.rng import Streams
 
 
@@ -65,7 +66,7 @@ def _arrivals(
     """Producer ``i``'s arrivals, made one at a time."""
     for j in range(len(times)):
         yield Arrival(
-            f"p{i}-{j}",
+            eids.name(i, j),
             i,
             float(times[j]),
             int(keys[j]),

@@ -2,8 +2,9 @@
 
 A long run appends millions of records and keeps them all (a consumer may read any of them
 again after its offsets are lost), so the log keeps each record's fields in machine-number
-arrays (about 40 bytes a record, the event id shared with the rest of the run) instead of a
-:class:`Record` object (about 170 bytes with its floats); a record is made when it is read.
+arrays (about 33 bytes a record, the event id as a number: ``sim/core/eids.py``) instead of
+a :class:`Record` object (about 170 bytes with its floats and its id); a record is made when
+it is read.
 Offsets are positions: the record at index ``i`` has offset ``i``.
 """
 
@@ -13,18 +14,22 @@ from array import array
 from collections.abc import Iterator
 from typing import overload
 
+from ...core.eids import IdList
 from ..messages import Record
 
 
 class RecordLog:
     """The list of a partition's records (append, index, slice, cut the tail)."""
 
-    __slots__ = ("eids", "keys", "partitions", "created", "process", "poison")
+    __slots__ = ("eids", "keys", "partition", "partitions", "created", "process", "poison")
 
     def __init__(self) -> None:
-        self.eids: list[str] = []
+        self.eids = IdList()
         self.keys = array("q")
-        self.partitions = array("q")
+        self.partition = -1
+        """The partition of every record (a log holds one partition's), until one differs."""
+        self.partitions: array[int] | None = None
+        """Each record's partition, kept only once two records' partitions differ."""
         self.created = array("d")
         self.process = array("d")
         self.poison = bytearray()
@@ -37,7 +42,14 @@ class RecordLog:
         assert rec.offset == len(self.eids), (rec.offset, len(self.eids))
         self.eids.append(rec.eid)
         self.keys.append(rec.key)
-        self.partitions.append(rec.partition)
+        if self.partitions is not None:
+            self.partitions.append(rec.partition)
+        elif rec.partition != self.partition:
+            if rec.offset == 0:
+                self.partition = rec.partition
+            else:
+                self.partitions = array("q", [self.partition]) * rec.offset
+                self.partitions.append(rec.partition)
         self.created.append(rec.created_at)
         self.process.append(rec.process_time)
         self.poison.append(rec.poison)
@@ -46,7 +58,7 @@ class RecordLog:
         return Record(
             self.eids[i],
             self.keys[i],
-            self.partitions[i],
+            self.partition if self.partitions is None else self.partitions[i],
             self.created[i],
             self.process[i],
             i,
@@ -73,6 +85,9 @@ class RecordLog:
         """Cut the tail (``del log[keep:]``, the only deletion a log has)."""
         keep, stop, step = i.indices(len(self.eids))
         assert stop == len(self.eids) and step == 1, "only the tail of a log is cut"
-        for column in (self.eids, self.keys, self.partitions, self.created, self.process):
+        self.eids.truncate(keep)
+        for column in (self.keys, self.created, self.process):
             del column[keep:]
+        if self.partitions is not None:
+            del self.partitions[keep:]
         del self.poison[keep:]

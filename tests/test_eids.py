@@ -1,0 +1,59 @@
+"""Event-id tables: they behave as the dict and the list they replace, for ids of any form."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.core.eids import IdList, IdMap, name, split
+
+#: ids of the run's form, and of others (tests name events freely)
+ids = st.one_of(
+    st.builds(name, st.integers(0, 3), st.integers(0, 3000)),
+    st.sampled_from(["e1", "p", "p-1", "p1-", "p01-2", "p1-02", "px-1", "p1-2-3", "p²-1"]),
+    st.text(max_size=6),
+)
+
+
+def test_split_reads_back_what_name_writes() -> None:
+    assert split(name(3, 12345)) == (3, 12345)
+    assert split(name(0, 0)) == (0, 0)
+    for other in ("e1", "", "p", "p1-02", "p01-2", "p1-x", "p²-1", "q1-2", "p1-2-3"):
+        assert split(other) is None, other
+
+
+@given(st.lists(st.tuples(st.sampled_from(["set", "del", "add"]), ids, st.integers(0, 9))))
+def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
+    table, expected = IdMap(), {}
+    for action, eid, value in steps:
+        if action == "set":
+            table[eid] = expected[eid] = value
+        elif action == "add":
+            table.add(eid, value)
+            expected[eid] = expected.get(eid, 0) + value
+        elif eid in expected:
+            del table[eid]
+            del expected[eid]
+        assert (eid in table) == (eid in expected)
+    assert len(table) == len(expected)
+    assert dict(table) == expected
+    assert sorted(table) == sorted(expected)
+
+
+@given(st.lists(ids), st.integers(0, 30))
+def test_an_id_list_behaves_as_a_list(eids: list[str], keep: int) -> None:
+    table = IdList(eids)
+    assert list(table) == eids and len(table) == len(eids)
+    assert [table[i] for i in range(len(eids))] == eids
+    table.truncate(keep)
+    assert list(table) == eids[:keep]
+    table.append("p1-7")
+    assert list(table) == [*eids[:keep], "p1-7"]
+
+
+def test_an_id_map_costs_a_few_bytes_an_event() -> None:
+    table = IdMap()
+    for j in range(100_000):
+        table[name(0, j)] = 1
+    columns = table._columns.values()
+    assert sum(column.buffer_info()[1] * column.itemsize for column in columns) < 5 * 100_000
