@@ -37,6 +37,10 @@ def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
         assert (eid in table) == (eid in expected)
     assert len(table) == len(expected)
     assert dict(table) == expected
+    codes = dict((eid, code) for code, eid in IdList(expected).pairs() if code >= 0)
+    assert {eid: table.at(code) for eid, code in codes.items()} == {
+        eid: expected[eid] for eid in codes
+    }
     assert sorted(table) == sorted(expected)
 
 
@@ -45,6 +49,7 @@ def test_an_id_list_behaves_as_a_list(eids: list[str], keep: int) -> None:
     table = IdList(eids)
     assert list(table) == eids and len(table) == len(eids)
     assert [table[i] for i in range(len(eids))] == eids
+    assert [eid for _, eid in table.pairs()] == eids
     table.truncate(keep)
     assert list(table) == eids[:keep]
     table.append("p1-7")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import lzma
 import marshal
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import fields
 from operator import attrgetter
 from typing import Any
@@ -87,6 +87,17 @@ class Settled:
         if state is not None:
             return state
         return self._batch(self.where[eid])[eid]
+
+    def get_coded(self, eid: str, code: int) -> tuple[Any, ...]:
+        """:meth:`get`, with the id's :class:`IdList` code at hand (looked up without the
+        string when it is not negative)."""
+        state = self.open.get(eid)
+        if state is not None:
+            return state
+        number = self.where.at(code) if code >= 0 else self.where.get(eid)
+        if number is None:
+            raise KeyError(eid)
+        return self._batch(number)[eid]
 
     def pop(self, eid: str) -> tuple[Any, ...]:
         """Take a settled event's state out (it is being revived)."""
@@ -165,11 +176,40 @@ class EventView(Mapping[str, EventState]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._events.order)
 
+    def pairs(self) -> Iterator[tuple[str, EventState]]:
+        """Every ``(id, state)`` in creation order, each settled one found by its number."""
+        events = self._events
+        live = dict.get
+        settled = events.settled.get_coded
+        for code, eid in events.order.pairs():
+            e = live(events, eid)
+            yield eid, e if e is not None else expand(settled(eid, code))
+
+    def items(self) -> ItemsView[str, EventState]:
+        return _Items(self)
+
+    def values(self) -> ValuesView[EventState]:
+        return _Values(self)
+
     def __len__(self) -> int:
         return len(self._events.order)
 
     def __contains__(self, eid: object) -> bool:
         return dict.__contains__(self._events, eid) or eid in self._events.settled
+
+
+class _Items(ItemsView[str, EventState]):
+    _mapping: EventView
+
+    def __iter__(self) -> Iterator[tuple[str, EventState]]:
+        return self._mapping.pairs()
+
+
+class _Values(ValuesView[EventState]):
+    _mapping: EventView
+
+    def __iter__(self) -> Iterator[EventState]:
+        return (e for _, e in self._mapping.pairs())
 
 
 def as_view(events: Mapping[str, EventState]) -> Mapping[str, EventState]:

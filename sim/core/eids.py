@@ -90,6 +90,15 @@ class IdMap(MutableMapping[str, int]):
         column[j] = 0
         self._size -= 1
 
+    def at(self, code: int) -> int | None:
+        """The value of the id whose :class:`IdList` code is ``code`` (not negative), without
+        making or reading the string; None when absent."""
+        column = self._columns.get(code >> _J_BITS)
+        j = code & _J_MASK
+        if column is None or j >= len(column) or not column[j]:
+            return None
+        return column[j] - 1
+
     def add(self, eid: str, n: int = 1) -> None:
         """Count ``n`` more for ``eid`` (an absent id counts from 0), as a ``Counter`` does."""
         slot = self._slot(eid, grow=True)
@@ -154,6 +163,11 @@ class IdList:
     def __iter__(self) -> Iterator[str]:
         to_name = self._name
         return (to_name(code) for code in self._codes)
+
+    def pairs(self) -> Iterator[tuple[int, str]]:
+        """``(code, id)`` of every id in order; a code is negative for an id of another form."""
+        to_name = self._name
+        return ((code, to_name(code)) for code in self._codes)
 
     def truncate(self, keep: int) -> None:
         """Keep the first ``keep`` ids (ids of another form past them stay in the side list,

@@ -114,16 +114,15 @@ def _cross_check(world: World, group: str, verdict: Verdict) -> None:
 
 def _same_effects(verdict: Verdict, table: Mapping[str, int]) -> bool:
     """The sink's effects table says what the history says: the same events with effects,
-    with the same counts (compared in place: no copy of either, which a long run would feel)."""
-    events = verdict.events
-    with_effects = sum(1 for e in events.values() if e.effects)
-    if with_effects != len(table):
-        return False
-    for eid, n in table.items():
-        state = events.get(eid)
-        if state is None or state.effects != n:
-            return False
-    return True
+    with the same counts (one pass over the events in place: no copy of either, which a long
+    run would feel)."""
+    with_effects = 0
+    for eid, state in verdict.events.items():
+        if state.effects:
+            with_effects += 1
+            if table.get(eid) != state.effects:
+                return False
+    return with_effects == len(table)
 
 
 def _tag(frame: pd.DataFrame, ident: dict[str, Any], group: str | None = None) -> pd.DataFrame:
