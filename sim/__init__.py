@@ -16,10 +16,38 @@ Layers, each importing only those below it (enforced by ``tests/test_architectur
     core          random streams, distributions, strategies, topology
 """
 
-from .api import run
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .config import ConfigError, ConfigWarning, ExperimentConfig, load_config
-from .report.results import Results, load_results
-from .report.stats import aggregate
+
+if TYPE_CHECKING:
+    from .api import run
+    from .report.results import Results, load_results
+    from .report.stats import aggregate
+
+_LATER = {
+    "run": ".api",
+    "Results": ".report.results",
+    "load_results": ".report.results",
+    "aggregate": ".report.stats",
+}
+"""Imported when first used (PEP 562): pandas and the simulator take about a second to
+import, which `msgsim validate` and a mistyped command line need not pay."""
+
+
+_PACKAGES = {"api", "cli", "core", "config", "history", "model", "check", "experiment", "report"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PACKAGES:  # `sim.experiment.cells(...)` after a bare `import sim`
+        return import_module(f".{name}", __name__)
+    if name not in _LATER:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(import_module(_LATER[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ConfigError",

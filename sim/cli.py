@@ -247,13 +247,15 @@ def _written(out: Path) -> list[str]:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    cfg = load_config(args.config)  # first: a bad config is told before pandas is imported
+
     import pandas as pd
 
-    from .config import load_config
     from .config.strategies import describe_roles
     from .experiment import cells, plan
 
-    cfg = load_config(args.config)
     cs = cells(cfg)
     specs, faults = plan(cfg, cs)
     print(
