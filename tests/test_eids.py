@@ -10,6 +10,7 @@ from sim.core.eids import IdList, IdMap, name, split
 #: ids of the run's form, and of others (tests name events freely)
 ids = st.one_of(
     st.builds(name, st.integers(0, 3), st.integers(0, 3000)),
+    st.builds(name, st.integers(0, 3), st.integers(2**25 - 2, 10**12 - 1)),  # kept in the dict
     st.sampled_from(["e1", "p", "p-1", "p1-", "p01-2", "p1-02", "px-1", "p1-2-3", "p²-1"]),
     st.text(max_size=6),
 )

@@ -18,6 +18,10 @@ from collections.abc import Iterable, Iterator, MutableMapping
 
 _J_BITS = 40
 _J_MASK = (1 << _J_BITS) - 1
+_DENSE = 1 << 25
+"""An :class:`IdMap` keeps ids with ``j`` below this in arrays (an array grows to the
+largest ``j`` it holds), larger ones in its dict: the choice depends on the id alone."""
+_NO_COLUMN: array[int] = array("i")
 
 
 def name(producer: int, j: int) -> str:
@@ -49,11 +53,13 @@ class IdMap(MutableMapping[str, int]):
 
     def _slot(self, eid: str, grow: bool) -> tuple[array[int], int] | None:
         ij = split(eid)
-        if ij is None:
+        if ij is None or ij[1] >= _DENSE:
             return None
         i, j = ij
         column = self._columns.get(i)
         if column is None:
+            if not grow:
+                return _NO_COLUMN, -1
             column = self._columns[i] = array("i")
         if j >= len(column):
             if not grow:
@@ -93,8 +99,10 @@ class IdMap(MutableMapping[str, int]):
     def at(self, code: int) -> int | None:
         """The value of the id whose :class:`IdList` code is ``code`` (not negative), without
         making or reading the string; None when absent."""
-        column = self._columns.get(code >> _J_BITS)
-        j = code & _J_MASK
+        i, j = code >> _J_BITS, code & _J_MASK
+        if j >= _DENSE:
+            return self._others.get(name(i, j))
+        column = self._columns.get(i)
         if column is None or j >= len(column) or not column[j]:
             return None
         return column[j] - 1
