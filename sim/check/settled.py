@@ -81,16 +81,10 @@ class Settled:
             where[eid] = number
         self.open = {}
 
-    def get(self, eid: str) -> tuple[Any, ...]:
-        """The state of a settled event (KeyError: not settled)."""
-        state = self.open.get(eid)
-        if state is not None:
-            return state
-        return self._batch(self.where[eid])[eid]
-
-    def get_coded(self, eid: str, code: int) -> tuple[Any, ...]:
-        """:meth:`get`, with the id's :class:`IdList` code at hand (looked up without the
-        string when it is not negative)."""
+    def get(self, eid: str, code: int = -1) -> tuple[Any, ...]:
+        """The state of a settled event (KeyError: not settled). With the id's
+        :class:`IdList` code at hand (not negative), its batch is found without parsing the
+        id."""
         state = self.open.get(eid)
         if state is not None:
             return state
@@ -180,7 +174,7 @@ class EventView(Mapping[str, EventState]):
         """Every ``(id, state)`` in creation order, each settled one found by its number."""
         events = self._events
         live = dict.get
-        settled = events.settled.get_coded
+        settled = events.settled.get
         for code, eid in events.order.pairs():
             e = live(events, eid)
             yield eid, e if e is not None else expand(settled(eid, code))

@@ -127,10 +127,9 @@ class QueueStore:
         return out, counts
 
     def _take(self, q: GroupQueue, p: int, log: PartitionLog, rec: Record, now: float) -> int:
-        """Receive ``rec`` if it is visible: its receive count, or 0 when it is not handed out."""
+        """Receive ``rec``, a visible message (:meth:`_visible` looked): its receive count, or 0
+        when it is not handed out (expired, or dead-lettered)."""
         o = rec.offset
-        if q.done(p, log, o) or q.visible_at[p].get(o, 0.0) > now:
-            return 0
         broker = self.broker
         if not self.retention.keep_fresh(broker, p, log, [rec], q.gone[p], q.tag):
             return 0
