@@ -104,7 +104,9 @@ def test_a_duplicate_that_reaches_the_log_is_applied_twice_as_in_kafka(run) -> N
 
 def test_idempotent_producer_batches_under_load(run) -> None:
     drops = [{"kind": "drop", "link": "producer-0->broker-0", "probability": 0.3}]
-    res = run(["exactly-once"], drops, trace="full", duration=5).res
+    # Behind a dropped request (5 s to time out) a partition's later batches wait; at 30% drops
+    # a run of three or four drops in one partition happens, so the drain is long.
+    res = run(["exactly-once"], drops, trace="full", duration=5, drain=90).res
     ev = res.events
     sends = ev[(ev["op"] == "send") & (ev["detail"] == "produce")]
     per_request = sends.groupby("num").size()

@@ -66,6 +66,22 @@ class Node:
         yield self.env.timeout(delay)
         yield from self.unpaused()
 
+    def later(self, delay: float, action: Callable[[], None]) -> None:
+        """Do ``action`` in ``delay`` simulated seconds, as a process that slept that long would:
+        not at all if the node crashes meanwhile, only after the pause if it is paused then.
+        A timer callback, not a process: one SimPy event instead of three."""
+        incarnation = self.incarnation
+
+        def due(_event: Any = None) -> None:
+            if self.incarnation != incarnation:
+                return
+            if self.state == "paused":
+                self.when_resumed(due)
+                return
+            action()
+
+        self.env.timeout(delay).callbacks.append(due)
+
     def unpaused(self) -> Generator[Any, Any, None]:
         while self.state == "paused":
             assert self._resumed is not None
@@ -73,12 +89,17 @@ class Node:
 
     def wait_for(self, event: simpy.Event, timeout: float) -> Generator[Any, Any, Any]:
         """Wait for ``event`` at most ``timeout`` seconds; return its value, or None on timeout."""
-        timer = self.env.timeout(timeout)
-        result = yield event | timer
+        if event.callbacks is None:  # already happened
+            yield from self.unpaused()
+            return event.value
+        expiry = Expiry(self.env.active_process, event)
+        self.env.timeout(timeout).callbacks.append(expiry)
+        try:
+            value = yield event
+        finally:
+            expiry.process = None
         yield from self.unpaused()
-        if event in result:
-            return result[event]
-        return None
+        return None if expiry.expired else value
 
     def call(
         self,
@@ -209,6 +230,27 @@ class Node:
                 continue
             self.ctx.wire.delivered(env)
             self.handle(env)
+
+
+class Expiry:
+    """The timer of :meth:`Node.wait_for`: when it fires first, it takes the waiting process off
+    the event and resumes it with no value, as SimPy's own interrupt does; one SimPy event and
+    no condition per wait (a reply that comes first leaves the timer with nothing to do)."""
+
+    __slots__ = ("process", "event", "expired")
+
+    def __init__(self, process: simpy.Process | None, event: simpy.Event) -> None:
+        self.process = process
+        self.event = event
+        self.expired = False
+
+    def __call__(self, timer: simpy.Event) -> None:
+        process, callbacks = self.process, self.event.callbacks
+        if process is None or callbacks is None:
+            return
+        callbacks.remove(process._resume)
+        self.expired = True
+        process._resume(timer)
 
 
 class RequestTracker:

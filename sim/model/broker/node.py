@@ -16,8 +16,6 @@ then the store is woken, then the acknowledgement.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
-from typing import Any
 
 from ...config.models import Broker as BrokerConfig
 from ...config.models import ConsumerGroup, TwoPhaseCommit
@@ -216,12 +214,7 @@ class Broker(Node):
             if self.state == "up":
                 self.send(producer, ack)
             return
-
-        def flushed() -> Generator[Any, Any, None]:
-            yield from self.sleep(after)
-            self.send(producer, ack)
-
-        self.spawn(flushed())
+        self.later(after, lambda: self.send(producer, ack))
 
     def _hold(self, env: Envelope, p: int) -> None:
         """Keep a request for a full partition until there is room (in memory: a crash loses
