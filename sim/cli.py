@@ -148,16 +148,18 @@ def _show_warning(shown: set[str], other: Callable[..., None]) -> Callable[..., 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .api import run_experiment
-    from .experiment import resolve
-    from .experiment.folder import CLI_WORDS, check_out, default_out
-    from .report.table import format_table
+    from .config import resolve
 
     strategies = (
         [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
     )
     overrides = dict(seed=args.seed, replications=args.replications, strategies=strategies)
-    cfg = resolve(args.config, **overrides)
+    cfg = resolve(args.config, **overrides)  # first: a bad config is told before pandas loads
+
+    from .api import run_experiment
+    from .experiment.folder import CLI_WORDS, check_out, default_out
+    from .report.table import format_table
+
     if args.out is not None:
         check_out(args.out)  # --out '' is refused, not read as the working directory
     out = Path(args.out) if args.out is not None else default_out(cfg.name)
@@ -310,7 +312,6 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from .core.metrics import METRICS
-    from .report.charts import draw_all
     from .report.results import load_results
 
     res = load_results(args.dir)
@@ -320,6 +321,9 @@ def _plot(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--metrics: unknown metric {unknown[0]!r}; allowed: {', '.join(METRICS)}"
         )
+
+    from .report.charts import draw_all  # matplotlib: only once there is something to draw
+
     charts = Path(args.dir) / "charts"
     try:
         paths = draw_all(

@@ -7,7 +7,7 @@ from . import limits
 from .base import ConfigError, ConfigWarning
 from .faults import FAULT_KINDS, PROTOCOL_STEPS
 from .links import LinkPattern, link_matches, parse_link
-from .loading import config_yaml, load_config, validate_dict
+from .loading import config_yaml, load_config, resolve, validate_dict
 from .models import ExperimentConfig
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "link_matches",
     "load_config",
     "parse_link",
+    "resolve",
     "validate_dict",
 ]

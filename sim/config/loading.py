@@ -223,6 +223,22 @@ def load_config(source: str | Path | dict[str, Any] | ExperimentConfig) -> Exper
     return validate_dict(data, origin=str(path), lines=lines, warn=True)
 
 
+def resolve(
+    config: str | Path | dict[str, Any] | ExperimentConfig, **overrides: Any
+) -> ExperimentConfig:
+    """Load a config and apply the command-line / keyword overrides (validated like the file)."""
+    cfg = load_config(config)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if not changes:
+        return cfg
+    data = cfg.model_dump(mode="json")
+    if "strategies" in changes:  # a name composed in the config keeps its composition
+        mine = {e["name"]: e for e in data["strategies"] if isinstance(e, dict)}
+        changes["strategies"] = [mine.get(s, s) for s in changes["strategies"]]
+    data.update(changes)
+    return validate_dict(data, origin=f"{cfg.origin} with the command-line overrides")
+
+
 def validate_dict(
     data: dict[str, Any],
     origin: str = "<dict>",

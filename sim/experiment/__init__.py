@@ -3,6 +3,7 @@
 May import: ``sim.model``, ``sim.check``, ``sim.history``, ``sim.config``, ``sim.core``.
 """
 
+from ..config import resolve
 from .dispatch import (
     RunError,
     assemble,
@@ -11,7 +12,7 @@ from .dispatch import (
     execute,
     execute_spec,
 )
-from .plan import Cell, RunSpec, cells, plan, replication_seed, resolve
+from .plan import Cell, RunSpec, cells, plan, replication_seed
 from .run import RunFailed, RunOutput, run_one, simulate
 
 __all__ = [

@@ -12,7 +12,6 @@ import copy
 import itertools
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,7 +21,6 @@ from ..config import (
     ConfigWarning,
     ExperimentConfig,
     limits,
-    load_config,
     validate_dict,
 )
 from ..config.models import sweep_path_problem
@@ -126,17 +124,3 @@ def plan(
     return runs, faults
 
 
-def resolve(
-    config: str | Path | dict[str, Any] | ExperimentConfig, **overrides: Any
-) -> ExperimentConfig:
-    """Load a config and apply the command-line / keyword overrides (validated like the file)."""
-    cfg = load_config(config)
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if not changes:
-        return cfg
-    data = cfg.model_dump(mode="json")
-    if "strategies" in changes:  # a name composed in the config keeps its composition
-        mine = {e["name"]: e for e in data["strategies"] if isinstance(e, dict)}
-        changes["strategies"] = [mine.get(s, s) for s in changes["strategies"]]
-    data.update(changes)
-    return validate_dict(data, origin=f"{cfg.origin} with the command-line overrides")
