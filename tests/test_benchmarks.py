@@ -77,3 +77,43 @@ def test_an_unfair_comparison_is_refused(bench: ModuleType) -> None:
         bench.check_fair([good, starved])
     with pytest.raises(bench.UnfairComparison, match="mean latency"):
         bench.check_fair([good, other_system])
+
+
+def test_kernel_events_are_counted_exactly_and_the_count_is_undone(bench: ModuleType) -> None:
+    import simpy
+
+    original = simpy.Environment.schedule
+    env = simpy.Environment()
+
+    def three() -> object:
+        for _ in range(3):
+            yield env.timeout(1)
+
+    with bench.counting_kernel_events() as count:
+        env.process(three())
+        env.run()
+    assert count[0] == 5  # the process's start, three timers, its end
+    assert simpy.Environment.schedule is original
+
+
+def test_kernel_share_counts_both_pipelines(bench: ModuleType) -> None:
+    k = bench.kernel(EVENTS, baseline_us=10.0)
+    # the baseline: an arrival, a request hop, a resend timer, an acknowledgement hop and a
+    # processing step per event, plus fetches; msgsim exchanges and waits for far more
+    assert 4 < k["baseline_steps_per_event"] < 8
+    assert k["msgsim_steps_per_event"] > 2 * k["baseline_steps_per_event"]
+    assert k["step_us"] > 0
+    assert k["best_possible_ratio"] == pytest.approx(10.0 / k["msgsim_kernel_us_per_event"])
+
+
+def test_scaling_keeps_the_run_of_least_cpu_time_per_size(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cpu = iter([30.0, 50.0, 20.0, 40.0])  # sizes 10 and 100, two interleaved rounds
+
+    def fake(n: int, trace: str) -> dict[str, object]:
+        return {"trace": trace, "requested": n, "us_per_event": 1.0, "cpu_us_per_event": next(cpu)}
+
+    monkeypatch.setattr(bench, "in_child", fake)
+    rows = bench.scaling((10, 100), repeat=2)
+    assert [r["cpu_us_per_event"] for r in rows] == [20.0, 40.0]
