@@ -5,6 +5,7 @@ right time, nothing after a crash, nothing before a pause ends."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import simpy
@@ -150,3 +151,26 @@ def test_later_during_a_pause_then_a_crash_does_nothing() -> None:
     node.env.timeout(3.0).callbacks.append(lambda _e: node.crash("test"))
     node.env.run(until=10)
     assert done == []
+
+
+def test_timers_leave_nothing_for_the_cycle_collector() -> None:
+    # A closure naming itself, or a wait's timer holding the waiting process after the wait,
+    # is a reference cycle per call: freed only by the cyclic collector, it piles up between
+    # collections (a 10^6-event run peaked at 1.3 GB instead of 380 MB with one such cycle).
+    node = _node()
+    seen: list[Any] = []
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(50):
+            node.later(0.1 * i, lambda: None)
+            event = node.env.event()
+            node.spawn(_waiter(node, event, 1.0, seen))
+            if i % 2:
+                node.env.timeout(0.5).callbacks.append(lambda _e, ev=event: ev.succeed(1))
+        node.env.run(until=20)
+        del event
+        assert len(seen) == 50
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

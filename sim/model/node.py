@@ -70,17 +70,7 @@ class Node:
         """Do ``action`` in ``delay`` simulated seconds, as a process that slept that long would:
         not at all if the node crashes meanwhile, only after the pause if it is paused then.
         A timer callback, not a process: one SimPy event instead of three."""
-        incarnation = self.incarnation
-
-        def due(_event: Any = None) -> None:
-            if self.incarnation != incarnation:
-                return
-            if self.state == "paused":
-                self.when_resumed(due)
-                return
-            action()
-
-        self.env.timeout(delay).callbacks.append(due)
+        self.env.timeout(delay).callbacks.append(Later(self, action))
 
     def unpaused(self) -> Generator[Any, Any, None]:
         while self.state == "paused":
@@ -251,6 +241,28 @@ class Expiry:
         callbacks.remove(process._resume)
         self.expired = True
         process._resume(timer)
+
+
+class Later:
+    """The timer callback of :meth:`Node.later` (an object, not a closure that names itself:
+    that would be a reference cycle per call, freed only by the cyclic garbage collector)."""
+
+    __slots__ = ("node", "incarnation", "action")
+
+    def __init__(self, node: Node, action: Callable[[], None]) -> None:
+        self.node = node
+        self.incarnation = node.incarnation
+        self.action = action
+
+    def __call__(self, _event: simpy.Event) -> None:
+        node = self.node
+        if node.incarnation != self.incarnation:
+            return
+        if node.state == "paused":
+            assert node._resumed is not None
+            node._resumed.callbacks.append(self)
+            return
+        self.action()
 
 
 class RequestTracker:
