@@ -465,15 +465,16 @@ def scaling(
     """Cost per event at trace summary for runs of each size, each size ``repeat`` times in
     interleaved rounds, the run of least CPU time per event kept (a run of ``known`` of the
     same size and trace counts as one of them)."""
+    repeat = max(1, repeat)
     runs: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
     for r in known:
         if r["trace"] == "summary" and r["requested"] in runs:
             runs[r["requested"]].append(r)
-    for _ in range(max(1, repeat)):
+    for _ in range(repeat):
         for n in sizes:
             if len(runs[n]) < repeat:
                 runs[n].append(in_child(n, "summary"))
-    return [min(runs[n], key=lambda r: r.get("cpu_us_per_event", r["us_per_event"])) for n in sizes]
+    return [min(runs[n], key=lambda r: r["cpu_us_per_event"]) for n in sizes]
 
 
 def figures_table(title: str, rows: list[dict[str, Any]]) -> str:
@@ -487,7 +488,7 @@ def figures_table(title: str, rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['trace']:<9} {r['events']:>10,} {r['seconds']:>8.1f} "
             f"{r['events_per_second']:>9,.0f} {r['us_per_event']:>9.1f} "
-            f"{r.get('cpu_us_per_event', float('nan')):>9.1f} {r['peak_mb']:>8.0f} "
+            f"{r['cpu_us_per_event']:>9.1f} {r['peak_mb']:>8.0f} "
             f"{r['peak_mb_before_run']:>13.0f} {per:>11,.0f}"
         )
     if title.startswith("cost"):

@@ -6,6 +6,7 @@ right time, nothing after a crash, nothing before a pause ends."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 import simpy
@@ -34,6 +35,11 @@ def _node() -> Node:
     return Node("n", ctx)
 
 
+def _at(node: Node, when: float, action: Callable[[], Any]) -> None:
+    """Do ``action`` at simulated time ``when`` (from now)."""
+    node.env.timeout(when).callbacks.append(lambda _e: action())
+
+
 def _waiter(node: Node, event: simpy.Event, timeout: float, seen: list[Any]) -> Any:
     value = yield from node.wait_for(event, timeout)
     seen.append((node.env.now, value))
@@ -43,7 +49,7 @@ def test_wait_for_returns_the_value_when_the_event_comes_first() -> None:
     node = _node()
     event, seen = node.env.event(), []
     node.spawn(_waiter(node, event, 2.0, seen))
-    node.env.timeout(0.5).callbacks.append(lambda _e: event.succeed("reply"))
+    _at(node, 0.5, lambda: event.succeed("reply"))
     node.env.run(until=10)
     assert seen == [(0.5, "reply")]
 
@@ -52,7 +58,7 @@ def test_wait_for_returns_none_at_the_timeout_and_ignores_a_late_event() -> None
     node = _node()
     event, seen = node.env.event(), []
     node.spawn(_waiter(node, event, 2.0, seen))
-    node.env.timeout(3.0).callbacks.append(lambda _e: event.succeed("late"))
+    _at(node, 3.0, lambda: event.succeed("late"))
     node.env.run(until=10)
     assert seen == [(2.0, None)]  # once, at the timeout; the late event resumes no one
     assert event.processed and event.value == "late"
@@ -68,8 +74,8 @@ def test_a_timer_of_an_earlier_wait_does_not_end_a_later_wait() -> None:
             seen.append((node.env.now, value))
 
     node.spawn(waits())
-    node.env.timeout(0.5).callbacks.append(lambda _e: first.succeed("a"))
-    node.env.timeout(8.0).callbacks.append(lambda _e: shared.succeed("b"))
+    _at(node, 0.5, lambda: first.succeed("a"))
+    _at(node, 8.0, lambda: shared.succeed("b"))
     node.env.run(until=20)
     # the first wait's timer (at 5) is spent; the second times out on `shared` at 1.5 and the
     # third waits on the same event again until it comes
@@ -81,7 +87,7 @@ def test_two_processes_wait_on_one_event_with_their_own_timeouts() -> None:
     event, seen = node.env.event(), []
     node.spawn(_waiter(node, event, 1.0, seen))
     node.spawn(_waiter(node, event, 5.0, seen))
-    node.env.timeout(2.0).callbacks.append(lambda _e: event.succeed("x"))
+    _at(node, 2.0, lambda: event.succeed("x"))
     node.env.run(until=10)
     assert seen == [(1.0, None), (2.0, "x")]
 
@@ -100,7 +106,7 @@ def test_a_crash_while_waiting_ends_the_wait_and_its_timer_does_nothing() -> Non
     node = _node()
     event, seen = node.env.event(), []
     node.spawn(_waiter(node, event, 2.0, seen))
-    node.env.timeout(1.0).callbacks.append(lambda _e: node.crash("test"))
+    _at(node, 1.0, lambda: node.crash("test"))
     node.env.run(until=10)  # the timer at 2 finds no one waiting: no error, nothing seen
     assert seen == [] and node.state == "crashed"
 
@@ -109,8 +115,8 @@ def test_a_wait_that_times_out_during_a_pause_returns_after_the_pause() -> None:
     node = _node()
     event, seen = node.env.event(), []
     node.spawn(_waiter(node, event, 2.0, seen))
-    node.env.timeout(1.0).callbacks.append(lambda _e: node.pause())
-    node.env.timeout(4.0).callbacks.append(lambda _e: node.resume())
+    _at(node, 1.0, node.pause)
+    _at(node, 4.0, node.resume)
     node.env.run(until=10)
     assert seen == [(4.0, None)]
 
@@ -127,8 +133,8 @@ def test_later_does_nothing_if_the_node_crashes_meanwhile_even_after_a_restart()
     node = _node()
     done: list[float] = []
     node.later(2.0, lambda: done.append(node.env.now))
-    node.env.timeout(1.0).callbacks.append(lambda _e: node.crash("test"))
-    node.env.timeout(1.5).callbacks.append(lambda _e: node.restart())
+    _at(node, 1.0, lambda: node.crash("test"))
+    _at(node, 1.5, node.restart)
     node.env.run(until=10)
     assert done == [] and node.state == "up"
 
@@ -137,8 +143,8 @@ def test_later_waits_for_the_end_of_a_pause() -> None:
     node = _node()
     done: list[float] = []
     node.later(2.0, lambda: done.append(node.env.now))
-    node.env.timeout(1.0).callbacks.append(lambda _e: node.pause())
-    node.env.timeout(5.0).callbacks.append(lambda _e: node.resume())
+    _at(node, 1.0, node.pause)
+    _at(node, 5.0, node.resume)
     node.env.run(until=10)
     assert done == [5.0]
 
@@ -147,8 +153,8 @@ def test_later_during_a_pause_then_a_crash_does_nothing() -> None:
     node = _node()
     done: list[float] = []
     node.later(2.0, lambda: done.append(node.env.now))
-    node.env.timeout(1.0).callbacks.append(lambda _e: node.pause())
-    node.env.timeout(3.0).callbacks.append(lambda _e: node.crash("test"))
+    _at(node, 1.0, node.pause)
+    _at(node, 3.0, lambda: node.crash("test"))
     node.env.run(until=10)
     assert done == []
 
@@ -167,7 +173,7 @@ def test_timers_leave_nothing_for_the_cycle_collector() -> None:
             event = node.env.event()
             node.spawn(_waiter(node, event, 1.0, seen))
             if i % 2:
-                node.env.timeout(0.5).callbacks.append(lambda _e, ev=event: ev.succeed(1))
+                _at(node, 0.5, lambda ev=event: ev.succeed(1))
         node.env.run(until=20)
         del event
         assert len(seen) == 50
