@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pandas as pd
+import pytest
 
 ALO = "at-least-once"
 CONSUMER_CRASH = {
@@ -103,3 +104,25 @@ def test_a_bad_composed_strategy_is_one_clear_sentence(cli, write_config, small_
     data["strategies"] = [{"name": "y", "consumer": {"commit": "after-process"}}]
     proc = cli("validate", write_config(tmp_path / "bad2.yaml", data))
     assert proc.returncode == 2 and "producer.publisher" in proc.stderr
+    data["strategies"] = [{"name": "exactly-once", "like": "at-most-once"}]  # a preset's name
+    proc = cli("validate", write_config(tmp_path / "bad3.yaml", data))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "strategies.0.name" in proc.stderr and "'my-exactly-once'" in proc.stderr
+
+
+def test_a_promise_is_excused_only_by_a_fault_that_fired(run) -> None:
+    """A producer crash armed on a step only the outbox's producer reaches, and another one
+    timed after the run, leave at-least-once's producer up: its no-loss applies (and holds).
+    A crash that fires excuses it, and the run says which condition failed."""
+    unreached = {"kind": "crash", "node": "producer-0", "on": "after-commit-before-publish"}
+    too_late = {"kind": "crash", "node": "producer-0", "at": 1000, "restart_after": 1}
+    with pytest.warns(Warning, match="it never fires"):
+        rows, _ = run([ALO, "outbox"], **SHORT, faults=[unreached, too_late, ACK_LOSS])
+    assert rows[ALO]["promise_no_loss"] == "kept", rows[ALO]["promises_not_applicable"]
+    assert rows[ALO]["promises_not_applicable"] == "none"
+    assert rows["outbox"]["refused"] > 0  # the outbox's producer did crash on that step
+    assert rows["outbox"]["promises_not_applicable"] == "none"  # outbox promises it anyway
+    fired = {"kind": "crash", "node": "producer-0", "at": 5, "restart_after": 1}
+    rows, _ = run([ALO], **SHORT, faults=[fired, ACK_LOSS])
+    assert rows[ALO]["promise_no_loss"] == "not applicable"
+    assert rows[ALO]["promises_not_applicable"] == "no-loss: producers-stay-up"

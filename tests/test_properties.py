@@ -106,7 +106,7 @@ def test_conservation_causes_and_declared_promises_under_random_faults(faults, s
         n_causes = dup.map(lambda text: len(text.split("; ")) if text else 0)
         assert (n_causes == msgs["effects"].clip(lower=1) - 1).all()
         assert c["pending"] == 0 and c["in_doubt"] == 0  # every node restarts; the drain is long
-        facts = run_facts(cfg, list(spec.schedule))
+        facts = run_facts(cfg, list(spec.schedule), done.fired)
         for promise in judge(cfg.strategy(spec.strategy), facts, c):
             assert promise.status != "broken", (spec.strategy, promise)
 
@@ -219,7 +219,7 @@ def test_the_rules_hold_over_the_whole_configuration_space(data) -> None:
     intended = set()
     for spec in specs:
         done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))  # RunFailed: broken
-        facts = run_facts(cfg, list(spec.schedule))
+        facts = run_facts(cfg, list(spec.schedule), done.fired)
         for group, verdict in done.verdicts.items():  # a fate per (event, group)
             c = verdict.counts
             intended.add(c["intended"])

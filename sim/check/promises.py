@@ -101,15 +101,19 @@ def promise_column(promise: str) -> str:
 
 def verdict_columns(verdicts: list[PromiseVerdict], v: Verdict) -> dict[str, str]:
     """The summary's verdict columns of one run: per promise kept / broken / not applicable /
-    not promised, and ``promises_broken``: each broken promise with its count and top causes,
-    from the recorded history ("none")."""
+    not promised; ``promises_broken``: each broken promise with its count and top causes,
+    from the recorded history ("none"); ``promises_not_applicable``: each promise that did
+    not apply, with the conditions that failed in this run ("none")."""
     out = {promise_column(name): "not promised" for name in BREAKS}
-    broken = []
+    broken, excused = [], []
     for verdict in verdicts:
         out[promise_column(verdict.promise)] = verdict.status
         if verdict.status == "broken":
             broken.append(f"{verdict.promise}: {verdict.why} ({top_causes(verdict.promise, v)})")
+        elif verdict.status == "not applicable":
+            excused.append(f"{verdict.promise}: {verdict.why}")
     out["promises_broken"] = "; ".join(broken) or "none"
+    out["promises_not_applicable"] = "; ".join(excused) or "none"
     return out
 
 

@@ -68,6 +68,17 @@ class StrategySpec(Model):
     consumer: ConsumerSpec = ConsumerSpec()
     promises: list[PromiseName] | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _own_name(cls, v: str) -> str:
+        if v in PRESETS:
+            raise ValueError(
+                f"{v!r} is a preset's name: a strategy of your own needs a name of its own (its "
+                f"rows, runs and chart colours are named after it), e.g. 'my-{v}'; to run the "
+                f"preset itself, list it by name: - {v}"
+            )
+        return v
+
     @field_validator("like")
     @classmethod
     def _like(cls, v: str | None) -> str | None:

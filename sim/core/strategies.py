@@ -52,7 +52,8 @@ PROMISES: dict[str, str] = {
 CONDITIONS: dict[str, str] = {
     "brokers-keep-acked-writes": "no broker loses an acknowledged record (fsync, or no crash that "
     "loses unflushed or in-memory writes)",
-    "producers-stay-up": "no producer crashes while it holds unacknowledged events",
+    "producers-stay-up": "no producer crash fires during the run (a crashed producer loses "
+    "the events it had not had acknowledged)",
     "dedupe-state-kept": "brokers keep the idempotent producers' sequence state (dedupe_durable, "
     "no dedupe_window expiry, no in-memory broker crash)",
     "no-network-duplication": "the network never delivers a message twice",

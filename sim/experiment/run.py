@@ -155,7 +155,7 @@ def run_one(
         "replication": replication,
         "seed": seed,
     }
-    facts = run_facts(cfg, schedule)
+    facts = run_facts(cfg, schedule, done.fired)
     rows = []
     for group, verdict in done.verdicts.items():
         promises = judge(cfg.strategy(strategy), facts, verdict.counts)

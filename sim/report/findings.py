@@ -2,11 +2,11 @@
 its losses and duplicates, and what the rates would mean per day at the configured rate.
 
 Promise verdicts are read from the summary's ``promise_<name>`` columns (why a promise broke
-from ``promises_broken``). They are also judged again here with the checker's verdict layer
+from ``promises_broken``, why it did not apply from ``promises_not_applicable``). A folder
+written before runs recorded them is judged again here with the checker's verdict layer
 (``sim/check/promises.py``): each run's facts from its cell's config and fault schedule
-(``sim/experiment/facts.py``, the schedule materialised again from the config, as the run
-did), its counts from its summary row. That gives the conditions that fail where a promise
-does not apply, and the verdicts of a folder written before runs recorded them.
+(``sim/experiment/facts.py``, the schedule materialised again from the config, every fault
+counted as fired), its counts from its summary row.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def promise_lines(summary: pd.DataFrame, config: ExperimentConfig | None) -> tup
     columns = {promise_column(p): p for p in PROMISES if promise_column(p) in summary.columns}
     computed: dict[tuple[str, str], tuple[Counter[str], Counter[str]]] = {}
     problem = ""
-    if config is not None:
+    recorded_why = "promises_not_applicable" in summary.columns
+    if config is not None and not (columns and recorded_why):
         try:
             computed = _computed(summary, config)
         except Exception as exc:  # a config this version cannot plan again
@@ -63,8 +64,8 @@ def _recorded(
     columns: dict[str, str],
     computed: dict[tuple[str, str], tuple[Counter[str], Counter[str]]],
 ) -> list[PromiseLine]:
-    """The verdicts the runs recorded; reasons from ``promises_broken`` (broken) and from the
-    computed verdicts (the conditions that fail, for not applicable)."""
+    """The verdicts the runs recorded; reasons from ``promises_broken`` (broken) and
+    ``promises_not_applicable`` (or, in an older folder, the computed verdicts)."""
     out = []
     for strategy, rows in summary.groupby("strategy", sort=False):
         for col, promise in columns.items():
@@ -74,12 +75,15 @@ def _recorded(
             why = computed.get((str(strategy), promise), (Counter(), Counter()))[1]
             if values.get("broken") and "promises_broken" in rows.columns:
                 why = Counter(_broken_reasons(rows["promises_broken"], promise))
+            elif "promises_not_applicable" in rows.columns:
+                why = Counter(_broken_reasons(rows["promises_not_applicable"], promise))
             out.append(_line(str(strategy), promise, values, why))
     return out
 
 
 def _broken_reasons(texts: pd.Series, promise: str) -> list[str]:
-    """What ``promises_broken`` says about ``promise`` in each run that broke it."""
+    """What ``promises_broken`` (or ``promises_not_applicable``) says about ``promise`` in each
+    run it names it."""
     names = "|".join(re.escape(p) for p in PROMISES)
     found = []
     for text in texts.dropna().astype(str):

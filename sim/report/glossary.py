@@ -378,6 +378,8 @@ FRAMES: dict[str, dict[str, str]] = {
         },
         "promises_broken": "each promise broken where it applied, with its count and top "
         "causes from the history; none",
+        "promises_not_applicable": "each promise that did not apply, with the conditions that "
+        "failed in this run (judged from the faults that fired); none",
     },
     "messages": {
         "strategy": RUN_KEYS["strategy"],
