@@ -59,6 +59,13 @@ def test_crash_between_publish_and_commit_is_a_phantom_too(run) -> None:
     )
     assert rows["publish-then-commit"]["phantoms"] == 1
     assert rows["publish-then-commit"]["lost"] == 0
+    (phantom,) = msgs[(msgs["effects"] > 0) & ~msgs["committed"]].itertuples()
+    # The crash rolled its open transaction back, and says so; the application, whose
+    # process died before the commit, was told nothing (the acknowledgement is not the commit).
+    assert phantom.loss_cause == "abort:open at the crash of producer-0"
+    assert phantom.producer_outcome == "unknown"
+    committed = msgs[msgs["committed"]]
+    assert set(committed["producer_outcome"]) == {"ok"}
 
 
 @pytest.mark.parametrize("down", [2.0, 8.0])

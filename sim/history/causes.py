@@ -68,7 +68,13 @@ def aborted(why: str, fault: str | None) -> str:
     if why.startswith("rolled back"):
         return ROLLBACK
     what = f"abort:{why or 'no decision'}"
+    if why.startswith(CRASHED_OPEN):  # the crash is the cause, whatever was dropped before
+        return what
     return f"{what} after {fault}" if fault else what
+
+
+CRASHED_OPEN = "open at the crash of "
+"""How a database's recovery names the transactions it rolled back (``CRASHED_OPEN + node``)."""
 
 
 def is_fault_abort(cause: str | None) -> bool:

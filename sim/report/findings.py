@@ -164,9 +164,16 @@ def phrase(cause: str, duplicate: bool) -> str:
         "skipped": f"offsets committed past unprocessed records ({s})",
         "disk-loss": f"unflushed writes lost by {s}",
         "dead-letter": f"dead-lettering at {s} ({q})",
-        "abort": f"{_fault(s)} ({q})" if s and q else (q or cause),
+        "abort": f"{_fault(s)} ({q})" if s and q else _abort(q) or cause,
     }
     return words.get(c.kind, cause)
+
+
+def _abort(why: str) -> str:
+    """A transaction's abort reason in words ("the crash of producer-0, its transaction open")."""
+    if why.startswith(causes.CRASHED_OPEN):
+        return f"the crash of {why[len(causes.CRASHED_OPEN):]}, its transaction open"
+    return why
 
 
 def _fault(cause: str) -> str:

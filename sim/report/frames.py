@@ -12,10 +12,15 @@ DUPLICATE_COLUMNS = ["strategy", "cell", "replication", "group", "id", "effect",
 
 
 def duplicates_frame(messages: pd.DataFrame) -> pd.DataFrame:
-    """One row per duplicate effect, from the messages frame's ``duplicate_cause``."""
+    """One row per duplicate effect of a committed event, from the messages frame's
+    ``duplicate_cause``: the rows the summary's ``duplicates`` counts (an aborted event's
+    effects are all phantoms)."""
     if messages.empty or "duplicate_cause" not in messages.columns:
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
-    rows = messages[messages["duplicate_cause"].notna()]
+    repeated = messages["duplicate_cause"].notna()
+    if "committed" in messages.columns:
+        repeated &= messages["committed"].fillna(False).astype(bool)
+    rows = messages[repeated]
     keys = [c for c in DUPLICATE_COLUMNS[:5] if c in rows.columns]
     each = rows[keys].assign(cause=rows["duplicate_cause"].astype(str).str.split("; "))
     each = each.explode("cause")

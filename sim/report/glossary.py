@@ -409,7 +409,8 @@ FRAMES: dict[str, dict[str, str]] = {
         "cell": RUN_KEYS["cell"],
         "replication": RUN_KEYS["replication"],
         "group": "the consumer group whose sink applied it again",
-        "id": "business event id",
+        "id": "business event id (a committed event: the repeated effects of an aborted one "
+        "are phantoms, not duplicates, as in the summary)",
         "effect": "which extra effect (2 = the first duplicate)",
         "cause": "why this effect was applied again",
     },

@@ -30,6 +30,10 @@ from .publishers import Publisher
 
 class NoCoupling:
     transactional = False
+    commits_after_publish = False
+    """The business transaction commits after the publish: the application learns the outcome
+    from the commit, not from the acknowledgement (the producer then tells it nothing when
+    the publish succeeds; the coupling does, once the transaction has ended)."""
 
     def __init__(
         self,
@@ -67,15 +71,22 @@ class CommitThenPublish(NoCoupling):
 
 
 class PublishThenCommit(NoCoupling):
+    """Publish, then commit: the application is told ``ok`` only once the transaction has
+    committed (``fail`` when it rolls back); a crash in between tells it nothing."""
+
     transactional = True
+    commits_after_publish = True
 
     def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
+        self.db.rows[a.eid] = "open"  # a crash before the commit rolls it back (recovery)
         ok = yield from self.publisher.until_acked(rec)
+        if not ok:  # the application does not commit what it could not publish
+            self.db.end(a.eid, False, "publish failed")
+            return
         self.producer.reach("before-commit-after-publish")
-        if ok:
-            self.db.end(a.eid, not a.aborts, "rolled back after publishing" if a.aborts else "")
-            if a.aborts:
-                self.producer.record(Op.OUTCOME, self.producer.name, (a.eid,), detail="fail")
+        self.db.end(a.eid, not a.aborts, "rolled back after publishing" if a.aborts else "")
+        outcome = "fail" if a.aborts else "ok"
+        self.producer.record(Op.OUTCOME, self.producer.name, (a.eid,), detail=outcome)
 
 
 class Outbox(NoCoupling):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import simpy
 
+from ...history import causes
 from ...history.ops import Op
 from ...history.recorder import Recorder
 from ..messages import Record
@@ -49,7 +50,7 @@ class ProducerDatabase:
         self.open_txns, self.aborting = {}, {}
         for eid, state in sorted(self.rows.items()):
             if state == "open" and eid not in prepared:
-                self.end(eid, False, f"open at the crash of {self.owner}")
+                self.end(eid, False, causes.CRASHED_OPEN + self.owner)
 
     # ------------------------------------------------------------------ 2PC participant
 

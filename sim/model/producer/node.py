@@ -98,7 +98,10 @@ class Producer(Node):
         yield from self.coupling.publish(a, rec)
 
     def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None:
-        """Let go of the in-memory copy of ``eids`` and tell the application ``outcome``."""
+        """Let go of the in-memory copy of ``eids`` and tell the application ``outcome`` (a
+        successful publish whose transaction commits after it is told by the coupling)."""
         self.record(Op.RELEASE, self.name, eids, detail=copy)
+        if outcome == "ok" and self.coupling.commits_after_publish:
+            return
         for eid in eids:
             self.record(Op.OUTCOME, self.name, (eid,), detail=outcome)
