@@ -7,6 +7,7 @@ as images when executed headless, prints no tqdm warning, and is committed with 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def images(nb: nbformat.NotebookNode) -> int:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_and_shows_its_charts(path: Path) -> None:
+    sample = path.parent.parent / "results" / "sample"
+    before = {f.name: f.stat().st_mtime_ns for f in sample.glob("*")}
     nb = execute(path)
+    after = {f.name: f.stat().st_mtime_ns for f in sample.glob("*")}
+    assert after == before, "running a notebook wrote into the repository (results/sample)"
     errors = [o for o in outputs(nb) if o.get("output_type") == "error"]
     assert not errors
     assert images(nb) >= 1, "charts must render as images when executed headless"
@@ -84,6 +89,7 @@ def settled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 if __name__ == "__main__":  # make notebooks: execute each and save it with its outputs
+    os.environ["MSGSIM_SAMPLE_CHARTS"] = "1"  # and redraw the README's sample charts
     for notebook in [Path(a) for a in sys.argv[1:]] or NOTEBOOKS:
         executed = settled(execute(notebook))
         for i, cell in enumerate(executed.cells):

@@ -123,6 +123,10 @@ def test_sweep_charts_are_per_cell_and_plot_the_chosen_metrics(tmp_path, capsys)
     assert (tmp_path / "out" / "charts" / "sweep.png").exists()
     assert main(["plot", str(tmp_path / "out"), "--metrics", "nope"]) == 2
     assert "unknown metric 'nope'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown chart 'nope'; allowed: loss_duplicates"):
+        res.plot("nope")  # as the command line refuses it, not an empty answer
+    with pytest.raises(ValueError, match="unknown metric 'foo'"):
+        res.plot("sweep", metrics=["foo"])
 
 
 # --------------------------------------------------------------------------- frames
@@ -394,3 +398,13 @@ def test_duplicates_count_committed_events_only_as_the_summary_does() -> None:
     assert len(repeated_phantoms) > 0  # the case this is about
     assert len(res.duplicates) == int(res.summary["duplicates"].sum()) > 0
     assert set(res.duplicates["id"]) <= set(msgs.loc[msgs["committed"], "id"])
+
+
+def test_a_run_with_no_event_still_writes_its_messages_frame(tmp_path) -> None:
+    """``workload.rate: 0`` at trace ``messages``: no rows, but the frame and its columns, so
+    the README's queries work on it (an empty answer, not a KeyError)."""
+    cfg = {**TINY, "replications": 1, "trace": "messages", "workload": {"rate": 0}, "faults": []}
+    res = sim.run(cfg, workers=1, progress=False, out=tmp_path / "out", charts=False)
+    back = sim.load_results(tmp_path / "out")
+    assert list(back.messages.columns) == list(res.messages.columns) and len(back.messages) == 0
+    assert back.messages.query("fate == 'lost'").empty

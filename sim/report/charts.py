@@ -932,6 +932,19 @@ def draw_all(
     return written
 
 
+CHARTS = (
+    "loss_duplicates",
+    "throughput_timeline",
+    "latency_cdf",
+    "costs",
+    "lag_timeline",
+    "causes",
+    "sweep",
+)
+"""The charts by name (``sweep`` also names ``sweep_1``, ... and, with several consumer groups,
+every chart is drawn once per group as ``<name>-<group>``)."""
+
+
 def figures(
     summary: pd.DataFrame | None,
     messages: pd.DataFrame | None,
@@ -945,7 +958,8 @@ def figures(
     """(file name, figure) of each chart the frames support (or of those ``names``), drawn
     one at a time."""
     for name, draw in _drawable(summary, messages, faults, lag, config, metrics):
-        if not names or name in names or (name.startswith("sweep") and "sweep" in names):
+        chart = name.split("-", 1)[0]  # without the group of a per-group chart
+        if not names or chart in names or (chart.startswith("sweep") and "sweep" in names):
             yield name, draw()
 
 

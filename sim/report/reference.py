@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 
 from ..config import PROTOCOL_STEPS
 from ..config.faults import Fault
-from ..config.models import ExperimentConfig
+from ..config.models import ConsumerGroupEntry, ExperimentConfig
 from ..config.strategies import StrategySpec
 from ..core import distributions
 from ..core.metrics import METRICS
@@ -253,8 +253,19 @@ def config_md() -> str:
     ]
     top = [[f"`{p}`", t, f"`{d}`", u, m] for p, t, d, u, m in rows_of(ExperimentConfig)]
     lines += table(["key", "type", "default", "unit", "meaning"], top)
-    lines += _faults_md() + _steps_md() + _dist_md() + _sweep_md() + _strategies_md()
+    lines += _groups_md() + _faults_md() + _steps_md() + _dist_md() + _sweep_md() + _strategies_md()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _groups_md() -> list[str]:
+    lines = ["## `consumer_groups` entries", ""]
+    lines += [
+        "Each entry of `consumer_groups:` names a group and may set these keys; what it leaves "
+        "out (or null) is the `consumer_group` section's, and `max_poll_interval` is always "
+        "the section's.",
+        "",
+    ]
+    return lines + _key_table(ConsumerGroupEntry)
 
 
 def _faults_md() -> list[str]:

@@ -82,8 +82,18 @@ class Results:
 
     def plot(self, *names: str, metrics: list[str] | None = None) -> Charts:
         """Every chart (or those ``names``: loss_duplicates, throughput_timeline, latency_cdf,
-        costs, lag_timeline, causes, sweep), by name; a notebook shows them all."""
-        from .charts import figures
+        costs, lag_timeline, causes, sweep), by name; a notebook shows them all. A chart the
+        results cannot support (no sweep, no messages) is left out; an unknown name or metric
+        is a ValueError."""
+        from ..core.metrics import METRICS
+        from .charts import CHARTS, figures
+
+        for name in names:
+            if name not in CHARTS:
+                raise ValueError(f"unknown chart {name!r}; allowed: {', '.join(CHARTS)}")
+        for metric in metrics or []:
+            if metric not in METRICS:
+                raise ValueError(f"unknown metric {metric!r}; allowed: {', '.join(METRICS)}")
 
         drawn = figures(
             self.summary,
@@ -154,9 +164,9 @@ def write_frames(out: Path, res: Results, charts: bool = True) -> None:
     complete and ``msgsim run --resume`` finishes it."""
     write_text(out / "config.yaml", config_text(res.config, res.question))
     write_csv(out / "faults.csv", res.fault_log)
-    if len(res.messages):
+    if len(res.messages.columns):  # the trace keeps it, even with no event (rate 0)
         write_parquet(out / "messages.parquet", res.messages)
-    if len(res.events):
+    if len(res.events.columns):
         write_parquet(out / "events.parquet", res.events)
     if len(res.lag):
         write_parquet(out / "lag.parquet", res.lag)
