@@ -530,3 +530,45 @@ def test_an_acknowledgement_in_a_new_producer_epoch_proves_the_earlier_batches(r
     row = out.res.summary.iloc[0]
     assert row["duplicates"] == 0 and row["pending"] == 0 and row["lost"] == 0
     assert row["promises_broken"] == "none"
+
+
+def test_an_idle_member_polls_and_stays_in_the_group(run) -> None:
+    # Kafka's max.poll.interval.ms evicts a member whose application stops calling poll(); a
+    # member with no partition still calls it (and gets nothing). Two consumers, one partition:
+    # consumer-1 sits idle; when consumer-0 crashes for good it takes the partition over.
+    # Before: consumer-1 was evicted at max_poll_interval (20 s here) and never rejoined, and
+    # everything after the crash stayed pending (the run below left 93 of about 400 pending).
+    rows, msgs = run(
+        ["at-least-once"],
+        duration=40,
+        drain=30,
+        workload={"rate": 10},
+        topology={"partitions": 1, "consumers": 2},
+        consumer_group={"max_poll_interval": 20},
+        faults=[{"kind": "crash", "node": "consumer-0", "at": 30}],
+    )
+    row = rows["at-least-once"]
+    assert row["pending"] == 0 and row["lost"] == 0
+    assert row["processed"] == row["intended"]
+
+
+def test_arrivals_waiting_out_a_pause_are_refused_by_a_crash_during_it(run) -> None:
+    # Four events arrive while producer-0 is paused (0.5 to 3.5 s); it crashes at 3 s, before
+    # handling them: each is refused (the application is told it failed), as an arrival while
+    # it is down is. Before, they were never counted (intended 1 instead of 5).
+    rows, msgs = run(
+        ["at-most-once", "at-least-once", "outbox", "two-phase-commit"],
+        duration=5,
+        drain=10,
+        workload={"arrivals": [1, 1.5, 2, 2.5, 4.5]},
+        faults=[
+            {"kind": "pause", "node": "producer-0", "at": 0.5, "duration": 3},
+            {"kind": "crash", "node": "producer-0", "at": 3, "restart_after": 1},
+        ],
+    )
+    for strategy, row in rows.items():
+        assert (row["intended"], row["refused"], row["processed"]) == (5, 4, 1), strategy
+        refused = msgs[(msgs["strategy"] == strategy) & (msgs["fate"] == "refused")]
+        assert list(refused["id"]) == ["p0-0", "p0-1", "p0-2", "p0-3"]  # in arrival order
+        assert set(refused["loss_cause"]) == {"crash:producer-0"}
+        assert set(refused["producer_outcome"]) == {"fail"}

@@ -37,7 +37,9 @@ class Node:
         self.topology = ctx.topology
         self.state = "up"
         self.incarnation = 0
-        self._procs: set[simpy.Process] = set()
+        self._procs: dict[simpy.Process, None] = {}
+        """The node's live processes, in the order they started (a crash interrupts them in
+        that order: a set's order would follow memory addresses)."""
         self._held: list[Envelope] = []
         self._resumed: simpy.Event | None = None
         self.disk_loss_armed = False
@@ -50,7 +52,7 @@ class Node:
     def spawn(self, gen: Generator[Any, Any, Any]) -> simpy.Process:
         """Run ``gen`` as one of this node's processes: it dies with the node."""
         proc = self.env.process(self._guard(gen))
-        self._procs.add(proc)
+        self._procs[proc] = None
         return proc
 
     def _guard(self, gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
@@ -59,7 +61,7 @@ class Node:
         except (simpy.Interrupt, NodeCrashed):
             return None
         finally:
-            self._procs.discard(self.env.active_process)  # type: ignore[arg-type]
+            self._procs.pop(self.env.active_process, None)  # type: ignore[arg-type]
 
     def sleep(self, delay: float) -> Generator[Any, Any, None]:
         """Wait ``delay`` simulated seconds; if paused meanwhile, wake only after the pause."""

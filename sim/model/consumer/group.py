@@ -134,12 +134,14 @@ class GroupConsumption:
         while True:
             if c.to_revoke or c.to_take:
                 yield from self._rebalance()
-            if not c.assigned:
+            if not c.assigned:  # an idle member's loop still polls (and gets nothing)
+                c.mark_polled()
                 if c.changed.triggered:  # a change already handled or withdrawn: wait anew
                     c.changed = c.env.event()
                 yield from c.wait_for(c.changed, c.group.heartbeat_interval)
                 continue
-            if not self._coordinator_reachable():
+            if not self._coordinator_reachable():  # poll() does not fetch, but it is called
+                c.mark_polled()
                 c.contact = c.env.event()
                 yield from c.wait_for(c.contact, c.group.heartbeat_interval)
                 continue

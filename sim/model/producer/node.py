@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+import simpy
+
 from ...config.models import Producer as ProducerConfig
 from ...config.models import TwoPhaseCommit
 from ...core.rng import stable_index
@@ -19,7 +21,7 @@ from ...history import causes
 from ...history.ops import Op
 from ..context import Context
 from ..messages import Envelope, InitProducerIdResponse, Outcome, ProduceAck, Record
-from ..node import Node, RequestTracker
+from ..node import Node, NodeCrashed, RequestTracker
 from ..twophase import Participant
 from ..workload import Arrival
 from .couplings import COUPLINGS
@@ -81,15 +83,23 @@ class Producer(Node):
         """A business event arrives from the application; while the service is down, it is
         refused (the application is told it failed)."""
         if self.state == "crashed":
-            part = self.partition_of(a.key)
-            self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
-            self.record(Op.REFUSED, self.name, (a.eid,), detail=causes.crash(self.name))
-            self.record(Op.OUTCOME, self.name, (a.eid,), detail="fail")
+            self._refuse(a)
             return
         self.spawn(self._publish(a))
 
+    def _refuse(self, a: Arrival) -> None:
+        """The service never handled ``a``: the application is told it failed."""
+        part = self.partition_of(a.key)
+        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+        self.record(Op.REFUSED, self.name, (a.eid,), detail=causes.crash(self.name))
+        self.record(Op.OUTCOME, self.name, (a.eid,), detail="fail")
+
     def _publish(self, a: Arrival) -> Generator[Any, Any, None]:
-        yield from self.unpaused()
+        try:  # an arrival during a pause waits for it, unhandled: a crash meanwhile refuses it
+            yield from self.unpaused()
+        except (simpy.Interrupt, NodeCrashed):
+            self._refuse(a)
+            raise
         part = self.partition_of(a.key)
         rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
         self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
