@@ -572,3 +572,26 @@ def test_arrivals_waiting_out_a_pause_are_refused_by_a_crash_during_it(run) -> N
         assert list(refused["id"]) == ["p0-0", "p0-1", "p0-2", "p0-3"]  # in arrival order
         assert set(refused["loss_cause"]) == {"crash:producer-0"}
         assert set(refused["producer_outcome"]) == {"fail"}
+
+
+def test_a_redelivery_applied_before_the_first_delivery_still_names_its_fault(run) -> None:
+    # Queue mode: consumer-0 receives p0-1, then a partition (0.16-1.16 s) keeps its delete
+    # from the broker and a delay on consumer-0->sink keeps its effect back; the message
+    # becomes visible again and consumer-1's copy is applied first. The late first delivery's
+    # effect is the duplicate, and its cause is that redelivery's (it read a bare
+    # "redelivery" when the redelivered copy was the one applied first).
+    rows, msgs = run(
+        ["at-least-once"],
+        duration=2,
+        drain=4,
+        workload={"rate": 0, "arrivals": [0.1, 0.11, 0.12, 0.13, 0.14, 0.15], "keys": 1},
+        topology={"partitions": 1, "consumers": 2},
+        broker={"mode": "queue", "visibility_timeout": 0.5},
+        faults=[
+            {"kind": "delay", "link": "consumer-0->sink", "at": 0, "duration": 2, "extra": 1.0},
+            {"kind": "partition", "between": ["consumer-0", "broker-0"], "at": 0.16, "duration": 1},
+        ],
+    )
+    causes = msgs["duplicate_cause"].dropna().str.split("; ").explode()
+    assert "redelivery after visibility timeout (consumer-0)" in set(causes)
+    assert "redelivery" not in set(causes)

@@ -245,8 +245,9 @@ class Attribution(Part):
         for _key, earlier_seq, _ in e.sources:
             if earlier_seq == receive_seq:  # the same delivery applied twice: a sink retry
                 return e.sink_ack_failure or causes.late_ack("sink")
-        if any(earlier_key == copy_key for earlier_key, _, _ in e.sources):
-            return redelivery or causes.REDELIVERY
+        same_copy = [why for key, _, why in e.sources if key == copy_key]
+        if same_copy:  # two deliveries of one copy: the redelivery (whichever applied first)
+            return redelivery or next((why for why in same_copy if why), causes.REDELIVERY)
         # a different copy in the logs: whichever of the copies was the extra one says why
         for key in (copy_key, *(k for k, _, _ in e.sources)):
             why = self.append_cause.get(key)
