@@ -224,6 +224,8 @@ def _check(summary: Any) -> int:
 
 def _finished(out: Path) -> str:
     n = len(list((out / "runs").glob("*.json"))) if (out / "runs").is_dir() else 0
+    if n == 0:
+        return "No run had finished."
     return f"{n} finished run{'s are' if n != 1 else ' is'} kept in {out}/runs/."
 
 

@@ -560,3 +560,12 @@ def test_api_save_into_existing_folder(api_result, tmp_path):
     api_result.save(folder, force=True, charts=False)
     assert not (folder / "keep.txt").exists()
     assert (folder / "summary.csv").is_file()
+
+
+def test_an_interruption_before_any_run_finished_says_so(tmp_path) -> None:
+    from sim.cli import _finished
+
+    assert _finished(tmp_path) == "No run had finished."  # not "0 finished runs are kept in"
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "c0-x-r0.json").write_text("[]")
+    assert _finished(tmp_path) == f"1 finished run is kept in {tmp_path}/runs/."
