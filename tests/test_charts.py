@@ -178,6 +178,18 @@ def test_bar_chart_has_two_bars_per_strategy():
     assert len(ax.texts) == 2 * len(STRATEGIES)  # one value label per bar
 
 
+def test_a_duplicate_rate_over_100_percent_gets_its_bar_and_whisker():
+    # retry_timeout.yaml: a 20 ms timeout applies an event about 12 times (1,268%); the
+    # whisker was clipped at 100% and matplotlib refused the negative length
+    summary = make_summary()
+    many = summary["strategy"] == "at-least-once"
+    summary.loc[many, "duplicate_rate"] = [10.5, 12.7][: int(many.sum())]
+    fig = loss_duplicate_bars(summary)
+    ax = fig.axes[0]
+    assert max(p.get_height() for p in ax.patches) == pytest.approx(1160.0)
+    assert ax.get_ylim()[1] > 1160.0
+
+
 def test_bar_chart_has_one_panel_per_cell_labelled_with_the_swept_value():
     summary = make_summary().assign(p=0.0)
     other = make_summary().assign(cell=1, p=0.2, loss_rate=0.5)

@@ -126,3 +126,15 @@ def test_a_promise_is_excused_only_by_a_fault_that_fired(run) -> None:
     rows, _ = run([ALO], **SHORT, faults=[fired, ACK_LOSS])
     assert rows[ALO]["promise_no_loss"] == "not applicable"
     assert rows[ALO]["promises_not_applicable"] == "no-loss: producers-stay-up"
+
+
+def test_no_loss_is_undecided_while_events_are_still_pending(run) -> None:
+    # Every consumer crashes for good at 5 s: nothing is lost (the log keeps the records), but
+    # what was not consumed is still pending when the run ends, so no-loss cannot be kept.
+    down = [{"kind": "crash", "node": f"consumer-{i}", "at": 5} for i in range(2)]
+    rows, _ = run([ALO], **SHORT, faults=down)
+    row = rows[ALO]
+    assert row["lost"] == 0 and row["pending"] > 0
+    assert row["promise_no_loss"] == "undecided"
+    assert row["promises_not_applicable"] == f"no-loss: pending = {row['pending']:g}"
+    assert row["promises_broken"] == "none"

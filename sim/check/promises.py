@@ -15,7 +15,7 @@ from typing import Literal
 from ..core.strategies import Strategy
 from .state import Verdict, fate_of
 
-Status = Literal["kept", "broken", "not applicable"]
+Status = Literal["kept", "broken", "undecided", "not applicable"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ class PromiseVerdict:
     promise: str
     status: Status
     why: str
-    """For ``not applicable``: the conditions that fail; for ``broken``: the count."""
+    """For ``not applicable``: the conditions that fail; for ``broken``: the count; for
+    ``undecided`` (no-loss with nothing lost but events still pending when the run ended:
+    the drain was too short to tell): the pending count."""
 
 
 def judge(strategy: Strategy, facts: RunFacts, counts: dict[str, float]) -> list[PromiseVerdict]:
@@ -87,8 +89,11 @@ def judge(strategy: Strategy, facts: RunFacts, counts: dict[str, float]) -> list
             continue
         column = BREAKS[promise.name]
         n = counts.get(column, 0)
+        pending = counts.get("pending", 0)
         if n:
             out.append(PromiseVerdict(promise.name, "broken", f"{column} = {n:g}"))
+        elif promise.name == "no-loss" and pending:  # any of them may still be lost
+            out.append(PromiseVerdict(promise.name, "undecided", f"pending = {pending:g}"))
         else:
             out.append(PromiseVerdict(promise.name, "kept", ""))
     return out
@@ -103,14 +108,15 @@ def verdict_columns(verdicts: list[PromiseVerdict], v: Verdict) -> dict[str, str
     """The summary's verdict columns of one run: per promise kept / broken / not applicable /
     not promised; ``promises_broken``: each broken promise with its count and top causes,
     from the recorded history ("none"); ``promises_not_applicable``: each promise that did
-    not apply, with the conditions that failed in this run ("none")."""
+    not apply (the conditions that failed in this run) or is undecided (the pending count),
+    ("none")."""
     out = {promise_column(name): "not promised" for name in BREAKS}
     broken, excused = [], []
     for verdict in verdicts:
         out[promise_column(verdict.promise)] = verdict.status
         if verdict.status == "broken":
             broken.append(f"{verdict.promise}: {verdict.why} ({top_causes(verdict.promise, v)})")
-        elif verdict.status == "not applicable":
+        elif verdict.status in ("not applicable", "undecided"):
             excused.append(f"{verdict.promise}: {verdict.why}")
     out["promises_broken"] = "; ".join(broken) or "none"
     out["promises_not_applicable"] = "; ".join(excused) or "none"

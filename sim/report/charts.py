@@ -204,7 +204,10 @@ def _no_data(ax: Axes, text: str) -> None:
 # --------------------------------------------------------------------------- 1. loss/duplicates
 
 #: The bars of :func:`loss_duplicate_bars`: (summary column, hatch; None = solid).
-_RATE_BARS: tuple[tuple[str, str | None], ...] = (("loss_rate", None), ("duplicate_rate", "//"))
+_RATE_BARS: tuple[tuple[str, str | None, float | None], ...] = (
+    ("loss_rate", None, 100.0),  # a fraction of the events
+    ("duplicate_rate", "//", None),  # no ceiling: an event can be applied many times
+)
 _BAR_WIDTH = 0.38
 
 
@@ -246,13 +249,14 @@ def _rate_panel(
     strategy_col = rows["strategy"].astype(str) if "strategy" in rows.columns else None
     x = np.arange(len(order), dtype=float)
     top, reps = 0.0, 0
-    for m, (column, hatch) in enumerate(_RATE_BARS):
+    for m, (column, hatch, ceiling) in enumerate(_RATE_BARS):
         for i, strategy in enumerate(order):
             assert strategy_col is not None
             values = _float_col(rows[strategy_col == strategy], column).dropna() * 100.0
             reps = max(reps, len(values))
             colour = colours.get(strategy, strategy_colour(strategy))
-            top = max(top, _rate_bar(ax, x[i] + (m - 0.5) * _BAR_WIDTH, values, colour, hatch))
+            at = x[i] + (m - 0.5) * _BAR_WIDTH
+            top = max(top, _rate_bar(ax, at, values, colour, hatch, ceiling))
     ax.set_xticks(x, order)
     if len(order) > 2:
         for tick in ax.get_xticklabels():
@@ -267,9 +271,18 @@ def _rate_panel(
     return top, reps
 
 
-def _rate_bar(ax: Axes, x: float, values: pd.Series, colour: str, hatch: str | None) -> float:
-    """One bar: the mean of ``values`` (percent), its 95% CI whisker (within 0..100) and its
-    value above. Returns the height of the label (the top of the whisker)."""
+def _rate_bar(
+    ax: Axes,
+    x: float,
+    values: pd.Series,
+    colour: str,
+    hatch: str | None,
+    ceiling: float | None = 100.0,
+) -> float:
+    """One bar: the mean of ``values`` (percent), its 95% CI whisker and its value above.
+    The whisker stays within 0..``ceiling`` (100 for a loss rate; a duplicate rate has none:
+    an event can be applied many times, over 100% with a timeout far below the round trip).
+    Returns the height of the label (the top of the whisker)."""
     n = len(values)
     mean = float(values.mean()) if n else float("nan")
     ci = t95(n - 1) * float(values.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
@@ -286,7 +299,7 @@ def _rate_bar(ax: Axes, x: float, values: pd.Series, colour: str, hatch: str | N
         linewidth=0.6 if solid else 1.2,
         zorder=2,
     )
-    upper = min(ci, 100.0 - height)
+    upper = ci if ceiling is None else max(0.0, min(ci, ceiling - height))
     if ci > 0:
         ax.errorbar(
             x,

@@ -35,7 +35,7 @@ class PromiseLine:
     strategy: str
     promise: str
     status: str
-    """kept, broken, not applicable, or mixed."""
+    """kept, broken, undecided or not applicable (the worst over its runs)."""
     detail: str
 
 
@@ -128,6 +128,12 @@ def _line(strategy: str, promise: str, counts: Counter[str], why: Any) -> Promis
             f" ({reasons})" if reasons else ""
         )
         return PromiseLine(strategy, promise, "broken", detail)
+    if counts.get("undecided"):
+        k = counts["undecided"]
+        detail = f"undecided in {k} of {n} run{'s' if n != 1 else ''}: nothing lost, but " + (
+            f"events still pending at the end ({reasons}): a longer drain tells"
+        )
+        return PromiseLine(strategy, promise, "undecided", detail)
     if counts.get("kept"):
         na = counts.get("not applicable", 0)
         detail = f"kept in {counts['kept']} of {n} runs" + (

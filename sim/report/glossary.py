@@ -373,13 +373,15 @@ FRAMES: dict[str, dict[str, str]] = {
         "wall_seconds": "wall-clock time the run took (not reproducible)",
         **{
             promise_column(name): f"verdict on the promise {name} ({meaning}): kept, broken, "
-            "not applicable (its conditions did not hold) or not promised"
+            "undecided (no-loss: nothing lost, but events still pending at the end), not "
+            "applicable (its conditions did not hold) or not promised"
             for name, meaning in PROMISES.items()
         },
         "promises_broken": "each promise broken where it applied, with its count and top "
         "causes from the history; none",
         "promises_not_applicable": "each promise that did not apply, with the conditions that "
-        "failed in this run (judged from the faults that fired); none",
+        "failed in this run (judged from the faults that fired), or is undecided, with its "
+        "pending count; none",
     },
     "messages": {
         "strategy": RUN_KEYS["strategy"],
