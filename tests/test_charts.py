@@ -227,6 +227,19 @@ def test_throughput_timeline_lines_and_fault_windows():
     assert rate.sum() * 1.0 == pytest.approx(processed / len(REPLICATIONS))
 
 
+def test_throughput_timeline_counts_processed_events_not_phantoms():
+    # a phantom (its transaction rolled back) has a first effect, but it is not processed
+    messages = make_messages()
+    phantom = (messages.strategy == STRATEGIES[0]) & (messages.index % 10 == 0)
+    messages.loc[phantom, ["committed", "fate"]] = [False, "aborted"]
+    fig = throughput_timeline(messages, make_faults(), bin_width=1.0, sim_time=SIM_TIME)
+    line = next(ln for ln in fig.axes[0].lines if ln.get_label() == STRATEGIES[0])
+    rate = np.asarray(line.get_ydata())[:-1]
+    own = messages[messages.strategy == STRATEGIES[0]]
+    processed = (own["fate"] == "processed").sum()
+    assert rate.sum() == pytest.approx(processed / len(REPLICATIONS))
+
+
 def test_crash_without_restart_reaches_right_edge():
     faults = make_faults().assign(restart_after=math.nan)
     faults = faults[faults["kind"] == "crash"]

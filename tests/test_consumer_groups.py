@@ -187,3 +187,15 @@ def test_a_full_queue_shared_by_three_groups_drains_slowly_but_completely() -> N
     res = sim.run(data | {"drain": 400}, workers=1, progress=False)
     assert (res.summary["pending"] == 0).all()
     assert (res.summary["processed"] == res.summary["intended"]).all()
+
+
+@pytest.mark.parametrize("mode", ["log", "queue"])
+def test_each_groups_backlog_is_its_own(mode: str) -> None:
+    # search's only consumer is down from 3 s to 15 s: its backlog grows while billing's
+    # stays near zero (every group's rows held the slowest group's backlog before).
+    down = {"kind": "crash", "node": "consumer-2", "at": 3, "restart_after": 12}
+    res = _run(strategies=["at-least-once"], broker={"mode": mode}, faults=[down])
+    lag = res.lag[(res.lag["time"] > 8) & (res.lag["time"] < 14)]
+    by_group = lag.groupby("group")["backlog"].max()
+    assert by_group["search"] > 100
+    assert by_group["billing"] < 20

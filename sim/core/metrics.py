@@ -56,7 +56,9 @@ METRICS: dict[str, Metric] = {
     "pending": _count("committed events not processed yet but still held somewhere"),
     "dead_lettered": _count("events moved to a dead-letter queue or topic"),
     "expired": _count("events discarded because they outlived broker.ttl"),
-    "phantoms": _count("effects of events whose business transaction rolled back", "effects"),
+    "phantoms": _count(
+        "events whose business transaction rolled back yet whose effect was applied", "events"
+    ),
     "in_doubt": _count("2PC transactions still unresolved at the end", "transactions"),
     "order_violations": _count(
         "per-key effects applied out of creation order (one producer, one key)", "effects"

@@ -165,7 +165,7 @@ class World:
                 committed = host.committed_offsets(group)
                 stored = sink.stored_offsets()
                 for broker in self.brokers:
-                    for p, end, backlog in broker.levels():
+                    for p, end, backlog in broker.levels(group):
                         consumed = max(committed.get(p, 0), stored.get(p, 0))
                         lag = max(0, end - consumed)
                         self.lag_samples.append((now, group, p, lag, backlog))

@@ -339,9 +339,9 @@ def throughput_timeline(
     """Processed events per simulated second over time, one step line per strategy and one
     panel per cell, with the cell's fault windows shaded (every replication's).
 
-    Counts ``first_effect_at`` per bin, divided by the bin width and averaged over
-    replications. ``sim_time`` defaults to the latest ``first_effect_at``/``created_at``;
-    ``bin_width`` to a round number giving about 60 bins.
+    Counts committed events' ``first_effect_at`` per bin, divided by the bin width and
+    averaged over replications. ``sim_time`` defaults to the latest ``first_effect_at`` or
+    ``created_at``; ``bin_width`` to a round number giving about 60 bins.
     """
     with style():
         cells = _cells(messages)
@@ -388,6 +388,8 @@ def _throughput_lines(
 ) -> dict[str, Any]:
     handles: dict[str, Any] = {}
     first = _float_col(rows, "first_effect_at")
+    if "committed" in rows.columns:  # processed events: a phantom's effect is not one
+        first = first.where(rows["committed"].fillna(False).astype(bool))
     for strategy in _present(rows, strategies):
         mask = rows["strategy"].astype(str) == strategy
         rate = _rate(first[mask], edges, width, _n_replications(rows[mask]))

@@ -458,8 +458,9 @@ FRAMES: dict[str, dict[str, str]] = {
         "partition": "partition",
         "lag": "records in the log beyond the committed offset (the broker's, or the sink's "
         "for transactional consumers)",
-        "backlog": "records appended and not yet consumed (log: not yet fetched; queue: not "
-        "yet deleted)",
+        "backlog": "records appended and not yet consumed by this group (log: from the position "
+        "of its last fetch on, the broker learning where a fetch ended from the next one; "
+        "queue: not yet deleted from its queue)",
     },
     "aggregate": {
         "experiment": RUN_KEYS["experiment"],

@@ -215,7 +215,7 @@ def _causes(messages: pd.DataFrame, strategies: list[str]) -> str:
         parts.append(f"<h3>{_e(s)}</h3><ul>{items or NOTHING}</ul>")
     note = (
         '<p class="muted">Causes are read from the recorded history by the checker; the counts '
-        "are over every replication.</p>"
+        "are over every replication, sweep cell and consumer group.</p>"
     )
     title = "Why events were lost, applied twice, refused or aborted"
     return _section(title, "".join(parts) + note)

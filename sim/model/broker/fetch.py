@@ -47,8 +47,8 @@ class LogStore:
         self._parked: list[ParkedFetch] = []
         broker.on(Fetch, self._fetch)
 
-    def backlog(self, p: int, log: PartitionLog) -> int:
-        return log.backlog()
+    def backlog(self, p: int, log: PartitionLog, group: str | None = None) -> int:
+        return log.backlog(group)
 
     def waiting(self, p: int, log: PartitionLog, o: int) -> bool:
         """Whether record ``o`` is not yet read by every group (nor discarded)."""

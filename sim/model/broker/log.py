@@ -53,9 +53,12 @@ class PartitionLog:
     def end(self) -> int:
         return len(self.records)
 
-    def backlog(self) -> int:
-        """Records not yet read (what ``capacity`` bounds in log mode)."""
-        return sum(1 for o in range(self.fetched, self.end) if o not in self.gone)
+    def backlog(self, group: str | None = None) -> int:
+        """Records not yet read by every group (what ``capacity`` bounds in log mode), or by
+        ``group``: from the position its last fetch asked for (the broker learns where a
+        fetch's records end only from the next fetch)."""
+        start = self.fetched if group is None else self.fetched_by.get(group, 0)
+        return sum(1 for o in range(start, self.end) if o not in self.gone)
 
     def divergence(self, epoch: int) -> int | None:
         """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""

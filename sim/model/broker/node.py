@@ -308,11 +308,12 @@ class Broker(Node):
 
     # ------------------------------------------------------------------ probes
 
-    def levels(self) -> list[tuple[int, int, int]]:
+    def levels(self, group: str | None = None) -> list[tuple[int, int, int]]:
         """(partition, log end, backlog) of every partition it leads, for the lag probe; the
-        backlog is what the store has not handed out for good yet (log: records not yet
-        fetched; queue: messages not yet deleted)."""
-        return [(p, log.end, self.store.backlog(p, log)) for p, log in self.logs.items()]
+        backlog is what the store has not handed out for good yet to ``group`` (log: records
+        from its last fetch position on; queue: messages of its queue not yet deleted)."""
+        store = self.store
+        return [(p, log.end, store.backlog(p, log, group)) for p, log in self.logs.items()]
 
     def committed_offsets(self, group: str) -> dict[int, int]:
         """The committed offsets of ``group`` it stores (the group coordinator), for the lag

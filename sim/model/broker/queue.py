@@ -85,8 +85,11 @@ class QueueStore:
         broker.on(Delete, self._delete)
         broker.on(ChangeVisibility, self._extend)
 
-    def backlog(self, p: int, log: PartitionLog) -> int:
-        """Messages not yet deleted, dead-lettered or expired (in the fullest queue)."""
+    def backlog(self, p: int, log: PartitionLog, group: str | None = None) -> int:
+        """Messages not yet deleted, dead-lettered or expired (in ``group``'s queue; without
+        a group, in the fullest)."""
+        if group is not None and group in self.queues:
+            return self.queues[group].backlog(p, log)
         return max(q.backlog(p, log) for q in self.queues.values())
 
     def waiting(self, p: int, log: PartitionLog, o: int) -> bool:
