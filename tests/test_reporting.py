@@ -408,3 +408,25 @@ def test_a_run_with_no_event_still_writes_its_messages_frame(tmp_path) -> None:
     back = sim.load_results(tmp_path / "out")
     assert list(back.messages.columns) == list(res.messages.columns) and len(back.messages) == 0
     assert back.messages.query("fate == 'lost'").empty
+
+
+def test_per_day_uses_each_cells_rate_and_keeps_groups_apart() -> None:
+    from sim.report.findings import per_day
+
+    cfg = sim.ExperimentConfig.model_validate(
+        {"name": "d", "workload": {"rate": 40}, "sweep": {"workload.rate": [20, 40]}}
+    )
+    rows = []
+    for cell, rate in ((0, 20.0), (1, 40.0)):
+        for group, dups in (("billing", 10), ("search", 30)):
+            rows.append(
+                {"cell": cell, "workload.rate": rate, "strategy": "at-least-once",
+                 "group": group, "intended": 100, "lost": 0, "duplicates": dups}
+            )
+    frame, note = per_day(pd.DataFrame(rows), cfg)
+    by = frame.set_index(["cell", "group"])["duplicates a day"]
+    assert by[(0, "billing")] == pytest.approx(20 * 86_400 * 0.10)  # cell 0 runs at 20/s
+    assert by[(1, "search")] == pytest.approx(40 * 86_400 * 0.30)
+    assert note.startswith("At each cell's configured rate")
+    one, note = per_day(pd.DataFrame(rows[:2]).drop(columns="workload.rate"), cfg)
+    assert note.startswith("At the configured 40 events/s per producer x 1 producer(s)")

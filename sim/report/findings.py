@@ -239,36 +239,50 @@ def _shares(values: pd.Series, what: str, n: int, duplicate: bool) -> list[str]:
 
 
 def per_day(summary: pd.DataFrame, config: ExperimentConfig | None) -> tuple[pd.DataFrame, str]:
-    """Per (cell, strategy): events, losses, duplicates and phantoms a day at the configured
-    rate, if the experiment's conditions lasted all day; and a sentence saying so."""
+    """Per (cell, group, strategy): losses, duplicates and phantoms a day at the cell's
+    configured rate (a sweep may set ``workload.rate`` or ``workload.producers``), if the
+    experiment's conditions lasted all day; and a sentence saying so."""
     if config is None or summary.empty or config.workload.arrivals is not None:
         return pd.DataFrame(), ""
-    rate = config.workload.rate * config.workload.producers
-    if rate <= 0:
-        return pd.DataFrame(), ""
-    daily = rate * DAY
-    keys = [c for c in ("cell", "strategy") if c in summary.columns]
-    rows = []
-    for key, group in summary.groupby(keys, sort=False):
+    grouped = "group" in summary.columns and summary["group"].nunique() > 1
+    keys = [c for c in ("cell", "group", "strategy") if c in summary.columns]
+    keys = [k for k in keys if k != "group" or grouped]
+    rows, rates = [], set()
+    for key, runs in summary.groupby(keys, sort=False):
         values = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
-        intended = float(group["intended"].mean()) or math.nan
-        row = {"cell": values.get("cell", 0), "strategy": values["strategy"]}
-        for col, label in (
-            ("lost", "lost"),
-            ("duplicates", "duplicates"),
-            ("phantoms", "phantoms"),
-            ("aborted", "aborted"),
-        ):
-            if col in group.columns:
-                row[f"{label} a day"] = daily * float(group[col].mean()) / intended
+        rate = _swept(runs, "workload.rate", config.workload.rate)
+        rate *= _swept(runs, "workload.producers", config.workload.producers)
+        if rate <= 0:
+            continue
+        rates.add(rate)
+        intended = float(runs["intended"].mean()) or math.nan
+        row = {k: values.get(k, 0) for k in keys}
+        for col in ("lost", "duplicates", "phantoms", "aborted"):
+            if col in runs.columns:
+                row[f"{col} a day"] = rate * DAY * float(runs[col].mean()) / intended
         rows.append(row)
     frame = pd.DataFrame(rows)
     for col in ("phantoms a day", "aborted a day"):  # only where they happen
         if col in frame.columns and not (frame[col].fillna(0) != 0).any():
             frame = frame.drop(columns=[col])
-    note = (
-        f"At the configured {config.workload.rate:g} events/s per producer x "
-        f"{config.workload.producers} producer(s) = {daily:,.0f} events a day, if this "
-        "experiment's faults went on all day:"
-    )
-    return frame, note
+    if frame.empty:
+        return pd.DataFrame(), ""
+    w = config.workload
+    if rates == {w.rate * w.producers}:
+        at = (
+            f"At the configured {w.rate:g} events/s per producer x {w.producers} producer(s) = "
+            f"{w.rate * w.producers * DAY:,.0f} events a day"
+        )
+    elif len(rates) == 1:
+        (rate,) = rates
+        at = f"At the configured {rate:g} events/s in all = {rate * DAY:,.0f} events a day"
+    else:
+        at = "At each cell's configured rate (the sweep sets it)"
+    return frame, f"{at}, if this experiment's faults went on all day:"
+
+
+def _swept(runs: pd.DataFrame, path: str, default: float) -> float:
+    """A run's value of a config path: its sweep column when the sweep sets it."""
+    if path in runs.columns and runs[path].notna().any():
+        return float(runs[path].dropna().iloc[0])
+    return float(default)
