@@ -10,7 +10,7 @@ from sim.core.eids import IdList, IdMap, name, split
 #: ids of the run's form, and of others (tests name events freely)
 ids = st.one_of(
     st.builds(name, st.integers(0, 3), st.integers(0, 3000)),
-    st.builds(name, st.integers(0, 3), st.integers(2**25 - 2, 10**12 - 1)),  # kept in the dict
+    st.builds(name, st.integers(0, 3), st.integers(2**25, 10**12 - 1)),  # kept in the dict
     st.sampled_from(["e1", "p", "p-1", "p1-", "p01-2", "p1-02", "px-1", "p1-2-3", "p²-1"]),
     st.text(max_size=6),
 )
@@ -21,6 +21,19 @@ def test_split_reads_back_what_name_writes() -> None:
     assert split(name(0, 0)) == (0, 0)
     for other in ("e1", "", "p", "p1-02", "p01-2", "p1-x", "p²-1", "q1-2", "p1-2-3"):
         assert split(other) is None, other
+
+
+def test_the_last_id_kept_in_an_array_and_the_first_kept_in_the_dict() -> None:
+    # (once, not per example: an array reaching j = 2**25 - 1 holds 128 MB)
+    table = IdMap()
+    below, above = name(1, 2**25 - 1), name(1, 2**25)
+    table[below], table[above] = 3, 4
+    table.add(below, 1)
+    assert (table[below], table[above], len(table)) == (4, 4, 2)
+    codes = dict((eid, code) for code, eid in IdList([below, above]).pairs())
+    assert table.at(codes[below]) == 4 and table.at(codes[above]) == 4
+    del table[below]
+    assert below not in table and dict(table) == {above: 4}
 
 
 @given(st.lists(st.tuples(st.sampled_from(["set", "del", "add"]), ids, st.integers(0, 9))))
