@@ -58,9 +58,10 @@ def test_online_and_offline_checking_give_identical_verdicts(path: Path) -> None
 
 
 def test_a_settled_event_named_again_is_revived() -> None:
-    """A record read again after the coordinator forgot its offsets names an event whose
-    copies were all gone: the memory broker scenario revives some."""
-    path = next(p for p in CONFIGS if p.stem == "memory_broker")
+    """An operation that names an event whose copies were all gone revives it: the consumer
+    groups scenario revives some (memory_broker's revivals were sweeps inside an instant,
+    between a delivery and its handling, which settling no longer does)."""
+    path = next(p for p in CONFIGS if p.stem == "consumer_groups")
     data = shortened(path)
     data["trace"] = "full"
     specs, _ = plan(ExperimentConfig.model_validate(data))
@@ -73,3 +74,35 @@ def test_a_settled_event_named_again_is_revived() -> None:
             settling.feed(row)
         revived += settling.events.revived
     assert revived > 0
+
+
+def test_settling_waits_for_the_end_of_an_instant() -> None:
+    # Found by a deep property run (seed 9710): a duplicated sink transaction was delivered, a
+    # sweep settled its event between that delivery and the effect the sink applied at the
+    # same instant, and the revived event no longer knew the effect repeated a transaction it
+    # had already applied: its duplicate's cause read "unknown" (settling never happens
+    # inside an instant now). The cause is the network duplication.
+    from sim.check import messages_frame
+    from sim.config import ExperimentConfig
+    from sim.experiment import plan
+    from sim.experiment.run import simulate
+
+    dup = {"kind": "duplicate", "probability": 0.6412382745119606, "at": 7.066111985769057}
+    links = ["broker-0->producer-0"] * 3 + ["consumer-*<->sink*", "broker-0->producer-0"]
+    cfg = ExperimentConfig.model_validate(
+        {
+            "seed": 9710,
+            "replications": 1,
+            "duration": 10,
+            "drain": 40,
+            "trace": "messages",
+            "strategies": ["at-most-once"],
+            "workload": {"rate": 50},
+            "faults": [{**dup, "link": link, "duration": 3.0} for link in links],
+        }
+    )
+    (spec,), _ = plan(cfg)
+    done = simulate(cfg, spec.strategy, spec.seed, list(spec.schedule))
+    msgs = messages_frame(done.verdicts["default"]).set_index("id")
+    assert msgs.loc["p0-480", "duplicate_cause"] == "duplicate:consumer-1->sink"
+    assert not msgs["duplicate_cause"].fillna("").str.contains("unknown").any()

@@ -46,20 +46,26 @@ class Checker:
             dispatch.setdefault(op, []).append(self._fired)
         self._dispatch = {op: _chain(tuple(handlers)) for op, handlers in dispatch.items()}
         self.seq = 0
+        self._now = 0.0
+        """The time of the last operation folded."""
 
     def _fired(self, seq: int, row: Row) -> None:
         self.fired.append(row)
 
     def feed(self, row: Row) -> None:
         """Fold one operation (the next one in history order)."""
-        handler = self._dispatch.get(row[1])  # type: ignore[call-overload]
         seq = self.seq
+        if 0 <= self._settle_at <= seq and row[0] > self._now:
+            # Settle between two instants, never inside one: a message delivered at t is
+            # handled at t (a sink applies a duplicated transaction's effect right after its
+            # delivery), and an event swept in between would forget what it was applied for.
+            self.attribution.settled(self.events.sweep(seq))
+            self._settle_at = self.events.next_sweep
+        self._now = row[0]
+        handler = self._dispatch.get(row[1])  # type: ignore[call-overload]
         if handler is not None:
             handler(seq, row)
         self.seq = seq + 1
-        if seq == self._settle_at:
-            self.attribution.settled(self.events.sweep(seq))
-            self._settle_at = self.events.next_sweep
 
     def verdict(self, sim_time: float) -> Verdict:
         """Fates, causes and the summary counts of everything fed so far."""
