@@ -90,6 +90,8 @@ class Broker(Node):
             self.offset_stores = {g.name: g.offsets for g in self.groups}
         self._blocked: dict[int, deque[Envelope]] = {}
         """Produce requests held back by a full partition (``overflow: block``), in order."""
+        self._held_keys: set[tuple[str, tuple[str, ...]]] = set()
+        """(producer, event ids) of every held request: a resend of one is not held twice."""
         self._unholding = False
         self.on(Produce, self._produce)
         self.on(InitProducerId, self._init_producer_id)
@@ -106,6 +108,7 @@ class Broker(Node):
 
     def on_crash(self) -> None:
         self._blocked = {}
+        self._held_keys = set()
         self.store.crashed()
         self.durability.crashed(self)
         if not self.durability.keeps_state:
@@ -221,10 +224,11 @@ class Broker(Node):
         it); a resend of a request it already holds is dropped."""
         msg = env.payload
         assert isinstance(msg, Produce)
-        queue = self._blocked.setdefault(p, deque())
-        if any(e.src == env.src and e.payload.eids == msg.eids for e in queue):  # type: ignore[attr-defined]
+        key = (env.src, msg.eids)
+        if key in self._held_keys:
             return
-        queue.append(env)
+        self._held_keys.add(key)
+        self._blocked.setdefault(p, deque()).append(env)
         self.record(Op.HOLD, self.name, msg.eids, peer=env.src, part=p)
 
     def room(self, p: int) -> None:
@@ -236,6 +240,7 @@ class Broker(Node):
         try:
             while queue and self.overflow.has_room(p, self.logs[p]):
                 env = queue.popleft()
+                self._held_keys.discard((env.src, env.payload.eids))
                 self.record(Op.RELEASE, self.name, env.payload.eids, detail="unheld")
                 self._produce(env)
         finally:

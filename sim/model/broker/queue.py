@@ -14,6 +14,7 @@ operations on one queue with no consumer to name have the ``peer`` ``group:<name
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from ...config.models import Broker as BrokerConfig
@@ -47,12 +48,28 @@ class GroupQueue:
     """Per partition: offsets deleted, dead-lettered or expired in this queue."""
     parked: list[tuple[str, Receive]] = field(default_factory=list)
     turn: int = 0
+    scan: dict[int, int] = field(default_factory=dict)
+    """Per partition: every message below was received at least once (or is gone)."""
+    due: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
+    """Per partition: a heap of (visible again at, offset) of the messages received; an entry
+    is stale once ``visible_at`` says otherwise (extended, or received again)."""
 
     def __post_init__(self) -> None:
         self.tag = GROUP_TAG + self.name
         for p in self.partitions:
             self.visible_at[p], self.receives[p] = {}, {}
             self.head[p], self.gone[p] = 0, set()
+            self.scan[p], self.due[p] = 0, []
+
+    def reappeared(self, p: int, log: PartitionLog, now: float) -> list[int]:
+        """Take from the heap the received messages visible again at ``now``, oldest first."""
+        heap, visible_at, scan = self.due[p], self.visible_at[p], self.scan[p]
+        found: set[int] = set()
+        while heap and heap[0][0] <= now:
+            until, o = heapq.heappop(heap)
+            if o < scan and visible_at.get(o) == until and not self.done(p, log, o):
+                found.add(o)
+        return sorted(found)
 
     def done(self, p: int, log: PartitionLog, o: int) -> bool:
         """Whether message ``o`` of partition ``p`` is out of this queue for good."""
@@ -67,6 +84,9 @@ class GroupQueue:
             for o in [o for o in table if o >= keep]:
                 del table[o]
         self.gone[p] = {o for o in self.gone[p] if o < keep}
+        self.scan[p] = min(self.scan[p], keep)
+        self.due[p] = [entry for entry in self.due[p] if entry[1] < keep]
+        heapq.heapify(self.due[p])
 
 
 class QueueStore:
@@ -106,7 +126,9 @@ class QueueStore:
             q.truncated(p, keep)
 
     def _visible(self, q: GroupQueue, limit: int) -> tuple[list[Record], list[int]]:
-        """Take up to ``limit`` visible messages of ``q`` (and how often each was received)."""
+        """Take up to ``limit`` visible messages of ``q`` (and how often each was received):
+        in each partition, oldest first, those visible again before those never received
+        (whose offsets are all higher). In flight or gone, a message is passed over."""
         now = float(self.broker.env.now)
         out: list[Record] = []
         counts: list[int] = []
@@ -116,18 +138,37 @@ class QueueStore:
             log = self.broker.logs[p]
             while q.head[p] < log.end and q.done(p, log, q.head[p]):
                 q.head[p] += 1
-            visible_at = q.visible_at[p]
-            for o in range(q.head[p], log.end):
-                if len(out) >= limit:
+            q.scan[p] = max(q.scan[p], q.head[p])
+            again = q.reappeared(p, log, now)
+            for i, o in enumerate(again):
+                if len(out) >= limit:  # not taken now: still visible, still due
+                    for rest in again[i:]:
+                        heapq.heappush(q.due[p], (q.visible_at[p][rest], rest))
                     break
-                if visible_at.get(o, 0.0) > now or q.done(p, log, o):
-                    continue  # in flight or gone: looked at without making its record
-                rec = log.records[o]
-                n = self._take(q, p, log, rec, now)
-                if n:
-                    out.append(rec)
-                    counts.append(n)
+                self._give(q, p, log, o, now, out, counts)
+            while q.scan[p] < log.end and len(out) < limit:
+                o = q.scan[p]
+                q.scan[p] += 1
+                if not q.done(p, log, o):
+                    self._give(q, p, log, o, now, out, counts)
         return out, counts
+
+    def _give(
+        self,
+        q: GroupQueue,
+        p: int,
+        log: PartitionLog,
+        o: int,
+        now: float,
+        out: list[Record],
+        counts: list[int],
+    ) -> None:
+        """Hand out message ``o`` (visible) unless it expires or is dead-lettered."""
+        rec = log.records[o]
+        n = self._take(q, p, log, rec, now)
+        if n:
+            out.append(rec)
+            counts.append(n)
 
     def _take(self, q: GroupQueue, p: int, log: PartitionLog, rec: Record, now: float) -> int:
         """Receive ``rec``, a visible message (:meth:`_visible` looked): its receive count, or 0
@@ -157,6 +198,7 @@ class QueueStore:
     def _invisible_until(self, q: GroupQueue, p: int, o: int, until: float) -> None:
         """Hide message ``o`` until ``until``; a parked receive is answered when it reappears."""
         q.visible_at[p][o] = until
+        heapq.heappush(q.due[p], (until, o))
         broker = self.broker
         timer = broker.env.timeout(until - float(broker.env.now))
         timer.callbacks.append(lambda _e: self._reappeared(q, p, o, until))

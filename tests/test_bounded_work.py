@@ -1,0 +1,85 @@
+"""The broker's work per request does not grow with what waits behind it: a receive looks at
+the messages it can hand out, not at every message in flight, and a produce request held by a
+full partition is checked against the held ones by a set, not a scan. (Both were linear: a
+poison message at the head of an SQS-like queue made each receive look at the thousands
+received behind it, and 20 s of held requests made each new one compare with all of them.)
+
+Counted, not timed: a count fails on any machine if the scan comes back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sim.model.broker.node import Broker
+from sim.model.broker.queue import GroupQueue, QueueStore
+from sim.model.messages import Produce
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> dict[str, int]:
+    """Count the calls of ``cls.name`` (a method) from now on."""
+    calls = {"n": 0}
+    original = getattr(cls, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counted)
+    return calls
+
+
+def test_a_receive_looks_at_what_it_can_hand_out_not_at_everything_in_flight(
+    run, monkeypatch
+) -> None:
+    receiving = {"now": False, "receives": 0, "looked": 0}
+    visible, done = QueueStore._visible, GroupQueue.done
+
+    def counted_visible(self: QueueStore, *args: Any) -> Any:
+        receiving["now"], receiving["receives"] = True, receiving["receives"] + 1
+        try:
+            return visible(self, *args)
+        finally:
+            receiving["now"] = False
+
+    def counted_done(self: GroupQueue, *args: Any) -> bool:
+        receiving["looked"] += receiving["now"]
+        return done(self, *args)
+
+    monkeypatch.setattr(QueueStore, "_visible", counted_visible)
+    monkeypatch.setattr(GroupQueue, "done", counted_done)
+    rows, _ = run(
+        ["at-least-once"],
+        duration=30,
+        broker={"mode": "queue", "max_receives": 4, "visibility_timeout": 5},
+        workload={"rate": 100, "poison_probability": 0.02},
+    )
+    assert rows["at-least-once"]["dead_lettered"] > 20  # poison held the heads for 20 s each
+    # a receive takes up to 10 messages from each of 4 partitions (the linear scan looked
+    # at about 1,000 messages per receive here)
+    per_receive = receiving["looked"] / receiving["receives"]
+    assert per_receive < 20, receiving
+
+
+def test_a_held_request_is_not_compared_with_every_other_held_one(run, monkeypatch) -> None:
+    eids = {"n": 0}
+    original = Produce.eids
+
+    def counted(self: Produce) -> tuple[str, ...]:
+        eids["n"] += 1
+        return original.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Produce, "eids", property(counted))
+    held = counting(monkeypatch, Broker, "_hold")
+    rows, _ = run(
+        ["at-least-once"],
+        workload={"rate": 100, "process_time": {"dist": "exponential", "mean": 0.02}},
+        topology={"partitions": 1, "consumers": 1},
+        broker={"capacity": 50, "overflow": "block"},
+        drain=60,
+    )
+    assert rows["at-least-once"]["lost"] == 0
+    assert held["n"] > 1000  # resends of held requests come back again and again
+    # a few reads of a request's event ids per hold (the scan read every held request's)
+    assert eids["n"] / held["n"] < 10, (eids["n"], held["n"])
