@@ -4,6 +4,7 @@ and a runner for the real command line."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -167,5 +168,53 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
             cwd=cwd,
             timeout=timeout,
         )
+
+    return run
+
+
+#: Run by one interpreter: each invocation of ``sim.cli.main`` from the JSON list on stdin
+#: ([args, cwd] pairs), in its folder, its output captured; prints [exit code, stdout, stderr]
+#: per invocation. An exception that escapes ``main`` prints its traceback, as Python would.
+_BATCH = r"""
+import contextlib, io, json, os, sys, traceback
+from sim.cli import main
+results = []
+for args, cwd in json.load(sys.stdin):
+    os.chdir(cwd)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append([code, out.getvalue(), err.getvalue()])
+json.dump(results, sys.__stdout__)
+"""
+
+
+@pytest.fixture(scope="session")
+def cli_batch() -> Callable[[list[tuple[list[str], Path]]], list[subprocess.CompletedProcess[str]]]:
+    """``cli_batch([(args, cwd), ...])``: run many quick ``msgsim`` invocations (bad input that
+    stops before any simulation) in one real subprocess, one after another, instead of one
+    interpreter each; returns a completed process per invocation."""
+
+    def run(calls: list[tuple[list[str], Path]]) -> list[subprocess.CompletedProcess[str]]:
+        payload = json.dumps([[[str(a) for a in args], str(cwd)] for args, cwd in calls])
+        proc = subprocess.run(
+            [sys.executable, "-c", _BATCH],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MPLBACKEND": "Agg"},
+            timeout=180,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return [
+            subprocess.CompletedProcess(["msgsim", *map(str, args)], code, out, err)
+            for (args, _), (code, out, err) in zip(calls, json.loads(proc.stdout), strict=True)
+        ]
 
     return run

@@ -3,7 +3,7 @@
 Bad input (invalid config, unknown option, existing results folder) must exit 2 with one
 clear paragraph naming the problem, and never a traceback. Good input writes the results
 folder of the contract. The CLI always runs in a real subprocess so exit codes and stderr are
-the ones a user sees.
+the ones a user sees (the many bad-input cases, which stop before simulating, share one).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,12 +226,12 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def bad_results(
-    tmp_path_factory, cli
+    tmp_path_factory, cli, cli_batch
 ) -> dict[str, tuple[subprocess.CompletedProcess[str], Path, Bad]]:
-    """Every bad invocation, run once, a few at a time (each is a fresh interpreter)."""
-
-    def one(name: str) -> tuple[subprocess.CompletedProcess[str], Path, Bad]:
-        case = BAD[name]
+    """Every bad invocation, run once: the console-script cases each by the script itself,
+    the others one after another in one fresh interpreter (each stops before simulating)."""
+    prepared: dict[str, tuple[list[str], Path, Bad]] = {}
+    for name, case in BAD.items():
         folder = tmp_path_factory.mktemp(name)
         cfg = folder / "config.yaml"
         if case.text is not None:
@@ -240,7 +239,6 @@ def bad_results(
         if name == "plot-incomplete-folder":
             (folder / "faults.csv").write_text("cell\n")
         fill = {"cfg": str(cfg), "dir": str(folder)}
-        args = [a.format(**fill) for a in case.args]
         resolved = Bad(
             case.args,
             tuple(n.format(**fill) for n in case.needles),
@@ -248,11 +246,13 @@ def bad_results(
             case.one_line,
             case.script,
         )
-        return cli(*args, cwd=folder, script=case.script), folder, resolved
-
-    tmp_path_factory.getbasetemp()  # created once here: threads creating it at once collide
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        return dict(zip(BAD, pool.map(one, BAD), strict=True))
+        prepared[name] = ([a.format(**fill) for a in case.args], folder, resolved)
+    batch = [name for name, (_, _, case) in prepared.items() if not case.script]
+    done = dict(zip(batch, cli_batch([prepared[n][:2] for n in batch]), strict=True))
+    for name, (args, folder, case) in prepared.items():
+        if case.script:
+            done[name] = cli(*args, cwd=folder, script=True)
+    return {name: (done[name], folder, case) for name, (_, folder, case) in prepared.items()}
 
 
 @pytest.mark.parametrize("name", list(BAD))
@@ -305,7 +305,9 @@ def test_existing_results_folder_needs_force(cli, write_config, small_config, tm
 
     # a results folder msgsim wrote (its marker) is replaced by --force
     (out / ".msgsim-results").write_text("msgsim\n")
-    proc = cli("run", path, "--out", out, "--no-progress", "--no-charts", "--force")
+    proc = cli(
+        "run", path, "--out", out, "--no-progress", "--no-charts", "--force", "--workers", "1"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not sentinel.exists(), "--force replaces the folder"
@@ -420,13 +422,17 @@ def test_plot_redraws_charts(good_run, cli, tmp_path):
     assert any(name.endswith(".png") for name in redrawn) and any(
         name.endswith(".svg") for name in redrawn
     )
+    for name in redrawn:  # from the folder, in another process: the same bytes
+        assert (folder / "charts" / name).read_bytes() == (out / "charts" / name).read_bytes(), name
 
 
 def test_run_no_charts(cli, write_config, small_config, tmp_path):
     path = write_config(
         tmp_path / "ok.yaml", small_config(replications=1, strategies=["at-most-once"])
     )
-    proc = cli("run", path, "--out", tmp_path / "out", "--no-progress", "--no-charts")
+    proc = cli(
+        "run", path, "--out", tmp_path / "out", "--no-progress", "--no-charts", "--workers", "1"
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "summary.csv").is_file()
     assert not list((tmp_path / "out").glob("charts/*"))
@@ -441,6 +447,9 @@ def test_run_overrides(cli, write_config, small_config, tmp_path):
         "--out",
         out,
         "--no-progress",
+        "--no-charts",
+        "--workers",
+        "1",
         "--strategies",
         "at-most-once",
         "--replications",

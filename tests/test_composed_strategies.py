@@ -80,7 +80,17 @@ def test_the_summary_says_which_promise_held_and_check_exits_3(
     ]
     data["faults"] = [{**ACK_LOSS, "at": 0, "duration": 6}]
     path = write_config(tmp_path / "c.yaml", data)
-    proc = cli("run", path, "--out", tmp_path / "out", "--no-progress", "--no-charts", "--check")
+    proc = cli(
+        "run",
+        path,
+        "--out",
+        tmp_path / "out",
+        "--no-progress",
+        "--no-charts",
+        "--check",
+        "--workers",
+        "1",
+    )
     assert proc.returncode == 3, proc.stderr
     assert "promise broken: liar" in proc.stderr and "drop:broker-0->producer-0" in proc.stderr
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
@@ -91,7 +101,17 @@ def test_the_summary_says_which_promise_held_and_check_exits_3(
     assert by.loc[ALO, "promise_no_duplicates"] == "not promised"
     data["strategies"] = [ALO, "exactly-once", "at-least-once-idempotent"]
     path = write_config(tmp_path / "ok.yaml", data)
-    proc = cli("run", path, "--out", tmp_path / "ok", "--no-progress", "--no-charts", "--check")
+    proc = cli(
+        "run",
+        path,
+        "--out",
+        tmp_path / "ok",
+        "--no-progress",
+        "--no-charts",
+        "--check",
+        "--workers",
+        "1",
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -16,7 +16,7 @@ from sim.config import ExperimentConfig
 from sim.experiment import plan, simulate
 from sim.history import frame_to_ops, history_frame
 
-from .test_stored_outputs import CONFIGS, shortened
+from .test_stored_outputs import CONFIGS, MAX_RATE, shortened
 
 
 def same(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -28,7 +28,7 @@ def same(a: dict[str, float], b: dict[str, float]) -> bool:
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_online_and_offline_checking_give_identical_verdicts(path: Path) -> None:
-    data = shortened(path)
+    data = shortened(path, max_rate=MAX_RATE / 2)  # half the stored outputs' events
     data["trace"] = "full"
     data["sweep"] = {k: v[-1:] for k, v in data["sweep"].items()}  # one cell is enough here
     specs, _ = plan(ExperimentConfig.model_validate(data))
@@ -62,7 +62,7 @@ def test_a_settled_event_named_again_is_revived() -> None:
     groups scenario revives some (memory_broker's revivals were sweeps inside an instant,
     between a delivery and its handling, which settling no longer does)."""
     path = next(p for p in CONFIGS if p.stem == "consumer_groups")
-    data = shortened(path)
+    data = shortened(path, max_rate=MAX_RATE / 2)  # half the stored outputs' events
     data["trace"] = "full"
     specs, _ = plan(ExperimentConfig.model_validate(data))
     revived = 0

@@ -3,6 +3,8 @@ as images when executed headless, prints no tqdm warning, and is committed with 
 (so it reads on a code host).
 
 ``make notebooks`` (``python tests/test_notebooks.py``) executes them and saves the outputs.
+The test runs each with ``TEST_PARAMETERS`` injected after its ``parameters`` cell, as
+papermill does: the same cells on fewer replications, so the suite stays quick.
 """
 
 from __future__ import annotations
@@ -16,10 +18,24 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+TEST_PARAMETERS = {"REPLICATIONS": 1}
 
 
-def execute(path: Path) -> nbformat.NotebookNode:
+def parameters_cell(nb: nbformat.NotebookNode) -> int:
+    """The index of the cell tagged ``parameters`` (papermill's convention)."""
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "a notebook has exactly one cell tagged 'parameters'"
+    return tagged[0]
+
+
+def execute(path: Path, parameters: dict[str, object] | None = None) -> nbformat.NotebookNode:
+    """Execute the notebook; ``parameters`` (if any) are assigned in a cell inserted after its
+    ``parameters`` cell, like papermill's injected parameters."""
     nb = nbformat.read(path, as_version=4)
+    if parameters:
+        source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
+        injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+        nb.cells.insert(parameters_cell(nb) + 1, injected)
     NotebookClient(
         nb,
         timeout=300,
@@ -42,7 +58,7 @@ def images(nb: nbformat.NotebookNode) -> int:
 def test_notebook_runs_and_shows_its_charts(path: Path) -> None:
     sample = path.parent.parent / "results" / "sample"
     before = {f.name: f.stat().st_mtime_ns for f in sample.glob("*")}
-    nb = execute(path)
+    nb = execute(path, TEST_PARAMETERS)
     after = {f.name: f.stat().st_mtime_ns for f in sample.glob("*")}
     assert after == before, "running a notebook wrote into the repository (results/sample)"
     errors = [o for o in outputs(nb) if o.get("output_type") == "error"]
@@ -61,6 +77,8 @@ def test_notebook_is_committed_with_its_outputs(path: Path) -> None:
     shown = [c for c in code if c.get("outputs")]
     assert len(shown) * 2 >= len(code), f"{path.name} lacks its outputs: run `make notebooks`"
     assert images(nb) >= 1, f"{path.name} is committed without its charts: `make notebooks`"
+    params = nb.cells[parameters_cell(nb)].source  # what the test overrides, it sets
+    assert all(f"{name} =" in params for name in TEST_PARAMETERS), params
 
 
 def test_there_is_a_notebook() -> None:

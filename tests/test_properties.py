@@ -9,7 +9,7 @@ promise must hold in the recorded history.
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.check import messages_frame
@@ -20,7 +20,13 @@ from sim.experiment import plan, simulate
 from sim.experiment.facts import run_facts
 from sim.history import causes
 
+#: Each example runs every strategy: the quick suite draws 15 (the profile's 25 are for the
+#: lighter property tests); ``HYPOTHESIS_PROFILE=deep`` draws its 1,000.
+EXAMPLES = settings(max_examples=15) if settings().max_examples <= 25 else settings()
+
 NODES = ["broker-0", "consumer-0", "consumer-1", "sink"]
+
+
 def _has_unknown(text: str) -> bool:
     """Whether a cause (or one of several, joined with "; ") is the checker's ``unknown``
     (not a cause that names Kafka's UNKNOWN_MEMBER_ID, "unknown member")."""
@@ -73,8 +79,13 @@ def fault(draw):
     }
 
 
-@given(faults=st.lists(fault(), min_size=1, max_size=5), seed=st.integers(0, 2**32))
-def test_conservation_causes_and_declared_promises_under_random_faults(faults, seed) -> None:
+@EXAMPLES
+@given(
+    faults=st.lists(fault(), min_size=1, max_size=5),
+    seed=st.integers(0, 2**32),
+    rate=st.integers(10, 60),
+)
+def test_conservation_causes_and_declared_promises_under_random_faults(faults, seed, rate) -> None:
     cfg = ExperimentConfig.model_validate(
         {
             "seed": seed,
@@ -83,7 +94,7 @@ def test_conservation_causes_and_declared_promises_under_random_faults(faults, s
             "drain": 40,
             "trace": "messages",
             "strategies": list(CONTRACT_STRATEGIES),
-            "workload": {"rate": 50},
+            "workload": {"rate": rate},
             "faults": faults,
         }
     )
@@ -208,6 +219,7 @@ def any_config(draw):
     }
 
 
+@EXAMPLES
 @given(data=any_config())
 def test_the_rules_hold_over_the_whole_configuration_space(data) -> None:
     """Conservation, a cause for every loss and duplicate, nothing pending after a long drain,

@@ -70,10 +70,12 @@ def test_log_mode_poison_goes_to_the_dead_letter_topic_or_blocks(run) -> None:
     amo = msgs[(msgs["strategy"] == "at-most-once") & (msgs["fate"] == "lost")]
     assert len(amo) > 0 and amo["loss_cause"].str.startswith("poison:").all()
     # without max_receives a poison event blocks its partition: everything behind it waits
-    blocked, bmsgs = run(
+    blocked, bmsgs = run(  # (shorter: the consumer retries the poison event without end)
         ["at-least-once"],
         broker={"max_receives": None},
         workload={"rate": 100, "poison_probability": 0.02},
+        duration=10,
+        drain=2,
     )
     assert (
         blocked["at-least-once"]["pending"] > 100 and blocked["at-least-once"]["dead_lettered"] == 0

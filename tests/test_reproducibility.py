@@ -59,6 +59,7 @@ def cli_runs(tmp_path_factory, cli, write_config, faulty) -> dict[str, Path]:
             "--out",
             base / name,
             "--no-progress",
+            "--no-charts",  # the results compared here; the charts: test_charts, test_cli
             "--workers",
             workers,
             env={"PYTHONHASHSEED": hash_seed},

@@ -39,13 +39,14 @@ MAX_DURATION = 120.0
 UPDATE = os.environ.get("MSGSIM_UPDATE_REFERENCE") == "1"
 
 
-def shortened(path: Path) -> dict[str, Any]:
-    """The experiment at ``path``, cut to one replication and a low event rate."""
+def shortened(path: Path, max_rate: float = MAX_RATE) -> dict[str, Any]:
+    """The experiment at ``path``, cut to one replication and a low event rate (at most
+    ``max_rate`` events/s per producer)."""
     data = sim.load_config(path).model_dump(mode="json")
     data["replications"] = 1
     data["trace"] = "messages"
     rate = data["workload"]["rate"]
-    factor = min(1.0, MAX_RATE / rate) if rate > 0 else 1.0
+    factor = min(1.0, max_rate / rate) if rate > 0 else 1.0
     data["workload"]["rate"] = rate * factor
     for fault in data["faults"]:
         if fault.get("on") and fault.get("occurrence"):
@@ -78,8 +79,12 @@ def digest(frame: pd.DataFrame) -> str:
 
 
 def outputs(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    res = sim.run(shortened(path), workers=1, progress=False)
-    assert not res.errors, res.errors
+    data = shortened(path)
+    res = sim.run(data, workers=1, progress=False)
+    assert not res.errors, res.errors  # no run failed, and every run has its summary row
+    cfg = sim.load_config(path)
+    runs = set(zip(res.summary["cell"], res.summary["strategy"], strict=True))
+    assert len(runs) == max(1, len(sim.experiment.cells(cfg))) * len(cfg.strategies)
     summary = res.summary.drop(columns=["wall_seconds"])
     digests = {"faults": digest(res.faults)}
     for (cell, strategy, rep), rows in res.messages.groupby(
