@@ -20,6 +20,7 @@ from ...history import causes
 from ...history.ops import Op
 from ..messages import Produce, Record
 from .log import BrokerHost, PartitionLog
+from .offsets import Offsets
 
 Backlog = Callable[[int, PartitionLog], int]
 Waiting = Callable[[int, PartitionLog, int], bool]
@@ -130,7 +131,7 @@ class Retention:
         p: int,
         log: PartitionLog,
         records: list[Record],
-        gone: set[int] | None = None,
+        gone: Offsets | None = None,
         peer: str = "",
     ) -> list[Record]:
         """``records`` without the expired ones (which are discarded and recorded): from the

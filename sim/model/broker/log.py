@@ -13,6 +13,7 @@ from typing import Protocol
 
 from ..host import NodeHost
 from ..messages import Record
+from .offsets import Offsets
 from .records import RecordLog
 
 
@@ -24,7 +25,7 @@ class PartitionLog:
     epoch: int = 0
     truncations: list[tuple[int, int]] = field(default_factory=list)
     """(epoch that began, offset the log was truncated to)."""
-    gone: set[int] = field(default_factory=set)
+    gone: Offsets = field(default_factory=Offsets)
     """Offsets never to hand out again: expired (TTL), discarded (drop-oldest), deleted."""
     readers: int = 1
     """Consumer groups reading this log (each fetches from positions of its own)."""
@@ -58,7 +59,7 @@ class PartitionLog:
         ``group``: from the position its last fetch asked for (the broker learns where a
         fetch's records end only from the next fetch)."""
         start = self.fetched if group is None else self.fetched_by.get(group, 0)
-        return sum(1 for o in range(start, self.end) if o not in self.gone)
+        return self.end - start - self.gone.count(start, self.end)
 
     def divergence(self, epoch: int) -> int | None:
         """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""
@@ -74,7 +75,7 @@ class PartitionLog:
         del self.records[keep:]
         self.flushed = min(self.flushed, keep)
         self.fetched_by = {g: min(o, keep) for g, o in self.fetched_by.items()}
-        self.gone = {o for o in self.gone if o < keep}  # offsets to be reused are fresh
+        self.gone = self.gone.below(keep)  # offsets to be reused are fresh
         self.holds = {txn: min(o, keep) for txn, o in self.holds.items()}
         self.epoch += 1
         self.truncations.append((self.epoch, keep))

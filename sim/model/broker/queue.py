@@ -31,6 +31,7 @@ from ..messages import (
 )
 from .limits import Retention
 from .log import BrokerHost, PartitionLog
+from .offsets import Offsets
 
 
 @dataclass
@@ -44,7 +45,7 @@ class GroupQueue:
     receives: dict[int, dict[int, int]] = field(default_factory=dict)
     """Per partition: how often each message was received."""
     head: dict[int, int] = field(default_factory=dict)
-    gone: dict[int, set[int]] = field(default_factory=dict)
+    gone: dict[int, Offsets] = field(default_factory=dict)
     """Per partition: offsets deleted, dead-lettered or expired in this queue."""
     parked: list[tuple[str, Receive]] = field(default_factory=list)
     turn: int = 0
@@ -58,7 +59,7 @@ class GroupQueue:
         self.tag = GROUP_TAG + self.name
         for p in self.partitions:
             self.visible_at[p], self.receives[p] = {}, {}
-            self.head[p], self.gone[p] = 0, set()
+            self.head[p], self.gone[p] = 0, Offsets()
             self.scan[p], self.due[p] = 0, []
 
     def reappeared(self, p: int, log: PartitionLog, now: float) -> list[int]:
@@ -76,14 +77,18 @@ class GroupQueue:
         return o in self.gone[p] or o in log.gone
 
     def backlog(self, p: int, log: PartitionLog) -> int:
-        return sum(1 for o in range(self.head[p], log.end) if not self.done(p, log, o))
+        """Messages from the head on not yet out of this queue (gone from the queue or from
+        the log: an offset dropped from the log that the queue had deleted counts once)."""
+        head, end, gone = self.head[p], log.end, self.gone[p]
+        both = sum(1 for o in log.gone.within(head, end) if o in gone)
+        return end - head - gone.count(head, end) - log.gone.count(head, end) + both
 
     def truncated(self, p: int, keep: int) -> None:
         self.head[p] = min(self.head[p], keep)
         for table in (self.visible_at[p], self.receives[p]):
             for o in [o for o in table if o >= keep]:
                 del table[o]
-        self.gone[p] = {o for o in self.gone[p] if o < keep}
+        self.gone[p] = self.gone[p].below(keep)
         self.scan[p] = min(self.scan[p], keep)
         self.due[p] = [entry for entry in self.due[p] if entry[1] < keep]
         heapq.heapify(self.due[p])
