@@ -107,3 +107,24 @@ def test_offsets_count_what_a_set_would(added: list[int], lo: int, hi: int, keep
     assert offsets.count(lo, hi) == sum(1 for o in range(lo, hi) if o in naive)
     assert offsets.within(lo, hi) == [o for o in sorted(naive) if lo <= o < hi]
     assert list(offsets.below(keep)) == sorted(o for o in naive if o < keep)
+    offsets.forget_below(keep)
+    assert list(offsets) == sorted(o for o in naive if o >= keep)
+    assert all((o in offsets) == (o >= keep) for o in naive)
+
+
+def test_a_queue_keeps_what_is_in_it_not_every_message_it_had(run, monkeypatch) -> None:
+    """Below a queue's head every message is out for good: what was kept of them (deleted
+    offsets, visibility deadlines, receive counts) is forgotten as the head moves."""
+    kept = {"most": 0}
+    visible = QueueStore._visible
+
+    def measured(self: QueueStore, *args: Any) -> Any:
+        for q in self.queues.values():
+            size = sum(len(q.gone[p]) + len(q.visible_at[p]) + len(q.receives[p]) for p in q.gone)
+            kept["most"] = max(kept["most"], size)
+        return visible(self, *args)
+
+    monkeypatch.setattr(QueueStore, "_visible", measured)
+    rows, _ = run(["at-least-once"], duration=60, broker={"mode": "queue"})
+    assert rows["at-least-once"]["processed"] > 5000 and rows["at-least-once"]["pending"] == 0
+    assert kept["most"] < 300, kept  # (it grew with every message: about 3 entries each)

@@ -44,3 +44,10 @@ class Offsets:
     def below(self, keep: int) -> Offsets:
         """The members below ``keep`` (what a truncation to ``keep`` leaves)."""
         return Offsets(self._sorted[: bisect_left(self._sorted, keep)])
+
+    def forget_below(self, low: int) -> None:
+        """Drop the members below ``low`` (their owner knows them by position now)."""
+        cut = bisect_left(self._sorted, low)
+        if cut:
+            self._members.difference_update(self._sorted[:cut])
+            del self._sorted[:cut]

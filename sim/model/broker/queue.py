@@ -45,8 +45,10 @@ class GroupQueue:
     receives: dict[int, dict[int, int]] = field(default_factory=dict)
     """Per partition: how often each message was received."""
     head: dict[int, int] = field(default_factory=dict)
+    """Per partition: every message below is out of this queue for good."""
     gone: dict[int, Offsets] = field(default_factory=dict)
-    """Per partition: offsets deleted, dead-lettered or expired in this queue."""
+    """Per partition: offsets from the head on deleted, dead-lettered or expired in this
+    queue (those below the head are forgotten: the head says they are out)."""
     parked: list[tuple[str, Receive]] = field(default_factory=list)
     turn: int = 0
     scan: dict[int, int] = field(default_factory=dict)
@@ -74,7 +76,23 @@ class GroupQueue:
 
     def done(self, p: int, log: PartitionLog, o: int) -> bool:
         """Whether message ``o`` of partition ``p`` is out of this queue for good."""
-        return o in self.gone[p] or o in log.gone
+        return o < self.head[p] or o in self.gone[p] or o in log.gone
+
+    def advance(self, p: int, log: PartitionLog) -> None:
+        """Move the head past the messages out for good and forget what was kept of them
+        (so a queue holds what is in it, not every message it ever had)."""
+        was, end, gone = self.head[p], log.end, self.gone[p]
+        head = was
+        while head < end and (head in gone or head in log.gone):
+            head += 1
+        if head == was:
+            return
+        self.head[p] = head
+        gone.forget_below(head)
+        visible_at, receives = self.visible_at[p], self.receives[p]
+        for o in range(was, head):
+            visible_at.pop(o, None)
+            receives.pop(o, None)
 
     def backlog(self, p: int, log: PartitionLog) -> int:
         """Messages from the head on not yet out of this queue (gone from the queue or from
@@ -141,8 +159,7 @@ class QueueStore:
         q.turn = (q.turn + 1) % len(parts)
         for p in parts[q.turn :] + parts[: q.turn]:
             log = self.broker.logs[p]
-            while q.head[p] < log.end and q.done(p, log, q.head[p]):
-                q.head[p] += 1
+            q.advance(p, log)
             q.scan[p] = max(q.scan[p], q.head[p])
             again = q.reappeared(p, log, now)
             for i, o in enumerate(again):
