@@ -23,6 +23,7 @@ from ..check.promises import judge, verdict_columns
 from ..config import ExperimentConfig
 from ..history.ops import Op, Row
 from ..history.recorder import Recorder, history_frame
+from ..model.clock import Clock
 from ..model.schedule import ConcreteFault
 from ..model.world import World
 from .facts import run_facts
@@ -80,7 +81,7 @@ def simulate(
     progress: Progress | None = None,
 ) -> Simulated:
     """Run the world and fold its history online (reporting progress, if asked)."""
-    env = simpy.Environment()
+    env = Clock()
     checker = GroupedChecker(cfg.duration, cfg.node_topology([cfg.strategy(strategy)]))
     record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed)
     if progress is not None:

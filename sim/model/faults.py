@@ -23,6 +23,7 @@ from ..core.distributions import Constant
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import Recorder
+from .clock import call_later
 from .network import Cut, LinkFault, Network
 from .node import Node
 from .schedule import ConcreteFault
@@ -57,8 +58,7 @@ class FaultInjector:
         delay = max(0.0, t - self.env.now)
         if math.isinf(delay):
             return
-        timer = self.env.timeout(delay)
-        timer.callbacks.append(lambda _e: action())
+        call_later(self.env, delay, lambda _call: action())
 
     def _start(self, f: ConcreteFault) -> None:
         if f.kind in ("crash", "pause", "disk-loss") and f.target not in self.nodes:

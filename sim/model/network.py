@@ -18,7 +18,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol
 
 import networkx as nx
@@ -31,6 +30,7 @@ from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import Recorder
+from .clock import Call, call_later
 from .messages import Envelope, Message
 
 LOCAL = Constant(value=0.0)
@@ -248,8 +248,7 @@ class Network:
             if arrival < link.last_arrival:  # FIFO: never overtake an earlier message
                 arrival = link.last_arrival
             link.last_arrival = arrival
-        timer = self.env.timeout(arrival - now)
-        timer.callbacks.append(partial(self._arrive_cb, env))
+        call_later(self.env, arrival - now, self._arrive_cb, env)
         if not copy:
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
@@ -258,7 +257,8 @@ class Network:
                 self.record(Op.DUP, src, p.eids, dst, int(p.custody), twin.msgid, p.kind)
                 self._transmit(twin, link, copy=True)
 
-    def _arrive_cb(self, env: Envelope, _event: Any) -> None:
+    def _arrive_cb(self, call: Call) -> None:
+        env: Envelope = call.arg
         node = self.endpoints[env.dst]
         if node.state == "crashed":
             self.dropped(env, causes.crash(env.dst))

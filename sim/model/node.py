@@ -18,6 +18,7 @@ import simpy
 
 from ..history import causes
 from ..history.ops import Op
+from .clock import call_later
 from .context import Context
 from .messages import Envelope, Message
 
@@ -72,7 +73,7 @@ class Node:
         """Do ``action`` in ``delay`` simulated seconds, as a process that slept that long would:
         not at all if the node crashes meanwhile, only after the pause if it is paused then.
         A timer callback, not a process: one SimPy event instead of three."""
-        self.env.timeout(delay).callbacks.append(Later(self, action))
+        call_later(self.env, delay, Later(self, action))
 
     def unpaused(self) -> Generator[Any, Any, None]:
         while self.state == "paused":
@@ -85,7 +86,7 @@ class Node:
             yield from self.unpaused()
             return event.value
         expiry = Expiry(self.env.active_process, event)
-        self.env.timeout(timeout).callbacks.append(expiry)
+        call_later(self.env, timeout, expiry)
         try:
             value = yield event
         finally:
@@ -236,7 +237,7 @@ class Expiry:
         self.event = event
         self.expired = False
 
-    def __call__(self, timer: simpy.Event) -> None:
+    def __call__(self, timer: Any) -> None:
         process, callbacks = self.process, self.event.callbacks
         if process is None or callbacks is None:
             return
@@ -256,7 +257,7 @@ class Later:
         self.incarnation = node.incarnation
         self.action = action
 
-    def __call__(self, _event: simpy.Event) -> None:
+    def __call__(self, _event: Any) -> None:
         node = self.node
         if node.incarnation != self.incarnation:
             return

@@ -12,9 +12,9 @@ further than the last stable offset, held back by 2PC transactions prepared and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ...config.models import Broker as BrokerConfig
+from ..clock import call_later
 from ..messages import (
     Envelope,
     Fetch,
@@ -31,7 +31,6 @@ class ParkedFetch:
     request: int
     positions: dict[int, int]
     group: str
-    timer: Any = None
 
 
 class LogStore:
@@ -122,9 +121,9 @@ class LogStore:
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions), msg.group)
         self._parked.append(parked)
         incarnation = self.broker.incarnation
-        timer = self.broker.env.timeout(self.fetch_max_wait)
-        timer.callbacks.append(lambda _e: self._expire(parked, incarnation))
-        parked.timer = timer
+        call_later(
+            self.broker.env, self.fetch_max_wait, lambda _c: self._expire(parked, incarnation)
+        )
         self._made_room(msg.positions)  # what it read up to its positions no longer counts
 
     def _expire(self, parked: ParkedFetch, incarnation: int) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ...config.models import Broker as BrokerConfig
 from ...core.topology import GROUP_TAG
 from ...history.ops import Op
+from ..clock import call_later
 from ..messages import (
     ChangeVisibility,
     Delete,
@@ -222,8 +223,9 @@ class QueueStore:
         q.visible_at[p][o] = until
         heapq.heappush(q.due[p], (until, o))
         broker = self.broker
-        timer = broker.env.timeout(until - float(broker.env.now))
-        timer.callbacks.append(lambda _e: self._reappeared(q, p, o, until))
+        call_later(
+            broker.env, until - float(broker.env.now), lambda _c: self._reappeared(q, p, o, until)
+        )
 
     def _reappeared(self, q: GroupQueue, p: int, o: int, until: float) -> None:
         if q.visible_at[p].get(o) == until and not q.done(p, self.broker.logs[p], o):
@@ -245,8 +247,11 @@ class QueueStore:
         entry = (consumer, msg)
         q.parked.append(entry)
         incarnation = self.broker.incarnation
-        timer = self.broker.env.timeout(self.fetch_max_wait)
-        timer.callbacks.append(lambda _e: self._receive_timeout(q, entry, incarnation))
+        call_later(
+            self.broker.env,
+            self.fetch_max_wait,
+            lambda _c: self._receive_timeout(q, entry, incarnation),
+        )
 
     def _receive_timeout(self, q: GroupQueue, entry: tuple[str, Receive], incarnation: int) -> None:
         broker = self.broker
