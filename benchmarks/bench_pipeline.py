@@ -506,20 +506,30 @@ def figures_table(title: str, rows: list[dict[str, Any]]) -> str:
 
 @contextmanager
 def counting_kernel_events() -> Iterator[list[int]]:
-    """Count every event SimPy schedules while the block runs (``[count]``): each is one step of
-    the kernel (popped, its callbacks run). Slows the run: never inside a timed one."""
+    """Count every entry the kernel pops off its queue while the block runs (``[count]``): each
+    is one step (its callbacks run), whether a SimPy event or one of msgsim's plain timer
+    entries (``sim/model/clock.py``), popped by SimPy's ``step`` or by msgsim's ``Clock.run``.
+    Slows the run: never inside a timed one."""
+    import simpy.core
+
+    import sim.model.clock
+
     count = [0]
-    original = simpy.Environment.schedule
+    modules = (simpy.core, sim.model.clock)
+    originals = [m.heappop for m in modules]
 
-    def schedule(self: simpy.Environment, event: Any, priority: int = 1, delay: Any = 0) -> None:
+    def counting(queue: list[Any], pop: Callable[[list[Any]], Any] = originals[0]) -> Any:
+        entry = pop(queue)  # (an empty queue raises: not a step)
         count[0] += 1
-        original(self, event, priority, delay)
+        return entry
 
-    simpy.Environment.schedule = schedule  # type: ignore[method-assign]
+    for m in modules:
+        m.heappop = counting  # type: ignore[attr-defined]
     try:
         yield count
     finally:
-        simpy.Environment.schedule = original  # type: ignore[method-assign]
+        for m, original in zip(modules, originals, strict=True):
+            m.heappop = original  # type: ignore[attr-defined]
 
 
 def kernel_step_seconds(steps: int = 200_000, repeat: int = 3) -> float:

@@ -18,6 +18,7 @@ from ..core.topology import Topology
 from ..history.recorder import Recorder
 from .messages import Envelope, Message, OffsetMove, ReceiveResponse, Record
 from .node import RequestTracker
+from .tasks import Task, TaskGenerator
 
 
 class NodeHost(Protocol):
@@ -36,6 +37,8 @@ class NodeHost(Protocol):
     def on(self, kind: type, handler: Callable[[Envelope], None]) -> None: ...
 
     def spawn(self, gen: Generator[Any, Any, Any]) -> simpy.Process: ...
+
+    def task(self, gen: TaskGenerator, done: Callable[[Any], None] | None = None) -> Task: ...
 
     def sleep(self, delay: float) -> Generator[Any, Any, None]: ...
 

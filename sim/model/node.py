@@ -21,10 +21,9 @@ from ..history.ops import Op
 from .clock import call_later
 from .context import Context
 from .messages import Envelope, Message
+from .tasks import NodeCrashed, Task, TaskGenerator
 
-
-class NodeCrashed(Exception):
-    """Raised in a node's own running process when it crashes itself (a step-triggered crash)."""
+__all__ = ["Handover", "Node", "NodeCrashed", "RequestTracker"]
 
 
 class Node:
@@ -41,6 +40,10 @@ class Node:
         self._procs: dict[simpy.Process, None] = {}
         """The node's live processes, in the order they started (a crash interrupts them in
         that order: a set's order would follow memory addresses)."""
+        self.tasks: dict[Task, None] = {}
+        """The node's live tasks (``tasks.py``), in the order they started."""
+        self.running_task: Task | None = None
+        """The task of this node running now, if one is."""
         self._held: list[Envelope] = []
         self._resumed: simpy.Event | None = None
         self.disk_loss_armed = False
@@ -55,6 +58,11 @@ class Node:
         proc = self.env.process(self._guard(gen))
         self._procs[proc] = None
         return proc
+
+    def task(self, gen: TaskGenerator, done: Callable[[Any], None] | None = None) -> Task:
+        """Run ``gen`` as one of this node's tasks (light processes, ``tasks.py``): it dies
+        with the node; ``done`` is told what it returns."""
+        return Task(self, gen, done)
 
     def _guard(self, gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
         try:
@@ -170,7 +178,7 @@ class Node:
     def crash(self, cause: str) -> None:
         if self.state == "crashed":
             return
-        was_self = self.env.active_process in self._procs
+        was_self = self.env.active_process in self._procs or self.running_task is not None
         self.state = "crashed"
         self.incarnation += 1
         self.record(Op.CRASH, self.name, detail=cause)
@@ -179,6 +187,10 @@ class Node:
             if proc is not me and proc.is_alive:
                 proc.interrupt("crash")
         self._procs.clear()
+        for task in list(self.tasks):
+            if task is not self.running_task:
+                task.close()
+        self.tasks.clear()
         for held in self._held:
             self.ctx.wire.dropped(held, causes.crash(self.name))
         self._held.clear()
@@ -246,6 +258,37 @@ class Expiry:
         process._resume(timer)
 
 
+class Handover:
+    """A process's wait for an answer that a callback gives: :meth:`give` resumes the waiting
+    process at once, in the giver's own step (``event.succeed`` would resume it a step later),
+    so a process that hands work to callbacks goes on exactly when it would have had it done
+    the work itself. An answer given before the process waits is returned without waiting."""
+
+    __slots__ = ("env", "event", "given", "_value")
+    _ok = True  # what a process reads of the "event" it is resumed with
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.event = env.event()
+        self.given = False
+        self._value: Any = None
+
+    def give(self, value: Any) -> None:
+        self.given, self._value = True, value
+        callbacks = self.event.callbacks
+        if callbacks:  # a process waits: resume it now (and leave the active process as it was)
+            resume = callbacks.pop()
+            active = self.env._active_proc
+            resume(self)
+            self.env._active_proc = active
+
+    def wait(self) -> Generator[Any, Any, Any]:
+        """Yield from this in the waiting process: the answer."""
+        if not self.given:
+            yield self.event
+        return self._value
+
+
 class Later:
     """The timer callback of :meth:`Node.later` (an object, not a closure that names itself:
     that would be a reference cycle per call, freed only by the cyclic garbage collector)."""
@@ -269,26 +312,41 @@ class Later:
 
 
 class RequestTracker:
-    """Outstanding requests of a node, keyed by request id: volatile, cleared by a crash."""
+    """Outstanding requests of a node, keyed by request id: volatile, cleared by a crash. A
+    request is waited for by a process (an event it yields) or by a callback (a node driven
+    by its callbacks): :meth:`resolve` triggers the one or calls the other."""
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self._next = 0
-        self._waiting: dict[Any, simpy.Event] = {}
+        self._waiting: dict[Any, simpy.Event | Callable[[Any], None]] = {}
 
     def new(self, key: Any = None) -> tuple[Any, simpy.Event]:
         if key is None:
-            self._next += 1
-            key = self._next
+            key = self.next_key()
         ev = self.env.event()
         self._waiting[key] = ev
         return key, ev
 
+    def next_key(self) -> int:
+        """A fresh request id."""
+        self._next += 1
+        return self._next
+
+    def wait(self, key: Any, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(reply)`` when ``key`` is resolved (replacing whatever waited)."""
+        self._waiting[key] = callback
+
     def resolve(self, key: Any, value: Any = True) -> bool:
-        ev = self._waiting.pop(key, None)
-        if ev is None or ev.triggered:
+        waiter = self._waiting.pop(key, None)
+        if waiter is None:
             return False
-        ev.succeed(value)
+        if isinstance(waiter, simpy.Event):
+            if waiter.triggered:
+                return False
+            waiter.succeed(value)
+        else:
+            waiter(value)
         return True
 
     def forget(self, key: Any) -> None:

@@ -28,6 +28,7 @@ from ..messages import (
     Record,
     SinkOffsetFetch,
 )
+from ..tasks import Ask
 
 
 class CommitMode:
@@ -49,7 +50,7 @@ class CommitMode:
         with the leader epochs they refer to."""
         c = self.consumer
         fetch = partial(OffsetFetch, partitions=tuple(partitions), group=c.group_name)
-        reply = yield from c.call(c.topology.group_coordinator, fetch)
+        reply = yield Ask(c.topology.group_coordinator, fetch)
         c.positions.update(reply.offsets)
         c.epochs.update(reply.epochs)
 
@@ -83,7 +84,7 @@ class OnReceipt(CommitMode):
         offsets = {}
         for rec in batch:
             offsets[rec.partition] = rec.offset + 1
-        reply = yield from c.call(c.topology.group_coordinator, self.commit_request(offsets))
+        reply = yield Ask(c.topology.group_coordinator, self.commit_request(offsets))
         c.abandon("commit refused", list(reply.refused))
         c.positions.update({p: o for p, o in offsets.items() if p in c.positions})
         c.reach("after-ack-before-process")
@@ -98,7 +99,7 @@ class OnReceipt(CommitMode):
         items = tuple(
             (r.partition, r.offset, reply.epochs.get(r.partition, 0)) for r in reply.records
         )
-        yield from c.call(broker, lambda r: Delete(r, items, c.group_name))
+        yield Ask(broker, lambda r: Delete(r, items, c.group_name))
         c.reach("after-ack-before-process")
         for rec in reply.records:
             yield from c.process(rec, attempts=1, dead_letter=False)
@@ -116,7 +117,7 @@ class AfterProcess(CommitMode):
         now = float(c.env.now)
         if now - self.last_auto_commit >= c.group.auto_commit_interval:
             self.last_auto_commit = now
-            c.spawn(self.commit_processed(list(c.assigned)))
+            c.task(self.commit_processed(list(c.assigned)))
 
     def before_revoke(self, partitions: list[int]) -> Generator[Any, Any, None]:
         yield from self.commit_processed(partitions)
@@ -131,7 +132,7 @@ class AfterProcess(CommitMode):
         if not changed:
             return
         request = self.commit_request(changed)
-        reply = yield from c.call(c.topology.group_coordinator, request, retry=False)
+        reply = yield Ask(c.topology.group_coordinator, request, retry=False)
         if reply is None:
             return
         c.abandon("commit refused", list(reply.refused))
@@ -157,7 +158,7 @@ class AfterProcess(CommitMode):
             if done is not None:
                 item = ((rec.partition, rec.offset, reply.epochs.get(rec.partition, 0)),)
                 delete = partial(Delete, items=item, group=c.group_name)
-                yield from c.call(broker, delete, retry=False)
+                yield Ask(broker, delete, retry=False)
 
 
 class InSink(CommitMode):
@@ -171,7 +172,7 @@ class InSink(CommitMode):
         to: a fetch with that epoch rewinds to the truncation point if the log lost records."""
         c = self.consumer
         fetch = partial(SinkOffsetFetch, partitions=tuple(partitions))
-        reply = yield from c.call(c.sink, fetch)
+        reply = yield Ask(c.sink, fetch)
         self._resume(reply.offsets, reply.epochs)
 
     def _resume(self, offsets: dict[int, int], epochs: dict[int, int]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from ...history.ops import Op
 from ..host import ConsumerHost
 from ..messages import Fetch, GroupResponse, Heartbeat, JoinGroup, LeaveGroup
+from ..tasks import Ask, Wait
 
 
 class GroupConsumption:
@@ -30,7 +31,7 @@ class GroupConsumption:
     def start(self) -> None:
         c = self.consumer
         c.spawn(self._membership())
-        c.spawn(self._run())
+        c.task(self._run())
 
     # ------------------------------------------------------------------ membership
 
@@ -138,12 +139,12 @@ class GroupConsumption:
                 c.mark_polled()
                 if c.changed.triggered:  # a change already handled or withdrawn: wait anew
                     c.changed = c.env.event()
-                yield from c.wait_for(c.changed, c.group.heartbeat_interval)
+                yield Wait(c.changed, c.group.heartbeat_interval)
                 continue
             if not self._coordinator_reachable():  # poll() does not fetch, but it is called
                 c.mark_polled()
                 c.contact = c.env.event()
-                yield from c.wait_for(c.contact, c.group.heartbeat_interval)
+                yield Wait(c.contact, c.group.heartbeat_interval)
                 continue
             for broker, parts in c.topology.by_leader(c.assigned).items():
                 if c.to_revoke or c.to_take:
@@ -167,7 +168,7 @@ class GroupConsumption:
         c.fetches += 1
         positions = {p: c.positions[p] for p in parts[turn:] + parts[:turn]}
         epochs = {p: c.epochs.get(p, 0) for p in parts}
-        reply = yield from c.call(
+        reply = yield Ask(
             broker,
             lambda r: Fetch(r, positions, epochs, c.group_name),
             retry=False,

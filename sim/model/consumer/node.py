@@ -32,6 +32,7 @@ from ..messages import (
     SinkTxn,
 )
 from ..node import Node
+from ..tasks import Ask, Sleep
 from .commit import COMMIT_MODES
 from .group import GroupConsumption
 from .queue import QueueConsumption
@@ -168,7 +169,7 @@ class Consumer(Node):
         tries = 0
         while True:
             if rec.process_time > 0:
-                yield from self.sleep(rec.process_time)
+                yield Sleep(rec.process_time)
             why = self._failure(rec, tries)
             if not why:
                 break
@@ -180,7 +181,7 @@ class Consumer(Node):
                 publish = self.dead_letters if dead_letter is None else dead_letter
                 return (yield from self._give_up(rec, offsets, tries, publish))
         dedupe, keep = self.dedupe_ids, self.dedupe_retention
-        reply = yield from self.call(
+        reply = yield Ask(
             self.sink,
             lambda r: SinkTxn(r, (rec,), offsets, dedupe, keep),
             retry=self.retry_sink,
@@ -214,9 +215,9 @@ class Consumer(Node):
             self.record(Op.RELEASE, self.name, (rec.eid,), detail="failed")
             return None
         leader = self.topology.leader_of(rec.partition)
-        yield from self.call(leader, lambda r: DeadLetter(r, rec, f"failed {tries} times"))
+        yield Ask(leader, lambda r: DeadLetter(r, rec, f"failed {tries} times"))
         reply = None
         if offsets is not None:  # a transactional consumer still stores its position past it
-            reply = yield from self.call(self.sink, lambda r: SinkTxn(r, (), offsets))
+            reply = yield Ask(self.sink, lambda r: SinkTxn(r, (), offsets))
         self.record(Op.RELEASE, self.name, (rec.eid,), detail="dead-lettered")
         return reply if reply is not None else True

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-import simpy
-
 from ...history.ops import Op
 from ..host import ConsumerHost
 from ..messages import ChangeVisibility, Receive, ReceiveResponse
+from ..tasks import Ask, Sleep, Task
 
 SQS_MAX_MESSAGES = 10
 """A receive returns at most ten messages (SQS's MaxNumberOfMessages)."""
@@ -23,14 +22,14 @@ class QueueConsumption:
         self.consumer = consumer
 
     def start(self) -> None:
-        self.consumer.spawn(self._run())
+        self.consumer.task(self._run())
 
     def _run(self) -> Generator[Any, Any, None]:
         c = self.consumer
         limit = min(c.max_records, SQS_MAX_MESSAGES)
         while True:
             for broker in c.topology.broker_names:
-                reply = yield from c.call(
+                reply = yield Ask(
                     broker,
                     lambda r: Receive(r, limit, c.group_name),
                     retry=False,
@@ -54,7 +53,7 @@ class QueueConsumption:
                 if keeper is not None and keeper.is_alive:
                     keeper.interrupt()
 
-    def _keep_invisible(self, broker: str, reply: ReceiveResponse) -> simpy.Process | None:
+    def _keep_invisible(self, broker: str, reply: ReceiveResponse) -> Task | None:
         """With ``visibility_heartbeat``: extend the batch's visibility while it is worked on."""
         c = self.consumer
         every = c.visibility_heartbeat
@@ -66,7 +65,7 @@ class QueueConsumption:
 
         def beat() -> Generator[Any, Any, None]:
             while True:
-                yield from c.sleep(every)
+                yield Sleep(every)
                 c.send(broker, ChangeVisibility(-1, items, c.group_name))
 
-        return c.spawn(beat())
+        return c.task(beat())

@@ -30,6 +30,9 @@ from .publishers import Publisher
 
 class NoCoupling:
     transactional = False
+    inline = True
+    """Whether an arrival is published by callbacks (:meth:`start`), without a process: a
+    coupling that waits for something (a commit, an outcome) runs :meth:`publish` as one."""
     commits_after_publish = False
     """The business transaction commits after the publish: the application learns the outcome
     from the commit, not from the acknowledgement (the producer then tells it nothing when
@@ -47,8 +50,13 @@ class NoCoupling:
         self.db = db
         self.two_pc = two_pc
 
+    def start(self, a: Arrival, rec: Record) -> None:
+        self.publisher.hand_off(rec)
+
     def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
-        yield from self.publisher.hand_off(rec)
+        self.start(a, rec)
+        return
+        yield
 
     def _rolled_back(self, a: Arrival) -> bool:
         """Roll the transaction back if the application aborts it (the event never exists)."""
@@ -61,6 +69,7 @@ class NoCoupling:
 
 class CommitThenPublish(NoCoupling):
     transactional = True
+    inline = False
 
     def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
         if self._rolled_back(a):
@@ -76,6 +85,7 @@ class PublishThenCommit(NoCoupling):
 
     transactional = True
     commits_after_publish = True
+    inline = False
 
     def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
         self.db.rows[a.eid] = "open"  # a crash before the commit rolls it back (recovery)
@@ -92,17 +102,19 @@ class PublishThenCommit(NoCoupling):
 class Outbox(NoCoupling):
     transactional = True
 
-    def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
+    def start(self, a: Arrival, rec: Record) -> None:
         if self._rolled_back(a):
             return
+        p = self.producer
         self.db.end(a.eid, True)  # business row and outbox row in one local transaction
         self.db.write_outbox(rec)
-        self.producer.finish((a.eid,), "outboxed", "ok")
-        self.producer.reach("after-commit-before-publish")
+        p.finish((a.eid,), "outboxed", "ok")
+        incarnation = p.incarnation
+        p.reach("after-commit-before-publish")
+        if p.incarnation != incarnation:
+            return  # it crashed at that step
         if self.db.outbox_written is not None:
             self.db.outbox_written()
-        return
-        yield
 
 
 class TwoPhase(NoCoupling):
@@ -110,6 +122,7 @@ class TwoPhase(NoCoupling):
     database is a participant, and aborts an open transaction that sees no prepare in time."""
 
     transactional = True
+    inline = False
 
     def publish(self, a: Arrival, rec: Record) -> Generator[Any, Any, None]:
         p, eid = self.producer, a.eid

@@ -9,6 +9,7 @@ also a 2PC participant.
 from __future__ import annotations
 
 from collections.abc import Generator
+from functools import partial
 from typing import Any
 
 import simpy
@@ -48,6 +49,8 @@ class Producer(Node):
         """Replies keyed by the first event id of a request (or the 2PC transaction)."""
         self.attempts: dict[str, int] = {}
         """The attempt in flight per request (keyed as ``acks``)."""
+        self._waiting: list[Arrival] = []
+        """Arrivals that came during a pause (a coupling without a process of its own)."""
         self.publisher = PUBLISHERS[role.publisher](self, cfg)
         self.coupling = COUPLINGS[role.coupling](self, self.publisher, database, two_pc)
         self.participant = Participant(self, two_pc, database.vote, database.apply)
@@ -65,7 +68,11 @@ class Producer(Node):
 
     def on_crash(self) -> None:
         self.acks.clear()
+        self.attempts.clear()
         self.publisher.crashed()
+        waiting, self._waiting = self._waiting, []
+        for a in waiting:  # arrivals that waited out a pause, refused in the order they came
+            self._refuse(a)
 
     def _on_ack(self, env: Envelope) -> None:
         msg = env.payload
@@ -81,11 +88,25 @@ class Producer(Node):
 
     def arrive(self, a: Arrival) -> None:
         """A business event arrives from the application; while the service is down, it is
-        refused (the application is told it failed)."""
+        refused (the application is told it failed), while it is paused it waits."""
         if self.state == "crashed":
             self._refuse(a)
+        elif not self.coupling.inline:
+            self.spawn(self._publish(a))
+        elif self.state == "paused":  # unhandled until the pause ends: a crash refuses it
+            self._waiting.append(a)
+            self.when_resumed(partial(self._unpaused, a, self.incarnation))
+        else:
+            self._start(a)
+
+    def _unpaused(self, a: Arrival, incarnation: int) -> None:
+        if incarnation != self.incarnation:
+            return  # refused by the crash
+        if self.state == "paused":
+            self.when_resumed(partial(self._unpaused, a, incarnation))
             return
-        self.spawn(self._publish(a))
+        self._waiting.remove(a)
+        self._start(a)
 
     def _refuse(self, a: Arrival) -> None:
         """The service never handled ``a``: the application is told it failed."""
@@ -94,18 +115,26 @@ class Producer(Node):
         self.record(Op.REFUSED, self.name, (a.eid,), detail=causes.crash(self.name))
         self.record(Op.OUTCOME, self.name, (a.eid,), detail="fail")
 
+    def _created(self, a: Arrival) -> Record:
+        """Take ``a`` in: the record to publish, and its creation in the history."""
+        part = self.partition_of(a.key)
+        rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
+        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+        if self.coupling.transactional:
+            self.record(Op.TXN_BEGIN, self.name, (a.eid,))
+        return rec
+
+    def _start(self, a: Arrival) -> None:
+        """Publish ``a`` now, by the coupling's callbacks (no process)."""
+        self.coupling.start(a, self._created(a))
+
     def _publish(self, a: Arrival) -> Generator[Any, Any, None]:
         try:  # an arrival during a pause waits for it, unhandled: a crash meanwhile refuses it
             yield from self.unpaused()
         except (simpy.Interrupt, NodeCrashed):
             self._refuse(a)
             raise
-        part = self.partition_of(a.key)
-        rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
-        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
-        if self.coupling.transactional:
-            self.record(Op.TXN_BEGIN, self.name, (a.eid,))
-        yield from self.coupling.publish(a, rec)
+        yield from self.coupling.publish(a, self._created(a))
 
     def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None:
         """Let go of the in-memory copy of ``eids`` and tell the application ``outcome`` (a

@@ -25,8 +25,10 @@ from typing import Any
 import simpy
 
 from ...config.models import Producer as ProducerConfig
+from ..clock import Call, call_later
 from ..host import ProducerHost
 from ..messages import InitProducerId, Produce, ProduceAck, Record
+from ..node import Handover
 
 
 class Publisher:
@@ -42,18 +44,26 @@ class Publisher:
     def crashed(self) -> None:
         """The producer crashed: forget what is volatile."""
 
-    def hand_off(self, rec: Record) -> Generator[Any, Any, None]:
-        """Publish ``rec`` on behalf of the application (which is told the outcome)."""
-        yield from self.until_acked(rec)
+    def hand_off(self, rec: Record) -> None:
+        """Publish ``rec`` on behalf of the application (which is told the outcome); returns
+        at once, the publication goes on by itself."""
+        self.publish(rec)
 
-    def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
-        """Publish ``rec``; True when the broker took it (as far as this publisher knows)."""
+    def publish(self, rec: Record, done: Callable[[bool], object] | None = None) -> None:
+        """Publish ``rec``; ``done(ok)``, if given, is told whether the broker took it (as far
+        as this publisher knows)."""
         p = self.producer
         broker = p.topology.leader_of(rec.partition)
         p.send(broker, Produce((rec,), 1))
         p.finish((rec.eid,), "sent", "ok")
-        return True
-        yield  # a generator, like every publisher's
+        if done is not None:
+            done(True)
+
+    def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
+        """:meth:`publish` for a process: wait for the outcome."""
+        outcome = Handover(self.producer.env)
+        self.publish(rec, outcome.give)
+        return bool((yield from outcome.wait()))
 
 
 class Retrying(Publisher):
@@ -61,11 +71,10 @@ class Retrying(Publisher):
 
     fenced = False
 
-    def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
+    def publish(self, rec: Record, done: Callable[[bool], object] | None = None) -> None:
         broker = self.producer.topology.leader_of(rec.partition)
         records = (rec,)
-        ok = yield from self.send_until_acked(broker, records, lambda n: Produce(records, n))
-        return ok
+        Sending(self, broker, records, lambda n: Produce(records, n), None, done).start()
 
     def send_until_acked(
         self,
@@ -74,76 +83,219 @@ class Retrying(Publisher):
         make: Callable[[int], Produce],
         batch: Batch | None = None,
     ) -> Generator[Any, Any, bool]:
-        """Send until acknowledged; True when it was, False when it failed."""
-        try:
-            return (yield from self._send(broker, records, make, batch))
-        finally:
-            self.producer.attempts.pop(records[0].eid, None)
+        """Send until acknowledged, in a process: True when it was, False when it failed."""
+        outcome = Handover(self.producer.env)
+        Sending(self, broker, records, make, batch, outcome.give).start()
+        return bool((yield from outcome.wait()))
 
-    def _send(
+    def sequence_refused(
+        self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
+    ) -> str | Generator[Any, Any, str]:
+        """What a refused sequence means (only an idempotent producer's requests carry one):
+        ``again``, ``gave-up`` or ``retry``, or a process's generator that first waits and then
+        says."""
+        return "retry"
+
+
+class Sending:
+    """One produce request of a retrying publisher, in flight: sent, and sent again after a
+    timeout or a refusal (after the backoff), until it is acknowledged, given up, or out of
+    ``delivery_timeout``; ``done(ok)`` is told the outcome.
+
+    It runs on the producer's callbacks (its acknowledgement, its timer, the end of a backoff)
+    instead of a process, and does exactly what the process did: a reply that comes while the
+    attempt waits is handled at once; a timer that fires while the producer is paused ends
+    the wait at once and decides once the pause is over; an acknowledgement that comes after
+    the wait ended (during a backoff, or the pause) is taken when the backoff is over. A crash
+    ends it: every callback of an older incarnation does nothing."""
+
+    __slots__ = (
+        "publisher",
+        "producer",
+        "broker",
+        "records",
+        "eids",
+        "make",
+        "batch",
+        "done",
+        "deadline",
+        "attempt",
+        "incarnation",
+        "request",
+        "waiting",
+        "reply",
+        "timer",
+        "ended",
+    )
+
+    def __init__(
         self,
+        publisher: Retrying,
         broker: str,
         records: tuple[Record, ...],
         make: Callable[[int], Produce],
         batch: Batch | None,
-    ) -> Generator[Any, Any, bool]:
-        p = self.producer
-        eids = tuple(r.eid for r in records)
-        deadline = records[0].created_at + self.cfg.delivery_timeout
-        attempt = 0
-        while True:
-            if self.fenced:
-                p.finish(eids, "gave-up", "fail")
-                return False
-            attempt += 1
-            _, acked = p.acks.new(eids[0])
-            request = make(attempt)
-            p.attempts[eids[0]] = attempt
-            p.send(broker, request)
-            p.reach("after-send-before-ack")
-            wait = min(self.cfg.request_timeout, max(0.0, deadline - float(p.env.now)))
-            reply = yield from p.wait_for(acked, wait)
-            outcome = yield from self._after_reply(reply, eids, request, batch)
-            if outcome == "again":
-                attempt -= 1
-                continue
-            if outcome != "retry":
-                return outcome == "acked"
-            retries_left = self.cfg.retries is None or attempt <= self.cfg.retries
-            pause = self.cfg.backoff.delay(attempt)
-            if not retries_left or float(p.env.now) + pause >= deadline:
-                p.acks.forget(eids[0])
-                p.finish(eids, "gave-up", "fail")
-                return False
-            if pause > 0:
-                yield from p.sleep(pause)
-            if acked.triggered and not getattr(acked.value, "error", ""):  # acked meanwhile
-                outcome = yield from self._after_reply(acked.value, eids, request, batch)
-                return outcome == "acked"
+        done: Callable[[bool], object] | None,
+    ) -> None:
+        self.publisher = publisher
+        self.producer = publisher.producer
+        self.broker = broker
+        self.records = records
+        self.eids = tuple(r.eid for r in records)
+        self.make = make
+        self.batch = batch
+        self.done = done
+        self.deadline = records[0].created_at + publisher.cfg.delivery_timeout
+        self.attempt = 0
+        self.incarnation = self.producer.incarnation
+        self.request: Produce | None = None
+        self.waiting = False
+        """An attempt is out and its reply not yet come (nor its timer fired)."""
+        self.reply: ProduceAck | None = None
+        """The reply to the current attempt, once one came."""
+        self.timer = 0
+        """The current attempt's timer (an older attempt's is stale)."""
+        self.ended = False
 
-    def _after_reply(
-        self, reply: ProduceAck | None, eids: tuple[str, ...], request: Produce, batch: Batch | None
-    ) -> Generator[Any, Any, str]:
-        """What a reply means: ``acked``; ``gave-up`` (fenced by a newer instance); ``again``
-        (resend at once, not a failed attempt); ``retry`` (a failed attempt)."""
+    def start(self) -> None:
+        self._attempt()
+
+    def _alive(self) -> bool:
+        return not self.ended and self.producer.incarnation == self.incarnation
+
+    def _attempt(self) -> None:
         p = self.producer
-        if reply is None:
-            return "retry"
+        if self.publisher.fenced:
+            p.finish(self.eids, "gave-up", "fail")
+            self._end(False)
+            return
+        self.attempt += 1
+        key = self.eids[0]
+        p.acks.wait(key, self.resolved)
+        self.reply = None
+        self.request = request = self.make(self.attempt)
+        p.attempts[key] = self.attempt
+        p.send(self.broker, request)
+        p.reach("after-send-before-ack")
+        if p.incarnation != self.incarnation:
+            return  # it crashed at that step
+        wait = min(self.publisher.cfg.request_timeout, max(0.0, self.deadline - float(p.env.now)))
+        self.waiting = True
+        self.timer += 1
+        call_later(p.env, wait, self._timed_out, self.timer)
+
+    def resolved(self, reply: ProduceAck) -> None:
+        """The producer's acknowledgement handler resolved this request: the reply is taken
+        in the kernel's next step at this instant (where a process waiting for it would have
+        resumed); the timer, if it fires first at the same instant, still ends the wait."""
+        if not self._alive():
+            return
+        self.reply = reply
+        if self.waiting:
+            call_later(self.producer.env, 0.0, self._woken, self.timer)
+
+    def _woken(self, call: Call) -> None:
+        if call.arg != self.timer or not self.waiting or not self._alive():
+            return
+        self.waiting = False
+        if self.producer.state == "paused":
+            self.producer.when_resumed(self._take_reply)
+        else:
+            self._take_reply()
+
+    def _take_reply(self) -> None:
+        if self._alive():
+            assert self.reply is not None
+            self._replied(self.reply)
+
+    def _timed_out(self, call: Call) -> None:
+        if call.arg != self.timer or not self.waiting or not self._alive():
+            return
+        self.waiting = False
+        p = self.producer
+        if p.state == "paused":  # the wait is over, the decision waits for the pause to end
+            p.when_resumed(self._no_reply)
+        else:
+            self._no_reply()
+
+    def _no_reply(self) -> None:
+        if self._alive():
+            self._failed()
+
+    def _replied(self, reply: ProduceAck) -> None:
+        """What a reply means: acknowledged; fenced by a newer instance (given up); resend at
+        once, not counted as a failed attempt; or a failed attempt."""
         if not reply.error:
-            if batch is not None:
-                batch.proven = reply.in_sequence
-            p.finish(eids, "acked", "ok")
-            return "acked"
-        if reply.error in ("fenced", "out-of-sequence") and batch is not None:
-            return (yield from self._sequence_refused(reply.error, request, batch, eids))
-        return "retry"
+            if self.batch is not None:
+                self.batch.proven = reply.in_sequence
+            self.producer.finish(self.eids, "acked", "ok")
+            self._end(True)
+            return
+        if reply.error in ("fenced", "out-of-sequence") and self.batch is not None:
+            assert self.request is not None
+            verdict = self.publisher.sequence_refused(
+                reply.error, self.request, self.batch, self.eids
+            )
+            if isinstance(verdict, str):
+                self._then(verdict)
+            else:
+                self.producer.spawn(self._after(verdict))
+            return
+        self._failed()
 
-    def _sequence_refused(
-        self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
-    ) -> Generator[Any, Any, str]:
-        """Only an idempotent producer's requests carry sequences."""
-        return "retry"
-        yield
+    def _after(self, verdict: Generator[Any, Any, str]) -> Generator[Any, Any, None]:
+        """Wait as the refusal says, then go on."""
+        self._then((yield from verdict))
+
+    def _then(self, verdict: str) -> None:
+        if verdict == "again":
+            self.attempt -= 1
+            self._attempt()
+        elif verdict == "gave-up":
+            self._end(False)
+        else:
+            self._failed()
+
+    def _failed(self) -> None:
+        """A failed attempt: retry after the backoff, or give up."""
+        p, cfg = self.producer, self.publisher.cfg
+        retries_left = cfg.retries is None or self.attempt <= cfg.retries
+        pause = cfg.backoff.delay(self.attempt)
+        if not retries_left or float(p.env.now) + pause >= self.deadline:
+            p.acks.forget(self.eids[0])
+            p.finish(self.eids, "gave-up", "fail")
+            self._end(False)
+            return
+        if pause > 0:
+            call_later(p.env, pause, self._backed_off)
+        else:
+            self._acked_meanwhile()
+
+    def _backed_off(self, _call: Call) -> None:
+        if not self._alive():
+            return
+        if self.producer.state == "paused":
+            self.producer.when_resumed(self._resumed_after_backoff)
+        else:
+            self._acked_meanwhile()
+
+    def _resumed_after_backoff(self) -> None:
+        if self._alive():
+            self._backed_off(None)  # type: ignore[arg-type]
+
+    def _acked_meanwhile(self) -> None:
+        """An acknowledgement that came after the wait ended counts; else send again."""
+        reply = self.reply
+        if reply is not None and not reply.error:
+            self._replied(reply)
+        else:
+            self._attempt()
+
+    def _end(self, ok: bool) -> None:
+        self.ended = True
+        self.producer.attempts.pop(self.eids[0], None)
+        if self.done is not None:
+            self.done(ok)
 
 
 @dataclass(eq=False)
@@ -199,7 +351,7 @@ class Idempotent(Retrying):
         assert self.ready is not None
         self.ready.succeed()
 
-    def hand_off(self, rec: Record) -> Generator[Any, Any, None]:
+    def hand_off(self, rec: Record) -> None:
         part = rec.partition
         self.queues.setdefault(part, []).append(rec)
         if part not in self.senders:
@@ -207,12 +359,10 @@ class Idempotent(Retrying):
         wake = self.wake.pop(part, None)
         if wake is not None:
             wake.succeed()
-        return
-        yield
 
     def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
         acked = self.record_acked[rec.eid] = self.producer.env.event()
-        yield from self.hand_off(rec)
+        self.hand_off(rec)
         return bool((yield acked))
 
     def _sender(self, part: int) -> Generator[Any, Any, None]:
@@ -270,9 +420,9 @@ class Idempotent(Retrying):
                 proof = ProduceAck(eids[0], batch.part, -1, "", eids, p.attempts.get(eids[0], 0))
                 p.acks.resolve(eids[0], proof)
 
-    def _sequence_refused(
+    def sequence_refused(
         self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
-    ) -> Generator[Any, Any, str]:
+    ) -> str | Generator[Any, Any, str]:
         p = self.producer
         if request.epoch < self.epoch:  # sent before this producer bumped its epoch
             return "again"
@@ -283,9 +433,15 @@ class Idempotent(Retrying):
         pending = self.inflight.get(batch.part, [])
         before = pending[: pending.index(batch)] if batch in pending else []
         if before and not before[-1].done.triggered:  # resend once the earlier one is in
-            yield from p.wait_for(before[-1].done, self.cfg.request_timeout)
-            return "again"
-        yield from self._bump()  # the broker expects a sequence nobody will send: KIP-360
+            return self._after_earlier(before[-1])
+        return self._after_bump()  # the broker expects a sequence nobody will send: KIP-360
+
+    def _after_earlier(self, earlier: Batch) -> Generator[Any, Any, str]:
+        yield from self.producer.wait_for(earlier.done, self.cfg.request_timeout)
+        return "again"
+
+    def _after_bump(self) -> Generator[Any, Any, str]:
+        yield from self._bump()
         return "again"
 
     def _bump(self) -> Generator[Any, Any, None]:
