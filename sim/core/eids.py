@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
+from functools import lru_cache
 
 _J_BITS = 40
 _J_MASK = (1 << _J_BITS) - 1
@@ -33,8 +34,11 @@ def name(producer: int, j: int) -> str:
 _FORM = re.compile(r"p(0|[1-9][0-9]{0,5})-(0|[1-9][0-9]{0,11})\Z", re.ASCII).match
 
 
+@lru_cache(maxsize=1 << 14)
 def split(eid: str) -> tuple[int, int] | None:
-    """``(producer, j)`` of an id :func:`name` made, or None for an id of another form."""
+    """``(producer, j)`` of an id :func:`name` made, or None for an id of another form (a pure
+    function: an event's id is read several times while it is in flight, so the most recent
+    ids are remembered rather than parsed again)."""
     m = _FORM(eid)
     if m is None:
         return None

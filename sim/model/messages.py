@@ -5,7 +5,7 @@ request, a sink transaction), so the checker follows it through the network."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(slots=True, frozen=True)
@@ -344,14 +344,27 @@ class SinkAck(Message):
         return self.applied
 
 
-@dataclass(slots=True)
 class Envelope:
-    """A message in flight: what the network moves between two nodes."""
+    """A message in flight: what the network moves between two nodes. It is also the kernel's
+    queue entry of its arrival (``callbacks``, as ``sim/model/clock.py``'s ``Call``), and it
+    keeps the events its payload names and whether it carries custody of them (read for every
+    operation the network records of it)."""
 
-    msgid: int
-    src: str
-    dst: str
-    payload: Message
+    __slots__ = ("msgid", "src", "dst", "payload", "eids", "custody", "callbacks")
+    _ok = True
+    _value = None
+
+    def __init__(self, msgid: int, src: str, dst: str, payload: Message) -> None:
+        self.msgid = msgid
+        self.src = src
+        self.dst = dst
+        self.payload = payload
+        self.eids = payload.eids
+        self.custody = 1 if payload.custody else 0
+        self.callbacks: Any = None
+
+    def __repr__(self) -> str:
+        return f"Envelope({self.msgid}, {self.src!r}, {self.dst!r}, {self.payload!r})"
 
 
 # --------------------------------------------------------------------------- two-phase commit

@@ -18,10 +18,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from heapq import heappush
 from typing import Any, Protocol
 
 import networkx as nx
 import simpy
+from simpy.core import NORMAL
 
 from ..config.links import LinkPattern
 from ..config.models import Network as NetworkConfig
@@ -30,7 +32,6 @@ from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import Recorder
-from .clock import Call, call_later
 from .messages import Envelope, Message
 
 LOCAL = Constant(value=0.0)
@@ -183,6 +184,9 @@ class Network:
         self.endpoints: Mapping[str, Endpoint] = {}
         self._next_msgid = 0
         self.sent = 0
+        self._arrive_callbacks = [self._arrive]
+        """The callbacks of every message's arrival entry (the kernel sets an entry's own
+        callbacks to None when it pops it, so a shared list is never run twice)."""
 
     def attach(self, endpoints: Mapping[str, Endpoint]) -> None:
         """The nodes messages are delivered to."""
@@ -219,7 +223,7 @@ class Network:
         self._next_msgid += 1
         env = Envelope(self._next_msgid, src, dst, payload)
         self.sent += 1
-        self.record(Op.SEND, src, payload.eids, dst, int(payload.custody), env.msgid, payload.kind)
+        self.record(Op.SEND, src, env.eids, dst, env.custody, env.msgid, payload.kind)
         self._transmit(env, link, copy=False)
 
     def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
@@ -248,17 +252,19 @@ class Network:
             if arrival < link.last_arrival:  # FIFO: never overtake an earlier message
                 arrival = link.last_arrival
             link.last_arrival = arrival
-        call_later(self.env, arrival - now, self._arrive_cb, env)
+        env.callbacks = self._arrive_callbacks
+        # (at now + (arrival - now), as a timeout of that delay: not always `arrival` itself)
+        entry: Any = (now + (arrival - now), NORMAL, next(self.env._eid), env)
+        heappush(self.env._queue, entry)
         if not copy:
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
                 twin = Envelope(self._next_msgid, src, dst, env.payload)
                 p = env.payload
-                self.record(Op.DUP, src, p.eids, dst, int(p.custody), twin.msgid, p.kind)
+                self.record(Op.DUP, src, twin.eids, dst, twin.custody, twin.msgid, p.kind)
                 self._transmit(twin, link, copy=True)
 
-    def _arrive_cb(self, call: Call) -> None:
-        env: Envelope = call.arg
+    def _arrive(self, env: Envelope) -> None:
         node = self.endpoints[env.dst]
         if node.state == "crashed":
             self.dropped(env, causes.crash(env.dst))
@@ -266,9 +272,8 @@ class Network:
         node.accept(env)
 
     def dropped(self, env: Envelope, cause: str) -> None:
-        p = env.payload
-        self.record(Op.DROP, env.src, p.eids, env.dst, int(p.custody), env.msgid, cause)
+        self.record(Op.DROP, env.src, env.eids, env.dst, env.custody, env.msgid, cause)
 
     def delivered(self, env: Envelope) -> None:
-        p = env.payload
-        self.record(Op.DELIVER, env.dst, p.eids, env.src, int(p.custody), env.msgid, p.kind)
+        kind = env.payload.kind
+        self.record(Op.DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
