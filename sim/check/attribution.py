@@ -85,14 +85,14 @@ class Attribution(Part):
 
     @on(Op.SEND, Op.DUP)
     def _sent(self, seq: int, row: Row) -> None:
-        _, op, node, peer, _, _, num, kind = row
-        if op == Op.DUP:
-            self.dup_links[num] = causes.network_duplicate(node, peer)
+        num, kind = row[6], row[7]
+        if row[1] is Op.DUP:
+            self.dup_links[num] = causes.network_duplicate(row[2], row[3])
             self.copy_of[num] = self.last_send
             self.twin_of[self.last_send] = num
         else:
             self.last_send = num
-        if kind in ("produce-ack", "sink-ack"):
+        if kind == "produce-ack" or kind == "sink-ack":
             self.reply_kinds[num] = kind
 
     @on(Op.DELIVER)
@@ -159,7 +159,11 @@ class Attribution(Part):
                 why = self.rewinds.since(then, who, peer, part)
                 redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
         read.put(num, self._code(node), seq)
-        self.holding[node].setdefault(eids[0], deque()).append((copy_key, seq, redelivery))
+        held = self.holding[node]
+        queue = held.get(eids[0])
+        if queue is None:
+            queue = held[eids[0]] = deque()
+        queue.append((copy_key, seq, redelivery))
 
     @on(Op.EFFECT)
     def _effect(self, seq: int, row: Row) -> None:

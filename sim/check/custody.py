@@ -24,7 +24,9 @@ from .state import EventState
 class Custody(Part):
     def __init__(self, events: dict[str, EventState]) -> None:
         self.events = events
-        self.mem: dict[str, Counter[str]] = defaultdict(Counter)
+        self.mem: dict[str, dict[str, int]] = {}
+        """Node -> event -> the copies of it the node holds in memory (an event with none is
+        not in its table: memory grows with the copies held, not with every event)."""
         self.net: dict[int, tuple[str, ...]] = {}
         self.logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
         self.low: dict[tuple[str, int], int] = defaultdict(int)
@@ -38,29 +40,39 @@ class Custody(Part):
         if e.copies <= 0:
             e.zero_cause = cause
 
+    def _held(self, node: str) -> dict[str, int]:
+        held = self.mem.get(node)
+        if held is None:
+            held = self.mem[node] = {}
+        return held
+
     @on(Op.CREATE)
     def _create(self, seq: int, row: Row) -> None:
-        time, _, node, _, eids, part, num, created_at = row
-        eid = eids[0]
-        self.events[eid] = EventState(seq, node, num, part, float(created_at))
-        self.mem[node][eid] += 1
+        node, eid = row[2], row[4][0]
+        self.events[eid] = EventState(seq, node, row[6], row[5], float(row[7]))
+        held = self._held(node)
+        held[eid] = held.get(eid, 0) + 1
 
     @on(Op.REFUSED)
     def _refused(self, seq: int, row: Row) -> None:
-        e = self.events[row[4][0]]
+        eid = row[4][0]
+        e = self.events[eid]
         e.refused = row[7]
-        held = self.mem[row[2]]
-        held[row[4][0]] -= 1
-        if not held[row[4][0]]:
-            del held[row[4][0]]  # memory grows with the copies held, not with every event
+        held = self._held(row[2])
+        n = held.get(eid, 0) - 1
+        if n:
+            held[eid] = n
+        else:
+            held.pop(eid, None)
         self.lose(e, 1, row[7])
 
     @on(Op.SEND, Op.DUP)
     def _in_flight(self, seq: int, row: Row) -> None:
         if row[5] == 1:  # it carries custody: one more copy of each of its events
             self.net[row[6]] = row[4]
+            events = self.events
             for eid in row[4]:
-                self.events[eid].copies += 1
+                events[eid].copies += 1
 
     @on(Op.DROP)
     def _drop(self, seq: int, row: Row) -> None:
@@ -75,18 +87,30 @@ class Custody(Part):
     def _deliver(self, seq: int, row: Row) -> None:
         carried = self.net.pop(row[6], None)
         if carried:
-            for eid in carried:
-                self.lose(self.events[eid], 1, None)
+            events = self.events
+            for eid in carried:  # (lose(e, 1, None), inlined: the commonest operation)
+                e = events[eid]
+                e.copies -= 1
+                if e.copies <= 0:
+                    e.zero_cause = None
 
     @on(Op.RELEASE)
     def _release(self, seq: int, row: Row) -> None:
-        held = self.mem[row[2]]
+        held = self.mem.get(row[2])
+        if not held:
+            return
+        events = self.events
         for eid in row[4]:
-            if held[eid] > 0:
-                held[eid] -= 1
-                if not held[eid]:
+            n = held.get(eid, 0)
+            if n > 0:
+                if n > 1:
+                    held[eid] = n - 1
+                else:
                     del held[eid]
-                self.lose(self.events[eid], 1, None)
+                e = events[eid]  # (lose(e, 1, None), inlined)
+                e.copies -= 1
+                if e.copies <= 0:
+                    e.zero_cause = None
 
     @on(Op.APPEND)
     def _append(self, seq: int, row: Row) -> None:
@@ -98,9 +122,9 @@ class Custody(Part):
 
     @on(Op.HOLD)
     def _hold(self, seq: int, row: Row) -> None:  # a blocked request, in the broker's memory
-        held = self.mem[row[2]]
+        held = self._held(row[2])
         for eid in row[4]:
-            held[eid] += 1
+            held[eid] = held.get(eid, 0) + 1
             self.events[eid].copies += 1
 
     @on(Op.LOG_LOSS)
@@ -138,7 +162,8 @@ class Custody(Part):
         e = self.events[eid]
         e.deliveries += 1
         e.copies += 1
-        self.mem[row[2]][eid] += 1
+        held = self._held(row[2])
+        held[eid] = held.get(eid, 0) + 1
 
     @on(Op.EFFECT)
     def _effect(self, seq: int, row: Row) -> None:

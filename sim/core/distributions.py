@@ -47,13 +47,16 @@ class BlockDraws:
         self._block: list[float] = []
         self._i = 0
 
-    def __call__(self) -> float:
+    def draw(self) -> float:
+        """The next value (hold the bound method: calling the object itself is slower)."""
         if self._i >= len(self._block):
             self._block = self._draw().tolist()
             self._i = 0
         x = self._block[self._i]
         self._i += 1
         return x
+
+    __call__ = draw
 
 
 class Constant(_Dist):
@@ -101,7 +104,7 @@ class Exponential(_Dist):
     def sampler(self, rng: np.random.Generator) -> Callable[[], float]:
         if self.mean <= 0:
             return lambda: 0.0
-        block = BlockDraws(rng, rng.standard_exponential)
+        block = BlockDraws(rng, rng.standard_exponential).draw
         mean = self.mean
         return lambda: mean * block()
 

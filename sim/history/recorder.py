@@ -27,15 +27,8 @@ class Clock(Protocol):
     _now: float
 
 
-class Recorder:
-    """Appends operations (``keep``) and hands each to ``listener`` as it happens."""
-
-    def __init__(self, clock: Clock, keep: bool = True, listener: Listener | None = None) -> None:
-        self.clock = clock
-        self.ops: list[Row] = []
-        self.keep = keep
-        self.listener = listener
-        self._emit = _emitter(self.ops if keep else None, listener)
+class RecordOp(Protocol):
+    """How an operation is reported: :meth:`Recorder.op` (or anything called the same way)."""
 
     def __call__(
         self,
@@ -46,8 +39,36 @@ class Recorder:
         part: int = -1,
         num: int = -1,
         detail: Any = "",
+    ) -> None: ...
+
+
+class Recorder:
+    """Appends operations (``keep``) and hands each to ``listener`` as it happens.
+
+    The model reports through the bound method :meth:`op` (calling the recorder itself does the
+    same, but Python calls an object's ``__call__`` several times slower than a bound method,
+    and a run reports millions of operations)."""
+
+    def __init__(self, clock: Clock, keep: bool = True, listener: Listener | None = None) -> None:
+        self.clock = clock
+        self.ops: list[Row] = []
+        self.keep = keep
+        self.listener = listener
+        self._emit = _emitter(self.ops if keep else None, listener)
+
+    def op(
+        self,
+        op: Op,
+        node: str,
+        eids: tuple[str, ...] = (),
+        peer: str = "",
+        part: int = -1,
+        num: int = -1,
+        detail: Any = "",
     ) -> None:
         self._emit((self.clock._now, op, node, peer, eids, part, num, detail))
+
+    __call__ = op
 
 
 def _emitter(ops: list[Row] | None, listener: Listener | None) -> Listener:

@@ -15,7 +15,7 @@ import simpy
 
 from ..core.rng import Streams
 from ..core.topology import Topology
-from ..history.recorder import Recorder
+from ..history.recorder import RecordOp
 from .messages import Envelope, Message
 
 
@@ -40,7 +40,7 @@ class StepHook(Protocol):
 @dataclass
 class Context:
     env: simpy.Environment
-    record: Recorder
+    record: RecordOp
     wire: Wire
     topology: Topology
     streams: Streams

@@ -22,7 +22,7 @@ from ..config.links import LinkPattern
 from ..core.distributions import Constant
 from ..history import causes
 from ..history.ops import Op
-from ..history.recorder import Recorder
+from ..history.recorder import RecordOp
 from .clock import call_later
 from .network import Cut, LinkFault, Network
 from .node import Node
@@ -35,7 +35,7 @@ class FaultInjector:
     def __init__(
         self,
         env: simpy.Environment,
-        record: Recorder,
+        record: RecordOp,
         nodes: Mapping[str, Node],
         network: Network,
         schedule: list[ConcreteFault],

@@ -15,7 +15,7 @@ import simpy
 
 from ..config.models import ConsumerGroup
 from ..core.topology import Topology
-from ..history.recorder import Recorder
+from ..history.recorder import RecordOp
 from .messages import Envelope, Message, OffsetMove, ReceiveResponse, Record
 from .node import RequestTracker
 from .tasks import Task, TaskGenerator
@@ -28,7 +28,7 @@ class NodeHost(Protocol):
     env: simpy.Environment
     state: str
     incarnation: int
-    record: Recorder
+    record: RecordOp
     topology: Topology
     request_timeout: float
 

@@ -31,7 +31,7 @@ from ..core.distributions import BlockDraws, Constant
 from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
-from ..history.recorder import Recorder
+from ..history.recorder import RecordOp
 from .messages import Envelope, Message
 
 LOCAL = Constant(value=0.0)
@@ -119,7 +119,7 @@ class Link:
         """(drop, reorder, duplicate): 1 - P(it happens), with the active faults; resolved
         when a fault starts or ends (:meth:`resolve`), not per send."""
         self._streams = streams
-        self._u: dict[str, BlockDraws] = {}
+        self._u: dict[str, Callable[[], float]] = {}
         self.resolve()
 
     def resolve(self) -> None:
@@ -135,7 +135,7 @@ class Link:
         draws = self._u.get(purpose)
         if draws is None:
             rng = self._streams(f"net/{purpose}/{self.src}->{self.dst}")
-            draws = self._u[purpose] = BlockDraws(rng, rng.random)
+            draws = self._u[purpose] = BlockDraws(rng, rng.random).draw
         return draws()
 
     def stream(self, purpose: str) -> Any:
@@ -153,7 +153,7 @@ class Network:
     def __init__(
         self,
         env: simpy.Environment,
-        record: Recorder,
+        record: RecordOp,
         streams: Streams,
         cfg: NetworkConfig,
         nodes: list[str],

@@ -81,7 +81,7 @@ class Node:
         """Do ``action`` in ``delay`` simulated seconds, as a process that slept that long would:
         not at all if the node crashes meanwhile, only after the pause if it is paused then.
         A timer callback, not a process: one SimPy event instead of three."""
-        call_later(self.env, delay, Later(self, action))
+        call_later(self.env, delay, Later(self, action).fire)
 
     def unpaused(self) -> Generator[Any, Any, None]:
         while self.state == "paused":
@@ -300,13 +300,13 @@ class Later:
         self.incarnation = node.incarnation
         self.action = action
 
-    def __call__(self, _event: Any) -> None:
+    def fire(self, _event: Any) -> None:
         node = self.node
         if node.incarnation != self.incarnation:
             return
         if node.state == "paused":
             assert node._resumed is not None
-            node._resumed.callbacks.append(self)
+            node._resumed.callbacks.append(self.fire)
             return
         self.action()
 

@@ -17,7 +17,7 @@ import simpy
 from ..config.models import ExperimentConfig
 from ..core.rng import Streams
 from ..core.strategies import Strategy
-from ..history.recorder import Recorder
+from ..history.recorder import Recorder, RecordOp
 from .broker.node import Broker
 from .consumer.node import Consumer
 from .context import Context
@@ -51,11 +51,12 @@ class World:
         self.strategy = strategy
         self.env = env
         self.streams = Streams(seed)
-        self.record = record
+        self.recorder = record
+        self.record: RecordOp = record.op
         self.topology = cfg.node_topology([strategy])
         self.network = Network(
             self.env,
-            record,
+            self.record,
             self.streams,
             cfg.topology.network,
             list(self.topology.nodes),
@@ -63,10 +64,10 @@ class World:
             self.topology.host_of,
         )
         self.nodes: dict[str, Node] = {}
-        self.faults = FaultInjector(self.env, record, self.nodes, self.network, schedule)
+        self.faults = FaultInjector(self.env, self.record, self.nodes, self.network, schedule)
         ctx = Context(
             self.env,
-            record,
+            self.record,
             self.network,
             self.topology,
             self.streams,

@@ -12,12 +12,12 @@ import simpy
 
 from ...history import causes
 from ...history.ops import Op
-from ...history.recorder import Recorder
+from ...history.recorder import RecordOp
 from ..messages import Record
 
 
 class ProducerDatabase:
-    def __init__(self, owner: str, record: Recorder) -> None:
+    def __init__(self, owner: str, record: RecordOp) -> None:
         self.owner = owner
         self.record = record
         self.rows: dict[str, str] = {}
