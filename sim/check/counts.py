@@ -12,9 +12,11 @@ from collections import Counter
 
 import numpy as np
 
+from ..core.eids import Checksum
 from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
+from .settled import EventView
 from .state import EventState, Verdict, fate_of
 
 COUNT_COLUMNS = [
@@ -110,7 +112,16 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
     n: Counter[str] = Counter()
     latencies = array("d")
     stamps = Stamps()
-    for e in v.events.values():
+    effects = v.effects = Checksum()
+    events = v.events
+    coded = (
+        events.coded()
+        if isinstance(events, EventView)
+        else ((-1, eid, e) for eid, e in events.items())
+    )
+    for code, eid, e in coded:
+        if e.effects:
+            effects.add(eid, e.effects, code)
         n["intended"] += 1
         fate, reason = fate_of(e)
         n[fate] += 1

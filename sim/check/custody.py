@@ -18,11 +18,12 @@ from ..core.topology import GROUP_TAG
 from ..history import causes
 from ..history.ops import Op, Row
 from .part import Part, on
+from .settled import Events
 from .state import EventState
 
 
 class Custody(Part):
-    def __init__(self, events: dict[str, EventState]) -> None:
+    def __init__(self, events: Events) -> None:
         self.events = events
         self.mem: dict[str, dict[str, int]] = {}
         """Node -> event -> the copies of it the node holds in memory (an event with none is
@@ -49,7 +50,7 @@ class Custody(Part):
     @on(Op.CREATE)
     def _create(self, seq: int, row: Row) -> None:
         node, eid = row[2], row[4][0]
-        self.events[eid] = EventState(seq, node, row[6], row[5], float(row[7]))
+        self.events.create(eid, EventState(seq, node, row[6], row[5], float(row[7])))
         held = self._held(node)
         held[eid] = held.get(eid, 0) + 1
 

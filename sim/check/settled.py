@@ -133,6 +133,11 @@ class Events(dict[str, EventState]):
             self.order.append(eid)
         dict.__setitem__(self, eid, e)
 
+    def create(self, eid: str, e: EventState) -> None:
+        """A new event (its creation: the history names each event's creation once)."""
+        self.order.append(eid)
+        dict.__setitem__(self, eid, e)
+
     def __missing__(self, eid: str) -> EventState:
         e = expand(self.settled.pop(eid))  # KeyError: an event never created (a bug)
         dict.__setitem__(self, eid, e)
@@ -172,12 +177,18 @@ class EventView(Mapping[str, EventState]):
 
     def pairs(self) -> Iterator[tuple[str, EventState]]:
         """Every ``(id, state)`` in creation order, each settled one found by its number."""
+        for _code, eid, e in self.coded():
+            yield eid, e
+
+    def coded(self) -> Iterator[tuple[int, str, EventState]]:
+        """Every ``(code, id, state)`` in creation order (the id's :class:`IdList` code:
+        negative for an id of another form)."""
         events = self._events
         live = dict.get
         settled = events.settled.get
         for code, eid in events.order.pairs():
             e = live(events, eid)
-            yield eid, e if e is not None else expand(settled(eid, code))
+            yield code, eid, e if e is not None else expand(settled(eid, code))
 
     def items(self) -> ItemsView[str, EventState]:
         return _Items(self)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.eids import Checksum
 from ..history import causes
 
 
@@ -112,6 +113,9 @@ class Verdict:
     counts: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     """Broken protocol invariants (``invariants.py``): evidence of a simulator bug."""
+    effects: Checksum = field(default_factory=Checksum)
+    """A checksum of every event's effects (set with the counts), for cross-checks against
+    the sink's own table without a second pass over the events."""
 
     @property
     def fates(self) -> Mapping[str, str]:

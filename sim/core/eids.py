@@ -12,10 +12,13 @@ arrays, so the tables accept any string.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
 from functools import lru_cache
+
+import numpy as np
 
 _J_BITS = 40
 _J_MASK = (1 << _J_BITS) - 1
@@ -44,6 +47,64 @@ def split(eid: str) -> tuple[int, int] | None:
         return None
     j = int(m[2])
     return (int(m[1]), j) if j <= _J_MASK else None
+
+
+_M64 = (1 << 64) - 1
+
+
+def _mix(z: int) -> int:
+    """SplitMix64's finaliser: a 64-bit number mixed into a well-spread 64-bit one."""
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _mix_array(z: np.ndarray) -> np.ndarray:
+    """:func:`_mix` of each of ``z`` (uint64; the arithmetic wraps as the masks do)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def weight(eid: str, code: int = -1) -> int:
+    """A 64-bit number that stands for ``eid`` in a checksum of a table (:class:`Checksum`): mixed
+    from its ``(i, j)`` (``code``, when the caller has it: not negative), or from a stable hash of
+    an id of another form."""
+    if code < 0:
+        ij = split(eid)
+        if ij is None:
+            digest = hashlib.blake2b(eid.encode("utf-8"), digest_size=8).digest()
+            return _mix(int.from_bytes(digest, "little"))
+        code = ij[0] << _J_BITS | ij[1]
+    return _mix(code)
+
+
+class Checksum:
+    """A checksum of a mapping of event ids to counts: how many ids, the counts' sum, and the
+    sum of each count times its id's :func:`weight` (mod 2**64). Two tables with the same
+    checksum hold the same counts for the same ids, but for a chance of about 2**-64."""
+
+    __slots__ = ("ids", "total", "weighted")
+
+    def __init__(self) -> None:
+        self.ids = 0
+        self.total = 0
+        self.weighted = 0
+
+    def add(self, eid: str, n: int, code: int = -1) -> None:
+        self.ids += 1
+        self.total += n
+        self.weighted = (self.weighted + weight(eid, code) * n) & _M64
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Checksum):
+            return NotImplemented
+        return (self.ids, self.total, self.weighted) == (other.ids, other.total, other.weighted)
+
+    def __repr__(self) -> str:
+        return f"Checksum(ids={self.ids}, total={self.total}, weighted={self.weighted:#x})"
 
 
 class IdMap(MutableMapping[str, int]):
@@ -120,6 +181,22 @@ class IdMap(MutableMapping[str, int]):
         column, j = slot
         self._size += not column[j]
         column[j] = (column[j] or 1) + n
+
+    def checksum(self) -> Checksum:
+        """The :class:`Checksum` of this mapping (its arrays read whole, not id by id)."""
+        t = Checksum()
+        for i, column in self._columns.items():
+            stored = np.frombuffer(column, dtype=np.int32) if len(column) else np.empty(0, np.int32)
+            (js,) = np.nonzero(stored)
+            values = stored[js].astype(np.uint64) - np.uint64(1)
+            codes = (np.uint64(i) << np.uint64(_J_BITS)) | js.astype(np.uint64)
+            t.ids += len(js)
+            t.total += int(values.sum(dtype=np.uint64))
+            weighted = int((_mix_array(codes) * values).sum(dtype=np.uint64))
+            t.weighted = (t.weighted + weighted) & _M64
+        for eid, value in self._others.items():
+            t.add(eid, value)
+        return t
 
     def __iter__(self) -> Iterator[str]:
         for i, column in sorted(self._columns.items()):

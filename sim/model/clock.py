@@ -71,3 +71,86 @@ class Clock(simpy.Environment):
                 exc = type(event._value)(*event._value.args)
                 exc.__cause__ = event._value
                 raise exc
+
+
+class Timer:
+    """A timer of :class:`Timers`: ``fn(timer)`` at ``time`` unless cancelled (``timer.arg`` is
+    what it was given)."""
+
+    __slots__ = ("time", "eid", "fn", "arg", "live", "queued")
+    _ok = True  # it is what a process resumed by the timer is given, as a timeout would be
+    _value = None
+
+    def __init__(self, time: float, eid: int, fn: Callable[[Any], None], arg: Any) -> None:
+        self.time = time
+        self.eid = eid
+        self.fn: Callable[[Any], None] | None = fn
+        self.arg = arg
+        self.live = True
+        self.queued = False
+        """Whether the kernel entry that fires it is on the kernel's queue."""
+
+    def cancel(self) -> None:
+        """It will not fire (and lets go of its callback: a callback's object usually keeps
+        its timer, and the pair would be a reference cycle)."""
+        self.live = False
+        self.fn = self.arg = None
+
+
+class Timers:
+    """Timers that are mostly cancelled (a request's timeout, when its reply comes first), with
+    one kernel entry for the earliest live one instead of one each.
+
+    A timer takes its place in the kernel's order when it is started (its entry number, as
+    ``env.timeout`` made then would), and the kernel entry that fires it is pushed with that
+    place once it is the earliest: it pops exactly where that timeout would have popped, and a
+    cancelled timer costs no step at all (it is dropped when it comes to the head)."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._armed: Timer | None = None
+
+    def start(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> Timer:
+        """Call ``fn(timer)`` in ``delay`` simulated seconds unless the timer is cancelled."""
+        env = self.env
+        time, eid = env._now + delay, next(env._eid)
+        timer = Timer(time, eid, fn, arg)
+        heappush(self._heap, (time, eid, timer))
+        armed = self._armed
+        if armed is None or time < armed.time or (time == armed.time and eid < armed.eid):
+            self._arm(timer)
+        return timer
+
+    def _arm(self, timer: Timer) -> None:
+        self._armed = timer
+        if not timer.queued:  # (armed before, then passed over for an earlier one: still queued)
+            timer.queued = True
+            entry: Any = (timer.time, NORMAL, timer.eid, Call(self._fire, timer))
+            heappush(self.env._queue, entry)
+
+    def _fire(self, call: Call) -> None:
+        call.arg.queued = False
+        if call.arg is not self._armed:
+            return  # an earlier timer was armed since, or it was cancelled and passed over
+        heap = self._heap
+        timer = heappop(heap)[2]  # (the armed timer is always the heap's head)
+        if timer.live:  # (a timer it starts is later than this one: it arms none)
+            timer.live = False
+            fn, timer.fn = timer.fn, None
+            assert fn is not None
+            fn(timer)
+            timer.arg = None
+        self._armed = None
+        while heap and not heap[0][2].live:
+            heappop(heap)
+        if heap:
+            self._arm(heap[0][2])
+
+
+def timers_of(env: simpy.Environment) -> Timers:
+    """The :class:`Timers` of ``env`` (one per environment, made when first asked for)."""
+    found = env.__dict__.get("_msgsim_timers")
+    if found is None:
+        found = env.__dict__["_msgsim_timers"] = Timers(env)
+    return found

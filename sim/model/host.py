@@ -16,6 +16,7 @@ import simpy
 from ..config.models import ConsumerGroup
 from ..core.topology import Topology
 from ..history.recorder import RecordOp
+from .clock import Timers
 from .messages import Envelope, Message, OffsetMove, ReceiveResponse, Record
 from .node import RequestTracker
 from .tasks import Task, TaskGenerator
@@ -31,6 +32,7 @@ class NodeHost(Protocol):
     record: RecordOp
     topology: Topology
     request_timeout: float
+    timers: Timers
 
     def send(self, dst: str, payload: Message) -> None: ...
 

@@ -18,7 +18,7 @@ import simpy
 
 from ..history import causes
 from ..history.ops import Op
-from .clock import call_later
+from .clock import call_later, timers_of
 from .context import Context
 from .messages import Envelope, Message
 from .tasks import NodeCrashed, Task, TaskGenerator
@@ -48,6 +48,7 @@ class Node:
         self._resumed: simpy.Event | None = None
         self.disk_loss_armed = False
         self.requests = RequestTracker(self.env)
+        self.timers = timers_of(self.env)
         self.request_timeout = ctx.request_timeout
         self._handlers: dict[type, Callable[[Envelope], None]] = {}
 
@@ -94,11 +95,12 @@ class Node:
             yield from self.unpaused()
             return event.value
         expiry = Expiry(self.env.active_process, event)
-        call_later(self.env, timeout, expiry)
+        timer = self.timers.start(timeout, expiry)
         try:
             value = yield event
         finally:
             expiry.process = None
+            timer.cancel()
         yield from self.unpaused()
         return None if expiry.expired else value
 

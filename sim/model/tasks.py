@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import simpy
 from simpy.core import URGENT
 
-from .clock import Call, call_later
+from .clock import Call, Timer, Timers, call_later
 
 TaskGenerator = Generator[Any, Any, Any]
 
@@ -41,6 +41,7 @@ class Node(Protocol):
     running_task: Task | None
     requests: Any
     request_timeout: float
+    timers: Timers
 
     def send(self, dst: str, payload: Any) -> None: ...
 
@@ -159,7 +160,7 @@ class Wait:
     """Wait for ``event`` at most ``timeout`` seconds; resume with its value, or None on timeout,
     and after a pause (``Node.wait_for``)."""
 
-    __slots__ = ("event", "timeout", "task", "waiting")
+    __slots__ = ("event", "timeout", "task", "waiting", "timer")
 
     def __init__(self, event: simpy.Event, timeout: float) -> None:
         self.event = event
@@ -176,15 +177,16 @@ class Wait:
             return event._value
         event.callbacks.append(self._happened)
         self.waiting = True
-        call_later(task.node.env, self.timeout, self._expired)
+        self.timer = task.node.timers.start(self.timeout, self._expired)
         return PENDING
 
     def _happened(self, event: simpy.Event) -> None:
         if self.waiting:
             self.waiting = False
+            self.timer.cancel()
             self.task.wake(event._value)
 
-    def _expired(self, _call: Call) -> None:
+    def _expired(self, _timer: Timer) -> None:
         if not self.waiting:
             return
         self.waiting = False
@@ -200,7 +202,18 @@ class Ask:
     None (``Node.call``). The reply is taken a step after the message that resolved it; a
     timer that fires at the same instant before that still ends the wait."""
 
-    __slots__ = ("dst", "make", "retry", "timeout", "task", "key", "reply", "waiting", "turn")
+    __slots__ = (
+        "dst",
+        "make",
+        "retry",
+        "timeout",
+        "task",
+        "key",
+        "reply",
+        "waiting",
+        "turn",
+        "timer",
+    )
 
     def __init__(
         self,
@@ -229,7 +242,7 @@ class Ask:
         self.waiting = True
         self.turn += 1
         wait = node.request_timeout if self.timeout is None else self.timeout
-        call_later(node.env, wait, self._expired, self.turn)
+        self.timer = node.timers.start(wait, self._expired, self.turn)
 
     def _resolved(self, reply: Any) -> None:
         if self.waiting and self.task.alive:
@@ -239,9 +252,10 @@ class Ask:
     def _woken(self, call: Call) -> None:
         if call.arg == self.turn and self.waiting:
             self.waiting = False
+            self.timer.cancel()
             self.task.wake(self.reply)
 
-    def _expired(self, call: Call) -> None:
+    def _expired(self, call: Timer) -> None:
         if call.arg != self.turn or not self.waiting or not self.task.alive:
             return
         self.waiting = False

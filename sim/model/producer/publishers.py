@@ -25,7 +25,7 @@ from typing import Any
 import simpy
 
 from ...config.models import Producer as ProducerConfig
-from ..clock import Call, call_later
+from ..clock import Call, Timer, call_later
 from ..host import ProducerHost
 from ..messages import InitProducerId, Produce, ProduceAck, Record
 from ..node import Handover
@@ -125,6 +125,7 @@ class Sending:
         "waiting",
         "reply",
         "timer",
+        "timeout",
         "ended",
     )
 
@@ -154,7 +155,8 @@ class Sending:
         self.reply: ProduceAck | None = None
         """The reply to the current attempt, once one came."""
         self.timer = 0
-        """The current attempt's timer (an older attempt's is stale)."""
+        """The current attempt's number of its timer (an older attempt's is stale)."""
+        self.timeout: Timer | None = None
         self.ended = False
 
     def start(self) -> None:
@@ -182,7 +184,7 @@ class Sending:
         wait = min(self.publisher.cfg.request_timeout, max(0.0, self.deadline - float(p.env.now)))
         self.waiting = True
         self.timer += 1
-        call_later(p.env, wait, self._timed_out, self.timer)
+        self.timeout = p.timers.start(wait, self._timed_out, self.timer)
 
     def resolved(self, reply: ProduceAck) -> None:
         """The producer's acknowledgement handler resolved this request: the reply is taken
@@ -198,6 +200,8 @@ class Sending:
         if call.arg != self.timer or not self.waiting or not self._alive():
             return
         self.waiting = False
+        assert self.timeout is not None
+        self.timeout.cancel()
         if self.producer.state == "paused":
             self.producer.when_resumed(self._take_reply)
         else:
@@ -208,7 +212,7 @@ class Sending:
             assert self.reply is not None
             self._replied(self.reply)
 
-    def _timed_out(self, call: Call) -> None:
+    def _timed_out(self, call: Timer) -> None:
         if call.arg != self.timer or not self.waiting or not self._alive():
             return
         self.waiting = False
