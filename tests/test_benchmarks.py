@@ -101,9 +101,10 @@ def test_kernel_events_are_counted_exactly_and_the_count_is_undone(bench: Module
 def test_kernel_share_counts_both_pipelines(bench: ModuleType) -> None:
     k = bench.kernel(EVENTS, baseline_us=10.0)
     # the baseline: an arrival, a request hop, a resend timer, an acknowledgement hop and a
-    # processing step per event, plus fetches; msgsim exchanges and waits for far more
+    # processing step per event, plus fetches; msgsim also sends each effect to the sink and
+    # waits for its acknowledgement (two hops more)
     assert 4 < k["baseline_steps_per_event"] < 8
-    assert k["msgsim_steps_per_event"] > 2 * k["baseline_steps_per_event"]
+    assert k["msgsim_steps_per_event"] > k["baseline_steps_per_event"] + 2
     assert k["step_us"] > 0
     assert k["best_possible_ratio"] == pytest.approx(10.0 / k["msgsim_kernel_us_per_event"])
 

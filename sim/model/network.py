@@ -253,8 +253,7 @@ class Network:
                 arrival = link.last_arrival
             link.last_arrival = arrival
         env.callbacks = self._arrive_callbacks
-        # (at now + (arrival - now), as a timeout of that delay: not always `arrival` itself)
-        entry: Any = (now + (arrival - now), NORMAL, next(self.env._eid), env)
+        entry: Any = (arrival, NORMAL, next(self.env._eid), env)
         heappush(self.env._queue, entry)
         if not copy:
             if dup < 1.0 and link.uniform("duplicate") >= dup:

@@ -2,12 +2,12 @@
 
 A task is a generator that a node runs on SimPy's queue by callbacks instead of as a SimPy
 process. It yields *commands*: :class:`Sleep` (``node.sleep``), :class:`Ask` (``node.call``),
-:class:`Wait` (``node.wait_for``), or a SimPy event (wait for it). Each command resumes the task
-at exactly the kernel step where a process doing the same would have resumed (a reply a step
-after the message that resolves it, a timer in its own step, a wake-up in the step of the
-event), and with the same pause rules (a sleep or a wait that ends during a pause resumes the
-task only once the pause is over), so a task and a process give the same history. A command
-costs a heap entry where the process paid for an event, a timeout and SimPy's resume.
+:class:`Wait` (``node.wait_for``), or a SimPy event (wait for it). A command resumes the task in
+the kernel step that ends it: a sleep in its timer's step, a wait in the step of its event or
+its timer, a request in the step that handles its reply (a process is resumed one step later,
+at the same instant) or its timer; with the same pause rules as a process (a sleep or a wait
+that ends during a pause resumes the task only once the pause is over). A command costs a heap
+entry or none where a process paid for an event, a timeout and SimPy's resume.
 
 A task starts in the kernel's next urgent step, where a SimPy process would start. It dies with
 its node: a crash closes every task of the node (their ``finally`` blocks run) and a task that
@@ -199,21 +199,10 @@ class Wait:
 class Ask:
     """Send ``make(request_id)`` to ``dst`` and resume with the reply (resolved through the
     node's ``requests`` by a reply handler); resend on timeout if ``retry``, else resume with
-    None (``Node.call``). The reply is taken a step after the message that resolved it; a
-    timer that fires at the same instant before that still ends the wait."""
+    None (``Node.call``). The reply is taken as soon as the message that carries it is
+    handled."""
 
-    __slots__ = (
-        "dst",
-        "make",
-        "retry",
-        "timeout",
-        "task",
-        "key",
-        "reply",
-        "waiting",
-        "turn",
-        "timer",
-    )
+    __slots__ = ("dst", "make", "retry", "timeout", "task", "key", "waiting", "turn", "timer")
 
     def __init__(
         self,
@@ -246,14 +235,9 @@ class Ask:
 
     def _resolved(self, reply: Any) -> None:
         if self.waiting and self.task.alive:
-            self.reply = reply
-            call_later(self.task.node.env, 0.0, self._woken, self.turn)
-
-    def _woken(self, call: Call) -> None:
-        if call.arg == self.turn and self.waiting:
             self.waiting = False
             self.timer.cancel()
-            self.task.wake(self.reply)
+            self.task.wake(reply)
 
     def _expired(self, call: Timer) -> None:
         if call.arg != self.turn or not self.waiting or not self.task.alive:

@@ -187,30 +187,17 @@ class Sending:
         self.timeout = p.timers.start(wait, self._timed_out, self.timer)
 
     def resolved(self, reply: ProduceAck) -> None:
-        """The producer's acknowledgement handler resolved this request: the reply is taken
-        in the kernel's next step at this instant (where a process waiting for it would have
-        resumed); the timer, if it fires first at the same instant, still ends the wait."""
+        """The producer's acknowledgement handler resolved this request: a reply the attempt
+        waits for is taken at once; one that comes after the wait ended (a timeout, during
+        the backoff) is remembered for when the backoff is over."""
         if not self._alive():
             return
         self.reply = reply
         if self.waiting:
-            call_later(self.producer.env, 0.0, self._woken, self.timer)
-
-    def _woken(self, call: Call) -> None:
-        if call.arg != self.timer or not self.waiting or not self._alive():
-            return
-        self.waiting = False
-        assert self.timeout is not None
-        self.timeout.cancel()
-        if self.producer.state == "paused":
-            self.producer.when_resumed(self._take_reply)
-        else:
-            self._take_reply()
-
-    def _take_reply(self) -> None:
-        if self._alive():
-            assert self.reply is not None
-            self._replied(self.reply)
+            self.waiting = False
+            assert self.timeout is not None
+            self.timeout.cancel()
+            self._replied(reply)
 
     def _timed_out(self, call: Timer) -> None:
         if call.arg != self.timer or not self.waiting or not self._alive():
@@ -418,7 +405,7 @@ class Idempotent(Retrying):
         proves every earlier batch of its epoch was stored, even one whose acknowledgement
         was lost (Kafka's resolution of unresolved sequences)."""
         p = self.producer
-        for earlier in pending:
+        for earlier in list(pending):  # (each one resolved leaves `pending` at once)
             if earlier.epoch == batch.epoch and earlier.seq < batch.seq:
                 eids = tuple(r.eid for r in earlier.records)
                 proof = ProduceAck(eids[0], batch.part, -1, "", eids, p.attempts.get(eids[0], 0))
