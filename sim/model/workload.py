@@ -7,7 +7,7 @@ workload config, never on the strategy, so every strategy sees the same events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,8 +16,7 @@ from ..core import eids
 from ..core.rng import Streams
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
+class Arrival(NamedTuple):
     eid: str
     producer: int
     time: float
