@@ -52,6 +52,23 @@ class Checker:
     def _fired(self, seq: int, row: Row) -> None:
         self.fired.append(row)
 
+    def feed_many(self, rows: Iterable[Row]) -> None:
+        """Fold operations, the next ones in history order (:meth:`feed` for each, in one
+        loop)."""
+        seq, now, settle_at = self.seq, self._now, self._settle_at
+        dispatch = self._dispatch
+        events = self.events
+        for row in rows:
+            if 0 <= settle_at <= seq and row[0] > now:  # (as in feed)
+                self.attribution.settled(events.sweep(seq))
+                settle_at = self._settle_at = events.next_sweep
+            now = row[0]
+            handler = dispatch.get(row[1])  # type: ignore[call-overload]
+            if handler is not None:
+                handler(seq, row)
+            seq += 1
+        self.seq, self._now = seq, now
+
     def feed(self, row: Row) -> None:
         """Fold one operation (the next one in history order)."""
         seq = self.seq

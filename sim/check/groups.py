@@ -40,6 +40,7 @@ class GroupedChecker:
         if len(self.checkers) == 1:
             only = next(iter(self.checkers.values()))
             self.feed = only.feed  # type: ignore[method-assign]
+            self.feed_many = only.feed_many  # type: ignore[method-assign]
             self.fired = only.fired
 
     def feed(self, row: Row) -> None:
@@ -55,6 +56,11 @@ class GroupedChecker:
                 checker.feed(row)
         else:
             self.checkers[group].feed(row)
+
+    def feed_many(self, rows: Iterable[Row]) -> None:
+        """:meth:`feed` each of ``rows``."""
+        for row in rows:
+            self.feed(row)
 
     def verdicts(self, sim_time: float) -> dict[str, Verdict]:
         """Each group's verdict; ``network_messages`` counts every send of the run."""

@@ -84,7 +84,7 @@ def simulate(
     """Run the world and fold its history online (reporting progress, if asked)."""
     env = Clock()
     checker = GroupedChecker(cfg.duration, cfg.node_topology([cfg.strategy(strategy)]))
-    record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed)
+    record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed_many)
     if progress is not None:
         env.process(_report(env, cfg.duration + cfg.drain, progress))
     # A run makes almost no cyclic garbage, but every collection walks what it keeps: pause
@@ -94,6 +94,7 @@ def simulate(
     try:
         world = World(cfg, cfg.strategy(strategy), seed, schedule, env, record)
         sim_time = world.run()
+        record.flush()
         verdicts = checker.verdicts(sim_time)
         for group, verdict in verdicts.items():
             _cross_check(world, group, verdict)

@@ -1,9 +1,11 @@
 """The recorder: where nodes, the network and the fault injector report operations.
 
-Each operation is appended as a plain tuple in :data:`~sim.history.ops.FIELDS` order and,
-when a listener is attached (the checker, folding online), handed to it at once. Whether the
-tuples are also kept is the trace level's business: ``full`` keeps the whole history so it
-can be stored and checked again offline.
+Each operation is a plain tuple in :data:`~sim.history.ops.FIELDS` order. When a listener is
+attached (the checker, folding online) the operations are handed to it in order, a batch at a
+time (every :data:`BATCH` operations, and whatever is left at :meth:`Recorder.flush`): nothing
+reads the checker while the model runs, so it folds a batch in one tight loop instead of being
+called once per operation. Whether the tuples are also kept is the trace level's business:
+``full`` keeps the whole history so it can be stored and checked again offline.
 
 Plain tuples of strings and numbers are untracked by Python's cyclic garbage collector, so a
 long history does not slow down every collection.
@@ -18,7 +20,11 @@ import pandas as pd
 
 from .ops import Op, Row, decode_detail, encode_detail
 
-Listener = Callable[[Row], None]
+Listener = Callable[[list[Row]], None]
+"""Takes a batch of operations, in history order."""
+
+BATCH = 4096
+"""Operations handed to the listener at a time."""
 
 
 class Clock(Protocol):
@@ -28,7 +34,7 @@ class Clock(Protocol):
 
 
 class RecordOp(Protocol):
-    """How an operation is reported: :meth:`Recorder.op` (or anything called the same way)."""
+    """How an operation is reported: :attr:`Recorder.op` (or anything called the same way)."""
 
     def __call__(
         self,
@@ -43,20 +49,60 @@ class RecordOp(Protocol):
 
 
 class Recorder:
-    """Appends operations (``keep``) and hands each to ``listener`` as it happens.
+    """Appends operations (``keep``) and hands them to ``listener`` in batches.
 
-    The model reports through the bound method :meth:`op` (calling the recorder itself does the
-    same, but Python calls an object's ``__call__`` several times slower than a bound method,
-    and a run reports millions of operations)."""
+    The model reports through :attr:`op`, a plain function (calling the recorder itself does
+    the same, but Python calls an object's ``__call__`` several times slower, and a run reports
+    millions of operations). Call :meth:`flush` before reading what the listener concluded."""
 
     def __init__(self, clock: Clock, keep: bool = True, listener: Listener | None = None) -> None:
         self.clock = clock
         self.ops: list[Row] = []
         self.keep = keep
         self.listener = listener
-        self._emit = _emitter(self.ops if keep else None, listener)
+        self._batch: list[Row] = []
+        self.op: RecordOp = self._reporter()
 
-    def op(
+    def _reporter(self) -> RecordOp:
+        """The function that reports an operation, decided once: keep it, batch it, or both."""
+        clock, listener = self.clock, self.listener
+        kept = self.ops.append
+        batch = self._batch
+        batched = batch.append
+        flush = self.flush
+
+        if listener is None:
+
+            def keep_only(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+                kept((clock._now, op, node, peer, eids, part, num, detail))
+
+            return keep_only if self.keep else _ignore
+
+        if self.keep:
+
+            def keep_and_batch(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+                row = (clock._now, op, node, peer, eids, part, num, detail)
+                kept(row)
+                batched(row)
+                if len(batch) >= BATCH:
+                    flush()
+
+            return keep_and_batch
+
+        def batch_only(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+            batched((clock._now, op, node, peer, eids, part, num, detail))
+            if len(batch) >= BATCH:
+                flush()
+
+        return batch_only
+
+    def flush(self) -> None:
+        """Hand the operations not yet handed over to the listener."""
+        if self._batch and self.listener is not None:
+            self.listener(self._batch)  # (the list is reused: the listener keeps no reference)
+            self._batch.clear()
+
+    def __call__(
         self,
         op: Op,
         node: str,
@@ -66,29 +112,18 @@ class Recorder:
         num: int = -1,
         detail: Any = "",
     ) -> None:
-        self._emit((self.clock._now, op, node, peer, eids, part, num, detail))
-
-    __call__ = op
+        self.op(op, node, eids, peer, part, num, detail)
 
 
-def _emitter(ops: list[Row] | None, listener: Listener | None) -> Listener:
-    """What to do with each operation, decided once: keep it, hand it on, or both."""
-    if ops is not None and listener is not None:
-        keep = ops.append
-
-        def both(row: Row) -> None:
-            keep(row)
-            listener(row)
-
-        return both
-    if listener is not None:
-        return listener
-    if ops is not None:
-        return ops.append
-    return _ignore
-
-
-def _ignore(row: Row) -> None:
+def _ignore(
+    op: Op,
+    node: str,
+    eids: tuple[str, ...] = (),
+    peer: str = "",
+    part: int = -1,
+    num: int = -1,
+    detail: Any = "",
+) -> None:
     """No one wants the operation."""
 
 
