@@ -24,6 +24,9 @@ class _Quiet:
     def reached(self, node: str, step: str) -> None:
         pass
 
+    def armed_steps(self, node: str) -> frozenset[str]:
+        return frozenset()
+
     def reconnect(self, node: str) -> None:
         pass
 

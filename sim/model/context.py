@@ -36,6 +36,8 @@ class StepHook(Protocol):
 
     def reached(self, node: str, step: str) -> None: ...
 
+    def armed_steps(self, node: str) -> frozenset[str]: ...
+
 
 @dataclass
 class Context:

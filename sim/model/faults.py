@@ -131,6 +131,10 @@ class FaultInjector:
         self.record(Op.FAULT_END, f.target, num=f.fault, detail=f.kind)
         self.network.remove_fault(lf)
 
+    def armed_steps(self, node_name: str) -> frozenset[str]:
+        """The steps of ``node_name`` a crash is armed on (fixed by the schedule)."""
+        return frozenset(step for node, step in self.armed if node == node_name)
+
     def reached(self, node_name: str, step: str) -> None:
         """A node reached a protocol step: fire the armed crash whose occurrence this is."""
         armed = self.armed.get((node_name, step))

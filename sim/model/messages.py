@@ -28,6 +28,13 @@ class Record(NamedTuple):
         )
 
 
+def _eids_of(records: tuple[Record, ...] | list[Record]) -> tuple[str, ...]:
+    """The event ids of ``records``, in order (one record, the commonest, is one tuple)."""
+    if len(records) == 1:
+        return (records[0].eid,)
+    return tuple([r.eid for r in records])
+
+
 class Message:
     kind: ClassVar[str] = "message"
     custody: ClassVar[bool] = False
@@ -52,7 +59,7 @@ class Produce(Message):
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return tuple(r.eid for r in self.records)
+        return _eids_of(self.records)
 
 
 @dataclass(slots=True)
@@ -163,7 +170,7 @@ class FetchResponse(Message):
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return tuple(r.eid for r in self.records)
+        return _eids_of(self.records)
 
 
 @dataclass(slots=True)
@@ -242,7 +249,7 @@ class ReceiveResponse(Message):
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return tuple(r.eid for r in self.records)
+        return _eids_of(self.records)
 
 
 @dataclass(slots=True)
@@ -326,7 +333,7 @@ class SinkTxn(Message):
 
     @property
     def eids(self) -> tuple[str, ...]:
-        return tuple(r.eid for r in self.records)
+        return _eids_of(self.records)
 
 
 @dataclass(slots=True)

@@ -47,6 +47,9 @@ class Node:
         self._held: list[Envelope] = []
         self._resumed: simpy.Event | None = None
         self.disk_loss_armed = False
+        self._send = ctx.wire.send
+        self._armed_steps = ctx.steps.armed_steps(name)
+        """The steps a crash of this node is armed on (the only ones worth reporting)."""
         self.requests = RequestTracker(self.env)
         self.timers = timers_of(self.env)
         self.request_timeout = ctx.request_timeout
@@ -126,7 +129,8 @@ class Node:
 
     def reach(self, step: str) -> None:
         """Report a protocol step; a fault armed on this step crashes the node here."""
-        self.ctx.steps.reached(self.name, step)
+        if step in self._armed_steps:
+            self.ctx.steps.reached(self.name, step)
 
     def when_resumed(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the current pause ends."""
@@ -148,7 +152,7 @@ class Node:
         self.requests.resolve(env.payload.request, env.payload)  # type: ignore[attr-defined]
 
     def send(self, dst: str, payload: Message) -> None:
-        self.ctx.wire.send(self.name, dst, payload)
+        self._send(self.name, dst, payload)
 
     def accept(self, env: Envelope) -> None:
         """Called by the network on arrival. Held while paused; handled at once when up."""

@@ -158,8 +158,9 @@ class Broker(Node):
         assert isinstance(msg, Produce)
         p = msg.records[0].partition
         log = self.logs[p]
-        eids = msg.eids
-        if self._blocked.get(p) and not self._unholding:  # others wait already: queue behind them
+        eids = env.eids
+        blocked = self._blocked
+        if blocked and blocked.get(p) and not self._unholding:  # others wait: queue behind them
             self._hold(env, p)
             return
         refused = self.overflow.refuses(self, producer, msg, p, log)
@@ -177,7 +178,7 @@ class Broker(Node):
             )
             self.send(producer, ProduceAck(eids[0], p, -1, refused, eids, msg.attempt))
             return
-        verdict = self.idempotence.check(msg, float(self.env.now))
+        verdict = self.idempotence.check(msg, self.env._now)
         if verdict.verdict != "append":
             self._refuse(producer, msg, verdict)
             return
@@ -194,18 +195,10 @@ class Broker(Node):
         log = self.logs[p]
         base = log.end
         detail = (msgid, note)
+        records, record, name = log.records, self.record, self.name
         for r in msg.records:
-            rec = r.stored(p, log.end)
-            log.records.append(rec)
-            self.record(
-                Op.APPEND,
-                self.name,
-                (rec.eid,),
-                peer=producer,
-                part=p,
-                num=rec.offset,
-                detail=detail,
-            )
+            offset = records.add(r, p)
+            record(Op.APPEND, name, (r.eid,), producer, p, offset, detail)
         self.durability.appended(log)
         self.idempotence.appended(msg, p, base)
         self.store.wake(p)

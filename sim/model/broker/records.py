@@ -40,19 +40,26 @@ class RecordLog:
     def append(self, rec: Record) -> None:
         """Store ``rec`` (its offset must be the next position)."""
         assert rec.offset == len(self.eids), (rec.offset, len(self.eids))
+        self.add(rec, rec.partition)
+
+    def add(self, rec: Record, partition: int) -> int:
+        """Store ``rec`` at the next position, as a record of ``partition`` (whatever offset and
+        partition it says); return its offset."""
+        offset = len(self.eids)
         self.eids.append(rec.eid)
         self.keys.append(rec.key)
         if self.partitions is not None:
-            self.partitions.append(rec.partition)
-        elif rec.partition != self.partition:
-            if rec.offset == 0:
-                self.partition = rec.partition
+            self.partitions.append(partition)
+        elif partition != self.partition:
+            if offset == 0:
+                self.partition = partition
             else:
-                self.partitions = array("q", [self.partition]) * rec.offset
-                self.partitions.append(rec.partition)
+                self.partitions = array("q", [self.partition]) * offset
+                self.partitions.append(partition)
         self.created.append(rec.created_at)
         self.process.append(rec.process_time)
         self.poison.append(rec.poison)
+        return offset
 
     def _make(self, i: int) -> Record:
         return Record(

@@ -116,9 +116,10 @@ class Consumer(Node):
     def mark_polled(self) -> None:
         """The poll loop polls now (``max_poll_interval`` counts from here)."""
         self.last_poll = float(self.env.now)
-        if not self.polled.triggered:
-            self.polled.succeed()
-        self.polled = self.env.event()
+        if self.polled.callbacks:  # someone waits for a poll (a member that left): tell it
+            if not self.polled.triggered:
+                self.polled.succeed()
+            self.polled = self.env.event()
 
     def forget(self, partitions: list[int]) -> None:
         for p in partitions:

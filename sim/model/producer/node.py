@@ -49,6 +49,8 @@ class Producer(Node):
         """Replies keyed by the first event id of a request (or the 2PC transaction)."""
         self.attempts: dict[str, int] = {}
         """The attempt in flight per request (keyed as ``acks``)."""
+        self._partitions: dict[int, int] = {}
+        """Key -> its partition (the stable hash, computed once per key)."""
         self._waiting: list[Arrival] = []
         """Arrivals that came during a pause (a coupling without a process of its own)."""
         self.publisher = PUBLISHERS[role.publisher](self, cfg)
@@ -59,7 +61,10 @@ class Producer(Node):
         self.on_reply(InitProducerIdResponse)
 
     def partition_of(self, key: int) -> int:
-        return stable_index(f"key-{key}", self.topology.partitions)
+        part = self._partitions.get(key)
+        if part is None:
+            part = self._partitions[key] = stable_index(f"key-{key}", self.topology.partitions)
+        return part
 
     def on_start(self) -> None:
         self.database.recover(self.participant.prepared)
@@ -118,7 +123,7 @@ class Producer(Node):
     def _created(self, a: Arrival) -> Record:
         """Take ``a`` in: the record to publish, and its creation in the history."""
         part = self.partition_of(a.key)
-        rec = Record(a.eid, a.key, part, a.time, a.process_time, poison=a.poison)
+        rec = Record(a.eid, a.key, part, a.time, a.process_time, -1, a.poison)
         self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
         if self.coupling.transactional:
             self.record(Op.TXN_BEGIN, self.name, (a.eid,))

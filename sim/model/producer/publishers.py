@@ -142,7 +142,7 @@ class Sending:
         self.producer = publisher.producer
         self.broker = broker
         self.records = records
-        self.eids = tuple(r.eid for r in records)
+        self.eids = (records[0].eid,) if len(records) == 1 else tuple([r.eid for r in records])
         self.make = make
         self.batch = batch
         self.done = done
