@@ -10,15 +10,18 @@ starts them, feeds the workload's arrivals to the producers, and runs the clock 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
+from heapq import heappush
 from typing import Any
 
 import simpy
+from simpy.core import URGENT
 
 from ..config.models import ExperimentConfig
 from ..core.rng import Streams
 from ..core.strategies import Strategy
 from ..history.recorder import Recorder, RecordOp
 from .broker.node import Broker
+from .clock import Call, call_later
 from .consumer.node import Consumer
 from .context import Context
 from .faults import FaultInjector
@@ -33,6 +36,39 @@ from .twophase import Coordinator
 from .workload import Arrival, materialise_workload
 
 LagSample = tuple[float, str, int, int, int]
+
+
+class Feed:
+    """Hands a producer its arrivals, each at its time, by timer callbacks (as a process
+    looping over them would: it starts in the next urgent step, and the timer of the next
+    arrival is started after the producer took the previous one)."""
+
+    __slots__ = ("env", "producer", "arrivals", "pending")
+
+    def __init__(
+        self, env: simpy.Environment, producer: Producer, arrivals: Iterable[Arrival]
+    ) -> None:
+        self.env = env
+        self.producer = producer
+        self.arrivals = iter(arrivals)
+        self.pending: Arrival | None = None
+        entry: Any = (env._now, URGENT, next(env._eid), Call(self._next))
+        heappush(env._queue, entry)
+
+    def _next(self, _call: Call | None) -> None:
+        env = self.env
+        for a in self.arrivals:
+            if a.time > env._now:
+                self.pending = a
+                call_later(env, a.time - env._now, self._arrive)
+                return
+            self.producer.arrive(a)
+
+    def _arrive(self, _call: Call) -> None:
+        a = self.pending
+        assert a is not None
+        self.producer.arrive(a)
+        self._next(None)
 
 
 class World:
@@ -135,21 +171,13 @@ class World:
         for node in [*self.producers, *self.brokers, *self.consumers, *sinks, *relays, *extra]:
             self.nodes[node.name] = node
 
-    def _arrivals(
-        self, producer: Producer, arrivals: Iterable[Arrival]
-    ) -> Generator[Any, Any, None]:
-        for a in arrivals:
-            if a.time > self.env.now:
-                yield self.env.timeout(a.time - self.env.now)
-            producer.arrive(a)
-
     def run(self) -> float:
         """Simulate to ``duration + drain``; return that time."""
         for node in self.nodes.values():
             node.start()
         workload = materialise_workload(self.cfg, self.streams)
         for producer, arrivals in zip(self.producers, workload, strict=True):
-            self.env.process(self._arrivals(producer, arrivals))
+            Feed(self.env, producer, arrivals)
         until = self.cfg.duration + self.cfg.drain
         self.env.process(self._sample_lag(max(0.05, until / 400)))
         self.env.run(until=until)

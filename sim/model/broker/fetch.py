@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...config.models import Broker as BrokerConfig
-from ..clock import call_later
+from ..clock import Timer
 from ..messages import (
     Envelope,
     Fetch,
@@ -31,6 +31,8 @@ class ParkedFetch:
     request: int
     positions: dict[int, int]
     group: str
+    timer: Timer | None = None
+    """Its long poll's timer (cancelled when records answer it first)."""
 
 
 class LogStore:
@@ -121,8 +123,8 @@ class LogStore:
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions), msg.group)
         self._parked.append(parked)
         incarnation = self.broker.incarnation
-        call_later(
-            self.broker.env, self.fetch_max_wait, lambda _c: self._expire(parked, incarnation)
+        parked.timer = self.broker.timers.start(
+            self.fetch_max_wait, lambda _t: self._expire(parked, incarnation)
         )
         self._made_room(msg.positions)  # what it read up to its positions no longer counts
 
@@ -152,6 +154,8 @@ class LogStore:
         end = broker.logs[partition].stable()
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < end:
+                if parked.timer is not None:
+                    parked.timer.cancel()
                 reply = self._response(parked.request, parked.positions, {}, parked.group)
                 broker.send(parked.consumer, reply)
             else:

@@ -48,6 +48,8 @@ class PartitionLog:
 
     def stable(self) -> int:
         """The last stable offset: the end of what a read-committed consumer may read."""
+        if not self.holds:
+            return len(self.records)
         return min(self.holds.values(), default=self.end)
 
     @property
@@ -63,6 +65,8 @@ class PartitionLog:
 
     def divergence(self, epoch: int) -> int | None:
         """The lowest truncation point since ``epoch`` (None: the log is unchanged since then)."""
+        if not self.truncations:
+            return None
         points = [offset for began, offset in self.truncations if began > epoch]
         return min(points) if points else None
 
