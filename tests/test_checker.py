@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.check import check
-from sim.check.counts import Stamps
+from sim.check.order import FirstEffects
 from sim.check.state import EventState
 from sim.history import Op, frame_to_ops, history_frame
 
@@ -140,28 +140,63 @@ def test_history_frame_round_trip_gives_the_same_verdict() -> None:
             st.sampled_from([0.0, 0.5, 1.0, 1.5]),
         ),
         max_size=40,
-    )
+    ),
+    st.randoms(use_true_random=False),
 )
-def test_the_order_check_counts_what_a_pairwise_reading_counts(applied) -> None:
-    """Columns and a running maximum count the same violations as the rule read literally:
-    an event is a violation when an event of its producer and key created after it (by
-    creation time, then history position) had its first effect strictly earlier, or at the
-    same operation and earlier in creation order."""
-    events = [
-        EventState(seq=i, producer=p, key=k, partition=0, created_at=t, first_effect_seq=f)
+def test_the_order_check_counts_what_a_pairwise_reading_counts(applied, rnd) -> None:
+    """Judged in the order of first effects with a running maximum per (producer, key), the
+    check counts the same violations as the rule read literally: an event is a violation when
+    an event of its producer and key created after it (by creation time, then history
+    position) had its first effect strictly earlier, or at the same operation and earlier in
+    creation order."""
+    events = {
+        f"e{i}": EventState(
+            seq=i, producer=p, key=k, partition=0, created_at=t, effects=1, first_effect_seq=f
+        )
         for i, (p, k, f, t) in enumerate(applied)
-    ]
-    stamps = Stamps()
-    for e in events:
-        stamps.add(e)
+    }
+    first = FirstEffects(events)
+    for f in sorted({e.first_effect_seq for e in events.values()}):
+        eids = [eid for eid, e in events.items() if e.first_effect_seq == f]
+        rnd.shuffle(eids)  # the operation names them in any order
+        first._effect(f, (float(f), Op.EFFECT, "sink", "", tuple(eids), -1, -1, ""))
+    first.finish(events)
+    states = list(events.values())
 
     def violates(i: int) -> bool:
-        a = events[i]
+        a = states[i]
         return any(
             (b.producer, b.key) == (a.producer, a.key)
             and (b.created_at, b.seq) > (a.created_at, a.seq)
             and (b.first_effect_seq, j) < (a.first_effect_seq, i)
-            for j, b in enumerate(events)
+            for j, b in enumerate(states)
         )
 
-    assert stamps.violations() == sum(violates(i) for i in range(len(events)))
+    assert first.violations == sum(violates(i) for i in range(len(states)))
+    assert len(first.latencies) == len(states)
+
+
+def test_an_undecided_transaction_suspends_its_key_until_the_end() -> None:
+    """A publish-then-commit event's effect can come before its commit: its key is judged at
+    the end, once the transaction has ended (an aborted one is a phantom and not judged)."""
+    a = EventState(seq=0, producer="p", key=1, partition=0, created_at=0.0, effects=1)
+    b = EventState(seq=1, producer="p", key=1, partition=0, created_at=1.0, effects=1)
+    a.db = b.db = True
+    b.txn = "commit"
+    a.first_effect_seq, b.first_effect_seq = 10, 5  # b (created after a) applied first
+    events = {"a": a, "b": b}
+    first = FirstEffects(events)
+    first._effect(5, (5.0, Op.EFFECT, "sink", "", ("b",), -1, -1, ""))
+    first._effect(10, (10.0, Op.EFFECT, "sink", "", ("a",), -1, -1, ""))
+    assert first.violations == 0  # b was judged; a, undecided, waits with its key
+    a.txn = "abort"
+    first.finish(events)
+    assert first.violations == 0  # a aborted: a phantom, not out of order
+    a.txn = "commit"
+    again = FirstEffects(events)
+    b.txn = ""  # now b, the first one applied, is undecided: the whole key waits
+    again._effect(5, (5.0, Op.EFFECT, "sink", "", ("b",), -1, -1, ""))
+    again._effect(10, (10.0, Op.EFFECT, "sink", "", ("a",), -1, -1, ""))
+    b.txn = "commit"
+    again.finish(events)
+    assert again.violations == 1

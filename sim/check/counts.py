@@ -7,17 +7,15 @@ checks conservation: ``committed == processed + lost + pending + dead_lettered +
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
-
-import numpy as np
 
 from ..core.eids import Checksum
 from ..history import causes
 from ..history.ops import Op, Row
+from .order import FirstEffects
 from .part import Part, on
 from .settled import EventView
-from .state import EventState, Verdict, fate_of
+from .state import Verdict, fate_of
 
 COUNT_COLUMNS = [
     "intended",
@@ -105,13 +103,14 @@ class Tally(Part):
         }
 
 
-def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> dict[str, float]:
+def summary_counts(
+    v: Verdict, sends: int, duration: float, sim_time: float, first: FirstEffects
+) -> dict[str, float]:
     """The summary row, in one pass over the events in creation order (each settled event is
-    decoded once and dropped: nothing here holds every event, and what is kept per applied
-    event for the latency and the order check is a few machine numbers)."""
+    decoded once and dropped: nothing here holds every event); the latencies and the order
+    check come from the first effects, judged as the history was folded (``order.py``)."""
     n: Counter[str] = Counter()
-    latencies = array("d")
-    stamps = Stamps()
+    first.finish(v.events)
     effects = v.effects = Checksum()
     events = v.events
     coded = (
@@ -135,15 +134,12 @@ def summary_counts(v: Verdict, sends: int, duration: float, sim_time: float) -> 
         n["delivered"] += e.deliveries > 0
         n["deliveries"] += e.deliveries
         n["published"] += e.appends > 0
-        if e.effects > 0:
-            latencies.append(e.first_effect_at - e.created_at)
-            stamps.add(e)
-    return _row(n, np.frombuffer(latencies), stamps.violations(), sends, duration, sim_time)
+    return _row(n, first.latency(), first.violations, sends, duration, sim_time)
 
 
 def _row(
     n: Counter[str],
-    latencies: np.ndarray,
+    latency: dict[str, float],
     order_violations: int,
     sends: int,
     duration: float,
@@ -174,7 +170,7 @@ def _row(
         "forced_writes": 0,
         "loss_rate": n["lost"] / committed if committed else float("nan"),
         "duplicate_rate": (effects - processed) / committed if committed else float("nan"),
-        **_latency(latencies),
+        **latency,
         "throughput": processed / duration,
         "network_messages": sends,
         "blocked_time": 0.0,
@@ -187,70 +183,3 @@ def _row(
             f"processed+lost+pending+dead_lettered+expired={accounted}"
         )
     return c
-
-
-def _latency(latencies: np.ndarray) -> dict[str, float]:
-    if not len(latencies):
-        return {
-            "latency_mean": float("nan"),
-            "latency_p50": float("nan"),
-            "latency_p99": float("nan"),
-        }
-    return {
-        "latency_mean": float(latencies.mean()),
-        "latency_p50": float(np.quantile(latencies, 0.5)),
-        "latency_p99": float(np.quantile(latencies, 0.99)),
-    }
-
-
-class Stamps:
-    """What the order check needs of each applied event, in creation order (the order of the
-    history's creations), as columns of machine numbers: its producer and key (one number),
-    the history position of its first effect and its creation time."""
-
-    def __init__(self) -> None:
-        self._producers: dict[str, int] = {}
-        self.stream = array("q")
-        self.first = array("q")
-        self.created = array("d")
-
-    def add(self, e: EventState) -> None:
-        producers = self._producers
-        index = producers.setdefault(e.producer, len(producers))
-        self.stream.append((index << 40) | e.key)  # (keys are below 2**40: config limits)
-        self.first.append(e.first_effect_seq)
-        self.created.append(e.created_at)
-
-    def violations(self) -> int:
-        """Events whose first effect came after the first effect of a later-created event of
-        the same producer and key (order is only promised per producer: two producers' events
-        of a key have no order between them)."""
-        n = len(self.first)
-        if n < 2:
-            return 0
-        created = np.frombuffer(self.created)
-        # creation order as a rank: by creation time, then history position (the events come
-        # in history order: when the times never decrease the rank is the position, and a
-        # stable sort by time breaks ties by position)
-        if np.all(created[1:] >= created[:-1]):
-            rank = np.arange(n, dtype=np.int64)
-        else:
-            rank = np.empty(n, np.int64)
-            rank[np.argsort(created, kind="stable")] = np.arange(n)
-        # per (producer, key), in the order of the first effects: an event created before the
-        # latest-created one applied ahead of it is a violation
-        stream = np.frombuffer(self.stream, np.int64)
-        by = np.lexsort((np.frombuffer(self.first, np.int64), stream))
-        # (each step frees what it no longer needs: this runs over every applied event)
-        lifted = rank[by]
-        del rank
-        keys = stream[by]
-        del by
-        group = np.zeros(n, np.int64)
-        np.cumsum(keys[1:] != keys[:-1], out=group[1:])
-        del keys
-        group *= n
-        lifted += group  # groups never mix in the running max
-        del group
-        latest = np.maximum.accumulate(lifted)
-        return int(np.count_nonzero(lifted[1:] < latest[:-1]))

@@ -18,6 +18,7 @@ from .attribution import Attribution
 from .counts import Tally, summary_counts
 from .custody import Custody
 from .invariants import Invariants
+from .order import FirstEffects
 from .part import Handler, Part
 from .settled import Events
 from .state import Verdict
@@ -35,7 +36,14 @@ class Checker:
         self.attribution = Attribution(self.events)
         self.tally = Tally()
         self.invariants = Invariants()
-        parts: list[Part] = [self.custody, self.attribution, self.tally, self.invariants]
+        self.first_effects = FirstEffects(self.events)
+        parts: list[Part] = [
+            self.custody,
+            self.attribution,
+            self.tally,
+            self.invariants,
+            self.first_effects,
+        ]
         dispatch: dict[Op, list[Handler]] = {}
         for part in parts:
             for op, handler in part.handlers().items():
@@ -87,7 +95,9 @@ class Checker:
     def verdict(self, sim_time: float) -> Verdict:
         """Fates, causes and the summary counts of everything fed so far."""
         v = Verdict(self.events.view(), violations=list(self.invariants.violations))
-        v.counts = summary_counts(v, self.tally.sends, self.duration, sim_time)
+        v.counts = summary_counts(
+            v, self.tally.sends, self.duration, sim_time, self.first_effects
+        )
         v.counts.update(self.tally.counts(sim_time))
         return v
 
