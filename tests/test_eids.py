@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.core.eids import IdList, IdMap, name, split
+from sim.core.eids import CreationOrder, IdList, IdMap, name, split
 
 #: ids of the run's form, and of others (tests name events freely)
 ids = st.one_of(
@@ -76,3 +76,30 @@ def test_an_id_map_costs_a_few_bytes_an_event() -> None:
         table[name(0, j)] = 1
     columns = table._columns.values()
     assert sum(column.buffer_info()[1] * column.itemsize for column in columns) < 5 * 100_000
+
+
+@given(
+    st.lists(
+        st.one_of(
+            ids,
+            st.builds(name, st.integers(0, 2), st.integers(0, 6)),  # in turn, often
+            st.builds(name, st.integers(250, 300), st.integers(0, 2)),  # past a byte's numbers
+        )
+    )
+)
+def test_creation_order_gives_back_the_ids_and_codes_an_id_list_gives(eids: list[str]) -> None:
+    order = CreationOrder()
+    for eid in eids:
+        order.append(eid)
+    assert len(order) == len(eids) and list(order) == eids
+    codes = [code for code, _ in IdList(eids).pairs()]
+    got = [code for code, _ in order.pairs()]
+    assert [c for c in got if c >= 0] == [c for c in codes if c >= 0]
+    assert [c < 0 for c in got] == [c < 0 for c in codes]
+
+
+def test_creation_order_keeps_a_byte_for_an_id_in_turn() -> None:
+    order = CreationOrder()
+    for j in range(1000):
+        order.append(name(j % 3, j // 3))
+    assert len(order._producers) == 1000 and not order._others

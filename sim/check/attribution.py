@@ -11,7 +11,7 @@ Runs after custody on the same operation (it reads ``appends`` and ``effects``).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+from collections import defaultdict, deque
 from typing import Any
 
 from ..history import causes
@@ -40,11 +40,12 @@ class Attribution(Part):
         """Extra log copy -> why it exists (a first copy is not stored: memory grows with the
         extra copies, not with every record)."""
         self.receivers: dict[tuple[str, int, int], LastReads] = {}
-        """(broker, partition, leader epoch) -> offset -> its last reader with that reader's
-        crash count then (:meth:`_code`), and the history position."""
+        """(broker, partition, leader epoch) -> offset -> its last reader (:meth:`_index`) and
+        the history position of that read."""
         self._reader_index: dict[str, int] = {}
         self._reader_names: list[str] = []
-        self.crashes: Counter[str] = Counter()
+        self.last_crash: dict[str, int] = {}
+        """Node -> the history position of its last crash."""
         self.holding: dict[str, dict[str, deque[Source]]] = defaultdict(dict)
         """Consumer -> event -> the deliveries it holds, oldest first (processed in order); an
         event whose queue empties is removed."""
@@ -149,16 +150,15 @@ class Attribution(Part):
         before = read.get(num)
         redelivery = None
         if before is not None:
-            who, crash_count = self._reader(before[0])
-            then = before[1]
-            if self.crashes[who] > crash_count:
+            who, then = self._reader_names[before[0]], before[1]
+            if self.last_crash.get(who, -1) > then:  # it crashed since it read the record
                 redelivery = causes.redelivery_after_crash(who)
             elif receive_count > 0:  # queue mode: not deleted in time
                 redelivery = causes.redelivery_after_visibility(who)
             else:
                 why = self.rewinds.since(then, who, peer, part)
                 redelivery = causes.redelivery_after(why) if why else causes.redelivery_to(node)
-        read.put(num, self._code(node), seq)
+        read.put(num, self._index(node), seq)
         held = self.holding[node]
         queue = held.get(eids[0])
         if queue is None:
@@ -217,22 +217,19 @@ class Attribution(Part):
     @on(Op.CRASH)
     def _crash(self, seq: int, row: Row) -> None:
         node = row[2]
-        self.crashes[node] += 1
+        self.last_crash[node] = seq
         for eid, queue in self.holding.pop(node, {}).items():
             if queue:
                 self.orphans[(node, eid)] = queue[-1]
 
-    def _code(self, reader: str) -> int:
-        """(reader, its crash count now) as one int."""
+    def _index(self, reader: str) -> int:
+        """The reader's number (in the order readers first read)."""
         index = self._reader_index.get(reader)
         if index is None:
             self.readers.add(reader)
             index = self._reader_index[reader] = len(self._reader_names)
             self._reader_names.append(reader)
-        return (self.crashes[reader] << 20) | index
-
-    def _reader(self, code: int) -> tuple[str, int]:
-        return self._reader_names[code & ((1 << 20) - 1)], code >> 20
+        return index
 
     def settled(self, eids: list[str]) -> None:
         """Forget what only an event's own copies could use: every copy is gone, so any later

@@ -1,8 +1,9 @@
 """Who read each log record last: what duplicate attribution needs to name a redelivery.
 
 One :class:`LastReads` per (broker, partition, leader epoch), indexed by offset: two machine
-integers per record (the reader with its crash count then, and the history position), not a
-dict entry and an int object per record, so that a long run keeps 16 bytes per record read.
+integers per record (the reader's number and the history position of its read; whether the
+reader crashed since is told by the position of its last crash), not a dict entry and an int
+object per record, so that a long run keeps 10 bytes per record read.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ NONE = -1
 
 
 class LastReads:
-    """Offset -> (reader code, history position) of the last receive of that record; offsets
+    """Offset -> (reader number, history position) of the last receive of that record; offsets
     below the first one seen are added in front when they come (a later leader epoch starts
     at the offset its truncation kept)."""
 
     def __init__(self) -> None:
         self.base = -1
-        self.codes = array("q")
+        self.codes = array("h")  # (readers are fewer than 2**15)
         self.seqs = array("q")
 
     def get(self, offset: int) -> tuple[int, int] | None:
@@ -32,13 +33,14 @@ class LastReads:
         if self.base < 0:
             self.base = offset
         elif offset < self.base:
-            front = array("q", [NONE]) * (self.base - offset)
-            self.codes, self.seqs = front + self.codes, front + self.seqs
+            n = self.base - offset
+            self.codes = array("h", [NONE]) * n + self.codes
+            self.seqs = array("q", [NONE]) * n + self.seqs
             self.base = offset
         i = offset - self.base
         if i >= len(self.codes):
-            grow = array("q", [NONE]) * (i + 1 - len(self.codes))
-            self.codes.extend(grow)
-            self.seqs.extend(grow)
+            n = i + 1 - len(self.codes)
+            self.codes.extend(array("h", [NONE]) * n)
+            self.seqs.extend(array("q", [NONE]) * n)
         self.codes[i] = code
         self.seqs[i] = seq

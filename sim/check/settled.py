@@ -28,7 +28,7 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any
 
-from ..core.eids import IdList, IdMap
+from ..core.eids import CreationOrder, IdMap
 from .state import EventState
 
 _FIELDS = tuple(f.name for f in fields(EventState))
@@ -82,9 +82,8 @@ class Settled:
         self.open = {}
 
     def get(self, eid: str, code: int = -1) -> tuple[Any, ...]:
-        """The state of a settled event (KeyError: not settled). With the id's
-        :class:`IdList` code at hand (not negative), its batch is found without parsing the
-        id."""
+        """The state of a settled event (KeyError: not settled). With the id's code at hand
+        (not negative), its batch is found without parsing the id."""
         state = self.open.get(eid)
         if state is not None:
             return state
@@ -122,8 +121,8 @@ class Events(dict[str, EventState]):
         self.every = every
         """The fewest operations between two sweeps (and the settled events packed together)."""
         self.settled = Settled(every)
-        self.order = IdList()
-        """Every event id, in creation order (eight bytes an event)."""
+        self.order = CreationOrder()
+        """Every event id, in creation order (about a byte an event)."""
         self.revived = 0
         self.next_sweep = 0
         """The history position of the next sweep."""
@@ -181,8 +180,8 @@ class EventView(Mapping[str, EventState]):
             yield eid, e
 
     def coded(self) -> Iterator[tuple[int, str, EventState]]:
-        """Every ``(code, id, state)`` in creation order (the id's :class:`IdList` code:
-        negative for an id of another form)."""
+        """Every ``(code, id, state)`` in creation order (the id's code, as
+        :class:`~sim.core.eids.IdList` makes it; negative for an id of another form)."""
         events = self._events
         live = dict.get
         settled = events.settled.get

@@ -262,3 +262,54 @@ class IdList:
         """Keep the first ``keep`` ids (ids of another form past them stay in the side list,
         unreachable: a tail is cut rarely and such ids come from tests)."""
         del self._codes[keep:]
+
+
+class CreationOrder:
+    """Event ids in the order they were created, about one byte an id: producer ``i`` names its
+    events ``p{i}-0``, ``p{i}-1``, ... in order, so an id that is its producer's next one is
+    kept as the producer's number alone (below 255); any other id (out of turn, another form)
+    is kept whole beside it. Iterating gives ``(code, id)``, as :meth:`IdList.pairs` does."""
+
+    __slots__ = ("_producers", "_next", "_others")
+
+    _OTHER = 255
+
+    def __init__(self) -> None:
+        self._producers = bytearray()
+        self._next: dict[int, int] = {}
+        """Producer -> the ``j`` of the id it is expected to create next."""
+        self._others: list[tuple[int, str]] = []
+        """The ids kept whole, with their codes (negative: another form)."""
+
+    def append(self, eid: str) -> None:
+        ij = split(eid)
+        if ij is not None:
+            i, j = ij
+            if i < self._OTHER and self._next.get(i, 0) == j:
+                self._next[i] = j + 1
+                self._producers.append(i)
+                return
+            code = i << _J_BITS | j
+        else:
+            code = -len(self._others) - 1
+        self._producers.append(self._OTHER)
+        self._others.append((code, eid))
+
+    def __len__(self) -> int:
+        return len(self._producers)
+
+    def pairs(self) -> Iterator[tuple[int, str]]:
+        """``(code, id)`` of every id in creation order."""
+        nexts: dict[int, int] = {}
+        others = iter(self._others)
+        other = self._OTHER
+        for i in self._producers:
+            if i == other:
+                yield next(others)
+            else:
+                j = nexts.get(i, 0)
+                nexts[i] = j + 1
+                yield i << _J_BITS | j, f"p{i}-{j}"
+
+    def __iter__(self) -> Iterator[str]:
+        return (eid for _, eid in self.pairs())
