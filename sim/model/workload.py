@@ -30,69 +30,99 @@ class Arrival(NamedTuple):
 def materialise_workload(cfg: ExperimentConfig, streams: Streams) -> list[Iterator[Arrival]]:
     """One stream of arrivals per producer, in time order.
 
-    The arrival times, keys and poison and abort flags are drawn up front, as arrays (a few
-    bytes per event); each :class:`Arrival` and its processing time are made only when the
-    run reaches it, so a long run does not hold every future event as an object. The
-    processing times come from a stream of their own, one draw per event in order, so
-    drawing them as the run goes (through the distribution's block sampler, which gives the
-    same values as one draw at a time) gives the same values as drawing them all first."""
+    Nothing is drawn ahead of the run more than a block at a time: arrival times, keys and
+    poison and abort flags are drawn in blocks of :data:`BLOCK` events as the run reaches
+    them, each :class:`Arrival` and its processing time when it is due, so a day of events
+    costs the memory of one block, not a few bytes an event. Each quantity comes from a
+    stream of its own, one draw per event in order, and a numpy generator gives the same
+    values whether asked for them one block at a time or all at once (tested): the events do
+    not depend on the block size."""
     w = cfg.workload
     out: list[Iterator[Arrival]] = []
     for i in range(w.producers):
         if w.arrivals is not None:
-            times = np.array([t for t in w.arrivals if t < cfg.duration], dtype=float)
+            explicit = np.array([t for t in w.arrivals if t < cfg.duration], dtype=float)
+            times = iter([explicit] if len(explicit) else [])
         else:
-            times = _poisson_times(streams(f"workload/arrivals/producer-{i}"), w.rate, cfg.duration)
-        n = len(times)
-        keys = _keys(streams(f"workload/keys/producer-{i}"), n, w.keys, w.key_skew)
-        if n and int(keys.max()) < 2**31:
-            keys = keys.astype(np.int32)  # the same values, in half the memory
-        prng = streams(f"workload/process/producer-{i}")
-        poison = streams(f"workload/poison/producer-{i}").random(n) < w.poison_probability
-        aborts = streams(f"workload/abort/producer-{i}").random(n) < w.abort_probability
-        out.append(_arrivals(i, times, keys, w.process_time.sampler(prng), poison, aborts))
+            times = poisson_blocks(streams(f"workload/arrivals/producer-{i}"), w.rate, cfg.duration)
+        out.append(
+            _arrivals(
+                i,
+                times,
+                key_sampler(streams(f"workload/keys/producer-{i}"), w.keys, w.key_skew),
+                w.process_time.sampler(streams(f"workload/process/producer-{i}")),
+                streams(f"workload/poison/producer-{i}"),
+                w.poison_probability,
+                streams(f"workload/abort/producer-{i}"),
+                w.abort_probability,
+            )
+        )
     return out
+
+
+BLOCK = 8192
+"""Events drawn at a time."""
 
 
 def _arrivals(
     i: int,
-    times: np.ndarray,
-    keys: np.ndarray,
+    times: Iterator[np.ndarray],
+    keys: Callable[[int], np.ndarray],
     process_time: Callable[[], float],
-    poison: np.ndarray,
-    aborts: np.ndarray,
+    poison_rng: np.random.Generator,
+    poison_probability: float,
+    abort_rng: np.random.Generator,
+    abort_probability: float,
 ) -> Iterator[Arrival]:
-    """Producer ``i``'s arrivals, made one at a time."""
-    for j in range(len(times)):
-        yield Arrival(
-            eids.name(i, j),
-            i,
-            float(times[j]),
-            int(keys[j]),
-            float(process_time()),
-            bool(poison[j]),
-            bool(aborts[j]),
-        )
+    """Producer ``i``'s arrivals, made one at a time from blocks of arrival times."""
+    j = 0
+    for block in times:
+        n = len(block)
+        poison = (poison_rng.random(n) < poison_probability).tolist()
+        aborts = (abort_rng.random(n) < abort_probability).tolist()
+        for t, key, bad, abort in zip(
+            block.tolist(), keys(n).tolist(), poison, aborts, strict=True
+        ):
+            yield Arrival(eids.name(i, j), i, t, key, float(process_time()), bad, abort)
+            j += 1
 
 
-def _poisson_times(rng: np.random.Generator, rate: float, duration: float) -> np.ndarray:
+def poisson_blocks(
+    rng: np.random.Generator, rate: float, duration: float, chunk: int | None = None
+) -> Iterator[np.ndarray]:
+    """Poisson arrival times in ``[0, duration)``, a block at a time.
+
+    The times are those of drawing ``chunk`` exponential gaps at once (by default 10% more
+    than the expected count: one chunk, almost always) and adding their running sum to the
+    last time of the chunk before; a chunk is drawn :data:`BLOCK` gaps at a time, its running
+    sum carried from block to block, which adds the same numbers in the same order."""
     if rate <= 0:
-        return np.empty(0)
-    chunks: list[np.ndarray] = []
+        return
+    if chunk is None:
+        chunk = max(16, int(rate * duration * 1.1) + 16)
     t = 0.0
-    expected = max(16, int(rate * duration * 1.1) + 16)
     while True:
-        gaps = rng.exponential(1.0 / rate, size=expected)
-        times = t + np.cumsum(gaps)
-        chunks.append(times[times < duration])
-        if times[-1] >= duration:
-            break
-        t = float(times[-1])
-    return np.concatenate(chunks)
+        carry = 0.0
+        left = chunk
+        while left:
+            n = min(BLOCK, left)
+            sums = np.cumsum(np.concatenate(([carry], rng.exponential(1.0 / rate, size=n))))[1:]
+            times = t + sums
+            if times[-1] >= duration:
+                yield times[times < duration]
+                return  # times only grow: every later one is past the end too
+            yield times
+            carry = float(sums[-1])
+            left -= n
+        t = t + carry
 
 
-def _keys(rng: np.random.Generator, n: int, keys: int, skew: float | None) -> np.ndarray:
+def key_sampler(
+    rng: np.random.Generator, keys: int, skew: float | None
+) -> Callable[[int], np.ndarray]:
+    """Draws of ``n`` keys at a time: uniform over ``keys``, or Zipf-like with ``skew``."""
     if skew is None:
-        return rng.integers(0, keys, size=n)
+        return lambda n: rng.integers(0, keys, size=n)
     weights = 1.0 / np.arange(1, keys + 1) ** skew
-    return rng.choice(keys, size=n, p=weights / weights.sum())
+    p = weights / weights.sum()
+    return lambda n: rng.choice(keys, size=n, p=p)
