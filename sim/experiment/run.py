@@ -27,6 +27,7 @@ from ..history.recorder import Recorder, history_frame
 from ..model.clock import Clock
 from ..model.schedule import ConcreteFault
 from ..model.world import World
+from .allocator import fix_mmap_threshold
 from .facts import run_facts
 
 RUN_KEYS = ("strategy", "cell", "replication")
@@ -82,6 +83,7 @@ def simulate(
     progress: Progress | None = None,
 ) -> Simulated:
     """Run the world and fold its history online (reporting progress, if asked)."""
+    fix_mmap_threshold()  # a long run's memory, not its results (sim/experiment/allocator.py)
     env = Clock()
     checker = GroupedChecker(cfg.duration, cfg.node_topology([cfg.strategy(strategy)]))
     record = Recorder(env, keep=cfg.trace == "full", listener=checker.feed_many)
