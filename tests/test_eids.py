@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.core.eids import CreationOrder, IdList, IdMap, name, split
+from sim.check.reads import LastReads
+from sim.core.eids import Checksum, CreationOrder, IdList, IdMap, name, split
 
 #: ids of the run's form, and of others (tests name events freely)
 ids = st.one_of(
@@ -36,7 +37,11 @@ def test_the_last_id_kept_in_an_array_and_the_first_kept_in_the_dict() -> None:
     assert below not in table and dict(table) == {above: 4}
 
 
-@given(st.lists(st.tuples(st.sampled_from(["set", "del", "add"]), ids, st.integers(0, 9))))
+#: values of every width a column takes (a byte, two, four)
+values = st.one_of(st.integers(0, 9), st.sampled_from([253, 254, 255, 65_534, 65_535, 2**31 - 2]))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["set", "del", "add"]), ids, values)))
 def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
     table, expected = IdMap(), {}
     for action, eid, value in steps:
@@ -56,6 +61,10 @@ def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
         eid: expected[eid] for eid in codes
     }
     assert sorted(table) == sorted(expected)
+    reference = Checksum()
+    for eid, value in expected.items():
+        reference.add(eid, value)
+    assert table.checksum() == reference
 
 
 @given(st.lists(ids), st.integers(0, 30))
@@ -75,7 +84,10 @@ def test_an_id_map_costs_a_few_bytes_an_event() -> None:
     for j in range(100_000):
         table[name(0, j)] = 1
     columns = table._columns.values()
-    assert sum(column.buffer_info()[1] * column.itemsize for column in columns) < 5 * 100_000
+    assert sum(column.buffer_info()[1] * column.itemsize for column in columns) < 1.2 * 100_000
+    table[name(0, 5)] = 300  # the column widens: two bytes an event, the values kept
+    assert table[name(0, 5)] == 300 and table[name(0, 6)] == 1 and len(table) == 100_000
+    assert sum(column.itemsize for column in table._columns.values()) == 2
 
 
 @given(
@@ -103,3 +115,24 @@ def test_creation_order_keeps_a_byte_for_an_id_in_turn() -> None:
     for j in range(1000):
         order.append(name(j % 3, j // 3))
     assert len(order._producers) == 1000 and not order._others
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 40),
+            st.integers(0, 2**15 - 1),
+            st.one_of(st.integers(0, 1000), st.integers(2**31 - 2, 2**40)),
+        )
+    )
+)
+def test_last_reads_behave_as_a_dict_of_offsets(puts: list[tuple[int, int, int]]) -> None:
+    """LastReads (the checker's last reader of each record) keeps what a dict keeps, in six
+    bytes a record until a position passes 2**31."""
+    table, expected = LastReads(), {}
+    for offset, code, seq in puts:
+        table.put(offset, code, seq)
+        expected[offset] = (code, seq)
+    assert {o: table.get(o) for o in range(-1, 42)} == {o: expected.get(o) for o in range(-1, 42)}
+    if all(seq < 2**31 for _, _, seq in puts):
+        assert table.seqs.itemsize == 4

@@ -3,7 +3,8 @@
 One :class:`LastReads` per (broker, partition, leader epoch), indexed by offset: two machine
 integers per record (the reader's number and the history position of its read; whether the
 reader crashed since is told by the position of its last crash), not a dict entry and an int
-object per record, so that a long run keeps 10 bytes per record read.
+object per record, so that a long run keeps 6 bytes per record read (a position takes four
+bytes until a history passes 2**31 operations, eight after).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class LastReads:
     def __init__(self) -> None:
         self.base = -1
         self.codes = array("h")  # (readers are fewer than 2**15)
-        self.seqs = array("q")
+        self.seqs = array("i")
 
     def get(self, offset: int) -> tuple[int, int] | None:
         i = offset - self.base
@@ -35,12 +36,16 @@ class LastReads:
         elif offset < self.base:
             n = self.base - offset
             self.codes = array("h", [NONE]) * n + self.codes
-            self.seqs = array("q", [NONE]) * n + self.seqs
+            self.seqs = array(self.seqs.typecode, [NONE]) * n + self.seqs
             self.base = offset
         i = offset - self.base
         if i >= len(self.codes):
             n = i + 1 - len(self.codes)
             self.codes.extend(array("h", [NONE]) * n)
-            self.seqs.extend(array("q", [NONE]) * n)
+            self.seqs.extend(array(self.seqs.typecode, [NONE]) * n)
         self.codes[i] = code
-        self.seqs[i] = seq
+        try:
+            self.seqs[i] = seq
+        except OverflowError:  # past 2**31 operations
+            self.seqs = array("q", self.seqs)
+            self.seqs[i] = seq

@@ -107,9 +107,15 @@ class Checksum:
         return f"Checksum(ids={self.ids}, total={self.total}, weighted={self.weighted:#x})"
 
 
+_WIDER = {"B": "H", "H": "i"}
+"""A column's next width when a value does not fit it."""
+_NUMPY = {"B": np.uint8, "H": np.uint16, "i": np.int32}
+
+
 class IdMap(MutableMapping[str, int]):
     """A mapping of event ids to non-negative integers below 2**31 (a count, a batch number):
-    four bytes an event of the ``p{i}-{j}`` form."""
+    a byte an event of the ``p{i}-{j}`` form while its producer's values stay below 255, two
+    below 65,535, four beyond (a producer's column widens when a value first needs it)."""
 
     def __init__(self) -> None:
         self._columns: dict[int, array[int]] = {}  # producer -> value + 1 by j (0: absent)
@@ -125,12 +131,27 @@ class IdMap(MutableMapping[str, int]):
         if column is None:
             if not grow:
                 return _NO_COLUMN, -1
-            column = self._columns[i] = array("i")
+            column = self._columns[i] = array("B")
         if j >= len(column):
             if not grow:
                 return column, -1
-            column.frombytes(bytes(4 * max(j + 1 - len(column), len(column) // 8, 256)))
+            n = max(j + 1 - len(column), len(column) // 8, 256)
+            column.frombytes(bytes(column.itemsize * n))
         return column, j
+
+    def _put(self, eid: str, column: array[int], j: int, stored: int) -> None:
+        """``column[j] = stored``, widening ``eid``'s producer's column if it must."""
+        while True:
+            try:
+                column[j] = stored
+                return
+            except OverflowError:
+                wider = _WIDER.get(column.typecode)
+                if wider is None:
+                    raise
+            ij = split(eid)
+            assert ij is not None
+            column = self._columns[ij[0]] = array(wider, column)
 
     def __getitem__(self, eid: str) -> int:
         slot = self._slot(eid, grow=False)
@@ -148,7 +169,7 @@ class IdMap(MutableMapping[str, int]):
             return
         column, j = slot
         self._size += not column[j]
-        column[j] = value + 1
+        self._put(eid, column, j, value + 1)
 
     def __delitem__(self, eid: str) -> None:
         slot = self._slot(eid, grow=False)
@@ -180,13 +201,13 @@ class IdMap(MutableMapping[str, int]):
             return
         column, j = slot
         self._size += not column[j]
-        column[j] = (column[j] or 1) + n
+        self._put(eid, column, j, (column[j] or 1) + n)
 
     def checksum(self) -> Checksum:
         """The :class:`Checksum` of this mapping (its arrays read whole, not id by id)."""
         t = Checksum()
         for i, column in self._columns.items():
-            stored = np.frombuffer(column, dtype=np.int32) if len(column) else np.empty(0, np.int32)
+            stored = np.frombuffer(column, dtype=_NUMPY[column.typecode])
             (js,) = np.nonzero(stored)
             values = stored[js].astype(np.uint64) - np.uint64(1)
             codes = (np.uint64(i) << np.uint64(_J_BITS)) | js.astype(np.uint64)

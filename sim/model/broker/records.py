@@ -2,7 +2,8 @@
 
 A long run appends millions of records and keeps them all (a consumer may read any of them
 again after its offsets are lost), so the log keeps each record's fields in machine-number
-arrays (about 33 bytes a record, the event id as a number: ``sim/core/eids.py``) instead of
+arrays (about 27 bytes a record, the event id as a number: ``sim/core/eids.py``, a key in two
+bytes while keys stay below 65,536) instead of
 a :class:`Record` object (about 170 bytes with its floats and its id); a record is made when
 it is read.
 Offsets are positions: the record at index ``i`` has offset ``i``.
@@ -25,7 +26,8 @@ class RecordLog:
 
     def __init__(self) -> None:
         self.eids = IdList()
-        self.keys = array("q")
+        self.keys = array("H")
+        """Widened to eight bytes a key by the first key that does not fit two."""
         self.partition = -1
         """The partition of every record (a log holds one partition's), until one differs."""
         self.partitions: array[int] | None = None
@@ -47,7 +49,11 @@ class RecordLog:
         partition it says); return its offset."""
         offset = len(self.eids)
         self.eids.append(rec.eid)
-        self.keys.append(rec.key)
+        try:
+            self.keys.append(rec.key)
+        except OverflowError:
+            self.keys = array("q", self.keys)
+            self.keys.append(rec.key)
         if self.partitions is not None:
             self.partitions.append(partition)
         elif partition != self.partition:
