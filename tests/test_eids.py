@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.check.reads import LastReads
-from sim.core.eids import Checksum, CreationOrder, IdList, IdMap, name, split
+from sim.core.eids import Checksum, CreationOrder, IdList, IdMap, IdTimes, name, split
+from sim.model.producer.database import BusinessRows
 
 #: ids of the run's form, and of others (tests name events freely)
 ids = st.one_of(
@@ -136,3 +137,46 @@ def test_last_reads_behave_as_a_dict_of_offsets(puts: list[tuple[int, int, int]]
     assert {o: table.get(o) for o in range(-1, 42)} == {o: expected.get(o) for o in range(-1, 42)}
     if all(seq < 2**31 for _, _, seq in puts):
         assert table.seqs.itemsize == 4
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "del"]),
+            ids,
+            st.one_of(st.floats(allow_nan=False), st.just(float("nan")), st.just(-0.0)),
+        )
+    )
+)
+def test_id_times_behave_as_a_dict(steps: list[tuple[str, str, float]]) -> None:
+    table, expected = IdTimes(), {}
+    for action, eid, t in steps:
+        if action == "set":
+            table[eid] = expected[eid] = t
+        elif eid in expected:
+            del table[eid]
+            del expected[eid]
+        assert (eid in table) == (eid in expected)
+        assert len(table) == len(expected)
+    for eid, t in expected.items():
+        got = table[eid]
+        assert repr(got) == repr(t)  # the same float, nan and -0.0 included
+
+
+def test_business_rows_keep_each_rows_state() -> None:
+    rows = BusinessRows()
+    rows["p0-1"] = "open"
+    rows["p0-2"] = "committed"
+    rows["x"] = "open"
+    rows["p0-3"] = "aborted"
+    assert rows.open_ids() == ["p0-1", "x"] and len(rows) == 4
+    rows["p0-1"] = "committed"
+    rows["p0-3"] = "open"
+    assert [rows.get(e) for e in ("p0-1", "p0-2", "p0-3", "x", "p9-9")] == [
+        "committed",
+        "committed",
+        "open",
+        "open",
+        None,
+    ]
+    assert rows.open_ids() == ["p0-3", "x"] and len(rows) == 4

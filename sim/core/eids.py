@@ -334,3 +334,82 @@ class CreationOrder:
 
     def __iter__(self) -> Iterator[str]:
         return (eid for _, eid in self.pairs())
+
+
+class IdTimes:
+    """A mapping of event ids to times (floats): eight bytes an event of the ``p{i}-{j}``
+    form (``nan`` marks an absent one), any other id in a dict beside the arrays. Just what a
+    table of when each event was seen needs: set, read, test, delete."""
+
+    __slots__ = ("_columns", "_others", "_size")
+
+    def __init__(self) -> None:
+        self._columns: dict[int, array[float]] = {}
+        self._others: dict[str, float] = {}
+        self._size = 0
+
+    def _slot(self, eid: str, grow: bool) -> tuple[array[float], int] | None:
+        ij = split(eid)
+        if ij is None or ij[1] >= _DENSE:
+            return None
+        i, j = ij
+        column = self._columns.get(i)
+        if column is None:
+            if not grow:
+                return _NO_TIMES, -1
+            column = self._columns[i] = array("d")
+        if j >= len(column):
+            if not grow:
+                return column, -1
+            column.extend(_NAN * max(j + 1 - len(column), len(column) // 8, 256))
+        return column, j
+
+    def __setitem__(self, eid: str, t: float) -> None:
+        if t != t:  # a nan time is kept in the dict (nan marks absence in the arrays)
+            if eid not in self._others and eid in self:
+                del self[eid]
+            self._others[eid] = t
+            return
+        slot = self._slot(eid, grow=True)
+        if slot is None:
+            self._others[eid] = t
+            return
+        column, j = slot
+        self._others.pop(eid, None)
+        self._size += column[j] != column[j]
+        column[j] = t
+
+    def __getitem__(self, eid: str) -> float:
+        slot = self._slot(eid, grow=False)
+        if slot is not None:
+            column, j = slot
+            if j >= 0 and column[j] == column[j]:
+                return column[j]
+        return self._others[eid]
+
+    def __delitem__(self, eid: str) -> None:
+        slot = self._slot(eid, grow=False)
+        if slot is not None:
+            column, j = slot
+            if j >= 0 and column[j] == column[j]:
+                column[j] = _NAN[0]
+                self._size -= 1
+                return
+        del self._others[eid]
+
+    def __contains__(self, eid: object) -> bool:
+        if not isinstance(eid, str):
+            return False
+        slot = self._slot(eid, grow=False)
+        if slot is not None:
+            column, j = slot
+            if j >= 0 and column[j] == column[j]:
+                return True
+        return eid in self._others
+
+    def __len__(self) -> int:
+        return self._size + len(self._others)
+
+
+_NAN = array("d", [float("nan")])
+_NO_TIMES: array[float] = array("d")
