@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.check.reads import LastReads
+from sim.core import eids
 from sim.core.eids import Checksum, CreationOrder, IdList, IdMap, IdTimes, name, split
 from sim.model.producer.database import BusinessRows
 
@@ -180,3 +181,13 @@ def test_business_rows_keep_each_rows_state() -> None:
         None,
     ]
     assert rows.open_ids() == ["p0-3", "x"] and len(rows) == 4
+
+
+def test_a_checksum_read_a_chunk_at_a_time_is_the_whole_ones(monkeypatch) -> None:
+    table, reference = IdMap(), Checksum()
+    for j in range(0, 1000, 7):
+        table[name(j % 3, j)] = j % 300
+        reference.add(name(j % 3, j), j % 300)
+    whole = table.checksum()
+    monkeypatch.setattr(eids, "_CHUNK", 5)
+    assert table.checksum() == whole == reference

@@ -110,6 +110,8 @@ class Checksum:
 _WIDER = {"B": "H", "H": "i"}
 """A column's next width when a value does not fit it."""
 _NUMPY = {"B": np.uint8, "H": np.uint16, "i": np.int32}
+_CHUNK = 1 << 16
+"""Entries a checksum reads at a time."""
 
 
 class IdMap(MutableMapping[str, int]):
@@ -207,14 +209,17 @@ class IdMap(MutableMapping[str, int]):
         """The :class:`Checksum` of this mapping (its arrays read whole, not id by id)."""
         t = Checksum()
         for i, column in self._columns.items():
-            stored = np.frombuffer(column, dtype=_NUMPY[column.typecode])
-            (js,) = np.nonzero(stored)
-            values = stored[js].astype(np.uint64) - np.uint64(1)
-            codes = (np.uint64(i) << np.uint64(_J_BITS)) | js.astype(np.uint64)
-            t.ids += len(js)
-            t.total += int(values.sum(dtype=np.uint64))
-            weighted = int((_mix_array(codes) * values).sum(dtype=np.uint64))
-            t.weighted = (t.weighted + weighted) & _M64
+            whole = np.frombuffer(column, dtype=_NUMPY[column.typecode])
+            for start in range(0, len(whole), _CHUNK):  # (a chunk's temporaries, not a day's)
+                stored = whole[start : start + _CHUNK]
+                (js,) = np.nonzero(stored)
+                values = stored[js].astype(np.uint64) - np.uint64(1)
+                js = js.astype(np.uint64) + np.uint64(start)
+                codes = (np.uint64(i) << np.uint64(_J_BITS)) | js
+                t.ids += len(js)
+                t.total += int(values.sum(dtype=np.uint64))
+                weighted = int((_mix_array(codes) * values).sum(dtype=np.uint64))
+                t.weighted = (t.weighted + weighted) & _M64
         for eid, value in self._others.items():
             t.add(eid, value)
         return t
