@@ -59,7 +59,7 @@ def _config(**workload_overrides):
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"key_skew": 1.1, "poison_probability": 0.1}, {"arrivals": [0.25, 0.5, 3.0, 500.0]}],
+    [{}, {"key_skew": 1.1, "poison_probability": 0.1}, {"arrivals": [0.25, 0.5, 3.0, 150.0]}],
 )
 def test_the_events_do_not_depend_on_the_block_size(monkeypatch, overrides) -> None:
     cfg = _config(**overrides)

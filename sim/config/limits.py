@@ -10,18 +10,19 @@ at least 50 times below each, except ``retry_timeout.yaml``'s resends: 3,001 per
 worst, and ``day_at_scale.yaml``, a simulated day of 10 million events at trace ``summary``,
 half its limit) and below what would hang. Measured on a 2-core machine (issue 13):
 
-- a run simulates about 2,000 to 4,000 business events per wall-clock second; the checker
-  folds the history as the run goes and settles each event whose copies are all gone, so a
-  run holds about 0.26 KB per event at ``summary`` (the broker's log, a packed record per
-  settled event, the tables keyed by event number), 0.7 KB at ``messages`` and about 12 KB
-  with ``trace: full``; each event kept in the results is a 170-byte row of the
-  messages frame (plus 2.3 KB of history with ``trace: full``);
+- a run simulates about 6,000 to 10,000 business events per wall-clock second (a simulated
+  day's pipeline about 6,500); the checker folds the history as the run goes and settles
+  each event whose copies are all gone, so a run holds about 0.1 KB per event at ``summary``
+  (the broker's log, a packed state per settled event, the tables keyed by event number;
+  about 65 bytes an event in a long run), 0.6 KB at ``messages`` and about 11 KB with
+  ``trace: full``; each event kept in the results is a 170-byte row of the messages frame
+  (plus 2.3 KB of history with ``trace: full``);
 - an idle timer costs 10 to 100 us (a heartbeat is a round trip to the coordinator).
 
-So the largest run allowed at ``messages`` takes about 10 minutes and 1.5 GB, and at
-``summary`` hours and about 5 GB (a simulated day of 10 million events: see the README's
-performance section); anything bigger is almost surely a typo (a rate in events per hour, a
-timeout in microseconds).
+So the largest run allowed at ``messages`` takes about 6 minutes and 1.3 GB, and at
+``summary`` about an hour and 2 GB (a simulated day of 10 million events takes about 26
+minutes and under 1 GB: see the README's performance section); anything bigger is almost
+surely a typo (a rate in events per hour, a timeout in microseconds).
 """
 
 from __future__ import annotations
@@ -496,7 +497,7 @@ def _run_problems(cfg: Any, size: Size, fault_key: str) -> list[tuple[str, str]]
             (
                 "workload.arrivals" if w.arrivals is not None else "workload.rate",
                 f"{how} = {number(size.events)} expected events per run; at most "
-                f"{number(limit)} with trace: {cfg.trace} (a run holds 0.3 to 12 KB per event): "
+                f"{number(limit)} with trace: {cfg.trace} (a run holds 0.1 to 11 KB per event): "
                 "lower the rate, the duration or the producers",
             )
         )

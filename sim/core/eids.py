@@ -212,9 +212,9 @@ class IdMap(MutableMapping[str, int]):
             whole = np.frombuffer(column, dtype=_NUMPY[column.typecode])
             for start in range(0, len(whole), _CHUNK):  # (a chunk's temporaries, not a day's)
                 stored = whole[start : start + _CHUNK]
-                (js,) = np.nonzero(stored)
-                values = stored[js].astype(np.uint64) - np.uint64(1)
-                js = js.astype(np.uint64) + np.uint64(start)
+                (present,) = np.nonzero(stored)
+                values = stored[present].astype(np.uint64) - np.uint64(1)
+                js = present.astype(np.uint64) + np.uint64(start)
                 codes = (np.uint64(i) << np.uint64(_J_BITS)) | js
                 t.ids += len(js)
                 t.total += int(values.sum(dtype=np.uint64))
