@@ -17,6 +17,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,7 +26,8 @@ _J_MASK = (1 << _J_BITS) - 1
 _DENSE = 1 << 25
 """An :class:`IdMap` keeps ids with ``j`` below this in arrays (an array grows to the
 largest ``j`` it holds), larger ones in its dict: the choice depends on the id alone."""
-_NO_COLUMN: array[int] = array("i")
+_NO_COLUMN: array[Any] = array("B")
+_NAN = float("nan")
 
 
 def name(producer: int, j: int) -> str:
@@ -107,6 +109,34 @@ class Checksum:
         return f"Checksum(ids={self.ids}, total={self.total}, weighted={self.weighted:#x})"
 
 
+T = TypeVar("T", int, float)
+
+
+def _column_slot(
+    columns: dict[int, array[T]], eid: str, grow: bool, typecode: str, absent: T
+) -> tuple[array[T], int] | None:
+    """Where a table of one array per producer, indexed by ``j``, keeps ``eid``: ``(column,
+    j)``, with ``j`` negative when it has no place for it (and ``grow`` is false); None for an
+    id the table keeps in its dict instead. With ``grow``, a producer's first column has
+    ``typecode``, and a column too short grows by at least an eighth, filled with ``absent``
+    (the value that marks an id not there)."""
+    ij = split(eid)
+    if ij is None or ij[1] >= _DENSE:
+        return None
+    i, j = ij
+    column = columns.get(i)
+    if column is None:
+        if not grow:
+            return _NO_COLUMN, -1
+        column = columns[i] = array(typecode)
+    if j >= len(column):
+        if not grow:
+            return column, -1
+        n = max(j + 1 - len(column), len(column) // 8, 256)
+        column.extend(array(column.typecode, [absent]) * n)
+    return column, j
+
+
 _WIDER = {"B": "H", "H": "i"}
 """A column's next width when a value does not fit it."""
 _NUMPY = {"B": np.uint8, "H": np.uint16, "i": np.int32}
@@ -125,21 +155,7 @@ class IdMap(MutableMapping[str, int]):
         self._size = 0
 
     def _slot(self, eid: str, grow: bool) -> tuple[array[int], int] | None:
-        ij = split(eid)
-        if ij is None or ij[1] >= _DENSE:
-            return None
-        i, j = ij
-        column = self._columns.get(i)
-        if column is None:
-            if not grow:
-                return _NO_COLUMN, -1
-            column = self._columns[i] = array("B")
-        if j >= len(column):
-            if not grow:
-                return column, -1
-            n = max(j + 1 - len(column), len(column) // 8, 256)
-            column.frombytes(bytes(column.itemsize * n))
-        return column, j
+        return _column_slot(self._columns, eid, grow, "B", 0)
 
     def _put(self, eid: str, column: array[int], j: int, stored: int) -> None:
         """``column[j] = stored``, widening ``eid``'s producer's column if it must."""
@@ -354,20 +370,7 @@ class IdTimes:
         self._size = 0
 
     def _slot(self, eid: str, grow: bool) -> tuple[array[float], int] | None:
-        ij = split(eid)
-        if ij is None or ij[1] >= _DENSE:
-            return None
-        i, j = ij
-        column = self._columns.get(i)
-        if column is None:
-            if not grow:
-                return _NO_TIMES, -1
-            column = self._columns[i] = array("d")
-        if j >= len(column):
-            if not grow:
-                return column, -1
-            column.extend(_NAN * max(j + 1 - len(column), len(column) // 8, 256))
-        return column, j
+        return _column_slot(self._columns, eid, grow, "d", _NAN)
 
     def __setitem__(self, eid: str, t: float) -> None:
         if t != t:  # a nan time is kept in the dict (nan marks absence in the arrays)
@@ -397,7 +400,7 @@ class IdTimes:
         if slot is not None:
             column, j = slot
             if j >= 0 and column[j] == column[j]:
-                column[j] = _NAN[0]
+                column[j] = _NAN
                 self._size -= 1
                 return
         del self._others[eid]
@@ -414,7 +417,3 @@ class IdTimes:
 
     def __len__(self) -> int:
         return self._size + len(self._others)
-
-
-_NAN = array("d", [float("nan")])
-_NO_TIMES: array[float] = array("d")

@@ -115,16 +115,8 @@ class Recorder:
         self.op(op, node, eids, peer, part, num, detail)
 
 
-def _ignore(
-    op: Op,
-    node: str,
-    eids: tuple[str, ...] = (),
-    peer: str = "",
-    part: int = -1,
-    num: int = -1,
-    detail: Any = "",
-) -> None:
-    """No one wants the operation."""
+def _ignore(*_: Any, **__: Any) -> None:
+    """No one wants the operation (a :class:`RecordOp` that does nothing)."""
 
 
 FRAME_COLUMNS = ["seq", "time", "op", "node", "peer", "event", "part", "num", "detail"]
