@@ -30,14 +30,16 @@ model with that many steps could reach.
 The heavier parts run in fresh child processes, one per figure, so each one's peak memory is
 its own: ``--memory`` (peak memory of a run at each trace level), ``--scaling`` (cost per event
 at 1e4, 1e5 and 1e6 events, each size ``--scaling-repeat`` times, the run of least CPU time
-per event kept), ``--sweep`` (8 equal runs on 1 and 2 worker processes, and on a
-Dask LocalCluster of 2 workers). ``--all`` runs everything (``make bench``).
+per event kept). ``--sweep`` times 8 equal runs on 1 and 2 worker processes, and on a Dask
+LocalCluster of 2 workers, ``--sweep-rounds`` times in turn, with the runs' own seconds beside
+the wall time (how much slower runs went side by side, and the time outside them). ``--all``
+runs everything (``make bench``).
 
 Usage::
 
     python benchmarks/bench_pipeline.py [--events N] [--repeat R] [--json FILE] [--profile]
         [--memory] [--memory-events N] [--scaling] [--scaling-repeat R] [--kernel] [--sweep]
-        [--sweep-events N] [--all]
+        [--sweep-events N] [--sweep-rounds R] [--all]
 """
 
 from __future__ import annotations
@@ -51,8 +53,10 @@ import os
 import platform
 import pstats
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import simpy
 
 import sim
@@ -599,35 +604,116 @@ def sweep_config(events: int) -> dict[str, Any]:
     return cfg
 
 
-def sweep(events: int) -> list[dict[str, Any]]:
-    """8 equal runs (replications) on 1 and 2 worker processes, and on a Dask LocalCluster of
-    2 single-threaded workers: wall seconds of ``sim.run`` (including starting the workers)."""
-    out = []
-    for workers in (1, 2):
-        started = time.perf_counter()
-        res = sim.run(sweep_config(events), workers=workers, progress=False, charts=False)
-        out.append({"how": f"{workers} worker(s)", "seconds": time.perf_counter() - started})
-        assert len(res.summary) == SWEEP_RUNS and not res.errors
+def sweep(events: int, rounds: int = 1) -> list[dict[str, Any]]:
+    """8 equal runs (replications), ``rounds`` times in turn (a noisy machine moves a single
+    measurement a lot), each round timing:
+
+    * ``sim.run`` with 1 and 2 worker processes, wall seconds including starting the workers.
+      The workers are forked by a server that imports the simulator first
+      (``sim/core/workers.py``); it starts with the first pool of the process and stays, so
+      round 1 is *cold* (the server's imports are timed) and later rounds *warm*, as a
+      notebook's second sweep is;
+    * a Dask LocalCluster of 2 single-threaded workers, started before its timing (warm) and
+      closed after it, so that its scheduler does not share the parent's core with the single
+      worker;
+    * the command line, ``msgsim run`` with ``--workers 1`` and ``2``, each a new process:
+      what a user waits for, its own start and imports included.
+
+    Beside each wall time, the runs' own seconds (their ``wall_seconds``, summed), which tell
+    a run slowed by another beside it from time spent outside the runs."""
     try:
         from dask.distributed import LocalCluster
     except ImportError:
-        return out
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
-        started = time.perf_counter()
-        res = sim.run(
-            sweep_config(events), dask=cluster.scheduler_address, progress=False, charts=False
+        LocalCluster = None
+    out: list[dict[str, Any]] = []
+
+    def add(how: str, round_: int, workers: int, seconds: float, summary: Any) -> None:
+        assert len(summary) == SWEEP_RUNS
+        run_seconds = float(summary["wall_seconds"].sum())
+        out.append(
+            {
+                "how": how,
+                "round": round_,
+                "workers": workers,
+                "seconds": seconds,
+                "run_seconds": run_seconds,
+            }
         )
+
+    def api(how: str, round_: int, parallel: int, **where: Any) -> None:
+        started = time.perf_counter()
+        res = sim.run(sweep_config(events), progress=False, charts=False, **where)
         seconds = time.perf_counter() - started
-        assert len(res.summary) == SWEEP_RUNS and not res.errors
-    out.append({"how": "Dask LocalCluster, 2 workers", "seconds": seconds})
+        assert not res.errors
+        add(how, round_, parallel, seconds, res.summary)
+
+    def cli(round_: int, workers: int, folder: Path) -> None:
+        config = folder / "sweep.yaml"
+        config.write_text(json.dumps(sweep_config(events)))  # JSON is YAML
+        results = folder / f"r{round_}w{workers}"
+        command = [sys.executable, "-m", "sim", "run", str(config), "--workers", str(workers)]
+        command += ["--no-charts", "--no-progress", "--out", str(results)]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        add(
+            f"msgsim run, {workers} worker(s)",
+            round_,
+            workers,
+            seconds,
+            pd.read_csv(results / "summary.csv"),
+        )
+
+    with tempfile.TemporaryDirectory(prefix="msgsim-bench-") as tmp:
+        for round_ in range(1, rounds + 1):
+            api("1 worker(s)", round_, 1, workers=1)
+            api(f"2 worker(s), {'cold' if round_ == 1 else 'warm'}", round_, 2, workers=2)
+            if LocalCluster is not None:
+                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+                    address = cluster.scheduler_address
+                    api("Dask LocalCluster, 2 workers", round_, 2, dask=address)
+            cli(round_, 1, Path(tmp))
+            cli(round_, 2, Path(tmp))
     return out
 
 
 def sweep_table(rows: list[dict[str, Any]], events: int) -> str:
-    one = rows[0]["seconds"]
-    lines = [f"sweep: {SWEEP_RUNS} runs of {events:,} events, trace summary"]
+    """The sweep's wall times and speed-ups (each against the single worker of its round and
+    kind: ``sim.run`` or the command line), the median of each over the rounds, and where a
+    parallel sweep's time went: how much longer its runs took side by side than one at a time
+    (the cores share caches and memory, and on a virtual machine perhaps one physical core),
+    and the seconds spent outside the runs (starting workers, importing, handing results
+    back) beyond the single worker's."""
+    lines = [
+        f"sweep: {SWEEP_RUNS} runs of {events:,} events, trace summary",
+        f"{'':<30} {'round':>5} {'wall':>8} {'runs own':>9}  speed-up  runs slower  outside",
+    ]
+    speedups: dict[str, list[float]] = {}
+    single: dict[bool, dict[str, Any]] = {}
     for r in rows:
-        lines.append(f"{r['how']:<30} {r['seconds']:>7.1f} s  speed-up {one / r['seconds']:.2f}x")
+        command_line = r["how"].startswith("msgsim run")
+        if r["workers"] == 1:
+            single[command_line] = r
+        one = single[command_line]
+        speedup = one["seconds"] / r["seconds"]
+        line = (
+            f"{r['how']:<30} {r.get('round', 1):>5} {r['seconds']:>6.1f} s"
+            f" {r['run_seconds']:>7.1f} s  {speedup:>7.2f}x"
+        )
+        if r is not one:
+            speedups.setdefault(r["how"], []).append(speedup)
+            slower = r["run_seconds"] / one["run_seconds"] - 1
+            outside_one = one["seconds"] - one["run_seconds"]
+            outside = r["seconds"] - r["run_seconds"] / r["workers"] - outside_one
+            line += f"  {slower:>+10.0%}  {outside:>+5.1f} s"
+        lines.append(line)
+    for how, values in speedups.items():
+        if len(values) > 1:
+            lines.append(f"{how}: median speed-up {statistics.median(values):.2f}x")
+    lines.append(
+        "(runs slower: the runs' own seconds against the single worker's; outside: seconds not"
+        " in any run, beyond the single worker's)"
+    )
     lines.append("goal: 2 workers at least 1.7x faster than 1")
     return "\n".join(lines)
 
@@ -652,11 +738,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sweep", action="store_true", help="8 runs on 1 and 2 workers, Dask")
     parser.add_argument("--sweep-events", type=int, default=SWEEP_EVENTS)
+    parser.add_argument(
+        "--sweep-rounds", type=int, default=1, help="measure the sweep this many times in turn"
+    )
     parser.add_argument("--all", action="store_true", help="everything (make bench)")
     parser.add_argument("--child", nargs=2, metavar=("EVENTS", "TRACE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.events < 1 or args.repeat < 1:
-        parser.error("--events and --repeat must be positive")
+    if args.events < 1 or args.repeat < 1 or args.sweep_rounds < 1:
+        parser.error("--events, --repeat and --sweep-rounds must be positive")
     return args
 
 
@@ -682,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         report["kernel"] = kernel(args.events, base["seconds"] / base["events"] * 1e6)
         print("\n" + kernel_table(report["kernel"]))
     if args.sweep or args.all:
-        report["sweep"] = sweep(args.sweep_events)
+        report["sweep"] = sweep(args.sweep_events, args.sweep_rounds)
         print("\n" + sweep_table(report["sweep"], args.sweep_events))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .config import PROTOCOL_STEPS, ConfigError, ConfigWarning, limits
+from .core.workers import default_workers, warm_up
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,6 +156,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     overrides = dict(seed=args.seed, replications=args.replications, strategies=strategies)
     cfg = resolve(args.config, **overrides)  # first: a bad config is told before pandas loads
+    if _uses_workers(cfg, args):
+        warm_up()  # the workers' fork server imports while this process does (below)
 
     from .api import run_experiment
     from .experiment.folder import CLI_WORDS, check_out, default_out
@@ -201,6 +204,15 @@ def _run(args: argparse.Namespace) -> int:
     if res.errors:
         return 1
     return _check(res.summary) if args.check else 0
+
+
+def _uses_workers(cfg: Any, args: argparse.Namespace) -> bool:
+    """Whether ``msgsim run`` will start local worker processes: more than one run, more than
+    one worker, no Dask (runs a resumed experiment finished already are counted too: at
+    worst the server is started for nothing)."""
+    workers = args.workers or default_workers()
+    runs = limits.sweep_cells(cfg.sweep_paths()) * len(cfg.strategies) * cfg.replications
+    return workers > 1 and runs > 1 and not args.dask
 
 
 def _check(summary: Any) -> int:

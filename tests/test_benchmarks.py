@@ -120,3 +120,48 @@ def test_scaling_keeps_the_run_of_least_cpu_time_per_size(
     monkeypatch.setattr(bench, "in_child", fake)
     rows = bench.scaling((10, 100), repeat=2)
     assert [r["cpu_us_per_event"] for r in rows] == [20.0, 40.0]
+
+
+def test_the_sweep_table_splits_slower_runs_from_time_outside_them(bench: ModuleType) -> None:
+    rows = [
+        {"how": "1 worker(s)", "round": 1, "workers": 1, "seconds": 10.5, "run_seconds": 10.0},
+        {"how": "2 worker(s)", "round": 1, "workers": 2, "seconds": 7.5, "run_seconds": 12.0},
+        {"how": "1 worker(s)", "round": 2, "workers": 1, "seconds": 12.0, "run_seconds": 11.5},
+        {"how": "2 worker(s)", "round": 2, "workers": 2, "seconds": 6.0, "run_seconds": 11.0},
+    ]
+    lines = bench.sweep_table(rows, 1000).splitlines()
+    first, second = lines[3], lines[5]
+    # 10.5 / 7.5; runs 20% slower side by side; 7.5 - 12 / 2 - (10.5 - 10) = 1.0 s outside
+    assert "1.40x" in first and "+20%" in first and "+1.0 s" in first
+    # 12 / 6 (against its own round's single worker); 11 / 11.5 - 1; 6 - 5.5 - 0.5
+    assert "2.00x" in second and "-4%" in second and "+0.0 s" in second
+    assert "2 worker(s): median speed-up 1.70x" in lines
+    # the command line's rows count against the command line's single worker
+    cli = [
+        {
+            "how": "msgsim run, 1 worker(s)",
+            "round": 1,
+            "workers": 1,
+            "seconds": 4.0,
+            "run_seconds": 3.0,
+        },
+        {
+            "how": "msgsim run, 2 worker(s)",
+            "round": 1,
+            "workers": 2,
+            "seconds": 2.5,
+            "run_seconds": 3.0,
+        },
+    ]
+    assert "1.60x" in bench.sweep_table(rows + cli, 1000).splitlines()[-4]
+
+
+def test_the_sweep_runs_on_one_and_two_workers(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "SWEEP_RUNS", 2)
+    rows = bench.sweep(EVENTS)
+    assert [r["workers"] for r in rows][:2] == [1, 2]
+    assert [r["how"] for r in rows][-2:] == ["msgsim run, 1 worker(s)", "msgsim run, 2 worker(s)"]
+    assert all(r["seconds"] > 0 and 0 < r["run_seconds"] for r in rows)
+    assert "goal" in bench.sweep_table(rows, EVENTS)

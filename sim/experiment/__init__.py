@@ -4,11 +4,11 @@ May import: ``sim.model``, ``sim.check``, ``sim.history``, ``sim.config``, ``sim
 """
 
 from ..config import resolve
+from ..core.workers import default_workers
 from .dispatch import (
     RunError,
     assemble,
     assemble_fired,
-    default_workers,
     execute,
     execute_spec,
 )

@@ -13,10 +13,8 @@ without it. Dask runs report when they finish.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue as queues
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -27,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import ConfigError, ExperimentConfig, limits
+from ..core.workers import start_method, warm_up
 from .plan import RunSpec
 from .progress import ProgressBar
 from .run import Progress, RunOutput, run_one
@@ -93,10 +92,6 @@ def _queued(key: str) -> Progress | None:
     return report
 
 
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
-
-
 def connect(address: str) -> Any:
     """A client of the Dask scheduler at ``address``, or a :class:`ConfigError` within
     ``DASK_CONNECT_SECONDS`` when none answers there."""
@@ -145,8 +140,8 @@ def _pool(
     completions. Ctrl-C stops the workers at once (they ignore it; the parent ends them)."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    method = "forkserver" if sys.platform != "win32" else "spawn"
-    context = multiprocessing.get_context(method)
+    warm_up()  # workers forked with the simulator imported (sim/core/workers.py)
+    context = multiprocessing.get_context(start_method())
     queue = context.Queue() if bar.enabled else None
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(specs)),
