@@ -613,15 +613,16 @@ def sweep(events: int, rounds: int = 1) -> list[dict[str, Any]]:
       (``sim/core/workers.py``); it starts with the first pool of the process and stays, so
       round 1 is *cold* (the server's imports are timed) and later rounds *warm*, as a
       notebook's second sweep is;
-    * a Dask LocalCluster of 2 single-threaded workers, started before its timing (warm) and
-      closed after it, so that its scheduler does not share the parent's core with the single
-      worker;
+    * a Dask LocalCluster of 2 single-threaded workers with their profiler off (as the README
+      advises), started before its timing (warm) and closed after it, so that its scheduler
+      does not share the parent's core with the single worker;
     * the command line, ``msgsim run`` with ``--workers 1`` and ``2``, each a new process:
       what a user waits for, its own start and imports included.
 
     Beside each wall time, the runs' own seconds (their ``wall_seconds``, summed), which tell
     a run slowed by another beside it from time spent outside the runs."""
     try:
+        import dask
         from dask.distributed import LocalCluster
     except ImportError:
         LocalCluster = None
@@ -669,9 +670,11 @@ def sweep(events: int, rounds: int = 1) -> list[dict[str, Any]]:
             api("1 worker(s)", round_, 1, workers=1)
             api(f"2 worker(s), {'cold' if round_ == 1 else 'warm'}", round_, 2, workers=2)
             if LocalCluster is not None:
-                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
-                    address = cluster.scheduler_address
-                    api("Dask LocalCluster, 2 workers", round_, 2, dask=address)
+                # as the README advises: a worker's profiler samples the task's stack every 10 ms
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+                        address = cluster.scheduler_address
+                        api("Dask LocalCluster, 2 workers", round_, 2, dask=address)
             cli(round_, 1, Path(tmp))
             cli(round_, 2, Path(tmp))
     return out
