@@ -271,6 +271,11 @@ def _written(out: Path) -> list[str]:
     return found
 
 
+SHOWN_FAULTS = 200
+"""Rows of the materialised fault schedule ``msgsim validate`` prints (a schedule of many
+replications is tens of thousands of rows)."""
+
+
 def _validate(args: argparse.Namespace) -> int:
     from .config import load_config
 
@@ -302,10 +307,16 @@ def _validate(args: argparse.Namespace) -> int:
     for strategy in cfg.strategy_objects():
         print(f"  {strategy.name}: {describe_roles(strategy)}")
     if len(faults):
-        with pd.option_context(
-            "display.width", 200, "display.max_columns", 20, "display.max_rows", 200
-        ):
-            print(faults.drop(columns=["source"]).to_string(index=False))
+        head = faults.drop(columns=["source"]).head(SHOWN_FAULTS)
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(head.to_string(index=False))
+        if len(faults) > SHOWN_FAULTS:
+            runs = faults[["cell", "replication"]].drop_duplicates()
+            print(
+                f"... and {len(faults) - SHOWN_FAULTS:,} more faults: {len(faults):,} in all, over "
+                f"{len(runs):,} (cell, replication)s; each run's results keep its own "
+                "(faults.csv)"
+            )
     else:
         print("fault schedule: empty")
     print("protocol steps for `crash ... on:`:")

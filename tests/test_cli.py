@@ -340,6 +340,34 @@ def test_validate_good_config(cli, write_config, small_config, tmp_path, script)
     assert not list(tmp_path.glob("results*")), "validate runs nothing and writes nothing"
 
 
+def test_validate_shows_the_head_of_a_long_fault_schedule(
+    cli, write_config, small_config, tmp_path, monkeypatch
+):
+    from sim.config import models
+    from sim.model import schedule
+
+    cfg = small_config(replications=150)  # 2 faults a replication: 300 rows
+    calls = []
+    node_names = models.ExperimentConfig.node_names
+    monkeypatch.setattr(
+        models.ExperimentConfig,
+        "node_names",
+        lambda self: calls.append(1) or node_names(self),
+    )
+    specs, faults = sim.experiment.plan(sim.ExperimentConfig.model_validate(cfg))
+    assert len(faults) == 300 and len(specs) == 300
+    assert len(calls) == 1, "a cell's node names are built once, not once a replication"
+    # the same schedule as materialising each replication on its own
+    one = schedule.materialise(sim.ExperimentConfig.model_validate(cfg), specs[-1].seed)
+    assert tuple(one) == specs[-1].schedule
+
+    proc = cli("validate", write_config(tmp_path / "long.yaml", cfg))
+    assert proc.returncode == 0, proc.stderr
+    shown = [line for line in proc.stdout.splitlines() if "producer-0->broker-0" in line]
+    assert len(shown) == 100  # 200 rows shown, every other one this fault
+    assert "... and 100 more faults: 300 in all, over 150 (cell, replication)s" in proc.stdout
+
+
 def test_validate_empty_fault_schedule(cli, write_config, small_config, tmp_path):
     path = write_config(tmp_path / "ok.yaml", small_config(faults=[]))
     proc = cli("validate", path)

@@ -694,7 +694,9 @@ def test_fuzz_mutated_configs_exit_0_or_2_never_a_traceback(data: Any) -> None:
         cfg = world.write("fuzz.yaml", text)
         tracemalloc.start()
         try:
-            checked = world.msgsim("validate", cfg, seconds=20)
+            # validate plans every run: a config at the limits (50,000 runs) takes about 4 s,
+            # and tracemalloc makes that about 20 s; a hang is work that does not end
+            checked = world.msgsim("validate", cfg, seconds=60)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

@@ -114,13 +114,12 @@ def plan(
         raise ConfigError(f"invalid config (1 problem): {text}")
     for cell in all_cells:
         data = cell.config.model_dump(mode="json")
+        nodes = cell.config.node_names()
         for r in range(cfg.replications):
             seed = replication_seed(cfg.seed, r)
-            schedule = tuple(materialise(cell.config, seed))
+            schedule = tuple(materialise(cell.config, seed, nodes))
             parts.append((schedule, cell.index, r))
             for s in cfg.strategy_names:
                 runs.append(RunSpec(cell.index, cell.params, s, r, seed, data, schedule))
     faults = schedule_table(parts)
     return runs, faults
-
-

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -61,15 +62,25 @@ class ConcreteFault:
         return self.at + self.duration
 
 
-def _nodes(cfg: ExperimentConfig, pattern: str) -> list[str]:
-    return [n for n in cfg.node_names() if fnmatch.fnmatchcase(n, pattern)]
+_FIELDS = [f.name for f in fields(ConcreteFault)]
+
+
+def _nodes(nodes: list[str], pattern: str) -> list[str]:
+    return list(_matching(tuple(nodes), (pattern,)))
+
+
+@lru_cache(maxsize=1024)
+def _matching(nodes: tuple[str, ...], patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The nodes any of ``patterns`` names, in order (remembered: every replication of a
+    cell asks the same)."""
+    return tuple(n for n in nodes if any(fnmatch.fnmatchcase(n, p) for p in patterns))
 
 
 def _cap(at: float, duration: float, horizon: float) -> float:
     return min(duration, max(0.0, horizon - at))
 
 
-def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dict[str, Any]]:
+def _expand(nodes: list[str], f: Any, src: str, horizon: float) -> list[dict[str, Any]]:
     """The concrete faults (as keyword dicts) of one configured, non-random fault."""
     if isinstance(f, CrashFault):
         occurrence = f.occurrence if f.on else None
@@ -83,15 +94,16 @@ def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dic
                 occurrence=occurrence,
                 source=src,
             )
-            for node in _nodes(cfg, f.node)
+            for node in _nodes(nodes, f.node)
         ]
     if isinstance(f, DiskLossFault):
         return [
-            dict(kind="disk-loss", target=node, at=f.at, source=src) for node in _nodes(cfg, f.node)
+            dict(kind="disk-loss", target=node, at=f.at, source=src)
+            for node in _nodes(nodes, f.node)
         ]
     lasting = dict(at=f.at, duration=_cap(f.at, f.duration, horizon), source=src)
     if isinstance(f, PauseFault):
-        return [dict(kind="pause", target=node, **lasting) for node in _nodes(cfg, f.node)]
+        return [dict(kind="pause", target=node, **lasting) for node in _nodes(nodes, f.node)]
     if isinstance(f, PartitionFault):
         target = "|".join(",".join(side) for side in f.sides)
         return [dict(kind="partition", target=target, **lasting)]
@@ -105,26 +117,32 @@ def _expand(cfg: ExperimentConfig, f: Any, src: str, horizon: float) -> list[dic
     return [dict(kind="delay", target=f.link, extra=f.extra, **lasting)]
 
 
-def materialise(cfg: ExperimentConfig, seed: int) -> list[ConcreteFault]:
-    """The concrete schedule for one (cell, replication)."""
+def materialise(
+    cfg: ExperimentConfig, seed: int, nodes: list[str] | None = None
+) -> list[ConcreteFault]:
+    """The concrete schedule for one (cell, replication). ``nodes``: the cell's node names,
+    when already known (a cell's replications share them, and building them takes the
+    strategies)."""
     horizon = cfg.duration + cfg.drain
+    if nodes is None:
+        nodes = cfg.node_names()
     out: list[dict[str, Any]] = []
     for i, f in enumerate(cfg.faults):
         if isinstance(f, RandomFault):
             rng = Streams(seed)(f"faults/random/{i}")
-            out.extend(_expand_random(cfg, f, i, rng, horizon))
+            out.extend(_expand_random(nodes, f, i, rng, horizon))
         else:
-            out.extend(_expand(cfg, f, f"faults.{i}", horizon))
+            out.extend(_expand(nodes, f, f"faults.{i}", horizon))
     return [ConcreteFault(fault=j, **row) for j, row in enumerate(out)]
 
 
 def _expand_random(
-    cfg: ExperimentConfig, f: RandomFault, index: int, rng: np.random.Generator, horizon: float
+    names: list[str], f: RandomFault, index: int, rng: np.random.Generator, horizon: float
 ) -> list[dict[str, Any]]:
     """Poisson arrivals at ``f.rate`` over [at, at+duration): a node and a kind chosen
     uniformly, an exponential length with ``mean_duration``."""
-    patterns = [f.nodes] if isinstance(f.nodes, str) else list(f.nodes)
-    nodes = [n for n in cfg.node_names() if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    patterns = (f.nodes,) if isinstance(f.nodes, str) else tuple(f.nodes)
+    nodes = _matching(tuple(names), patterns)
     end = min(f.at + f.duration, horizon)
     src = f"faults.{index}/random"
     out: list[dict[str, Any]] = []
@@ -186,7 +204,7 @@ def schedule_table(
     rows = []
     for schedule, cell, replication in parts:
         for f in schedule:
-            d = asdict(f)
+            d = {name: getattr(f, name) for name in _FIELDS}  # (asdict copies deeply: slow)
             extra = f.extra
             d["extra"] = None if extra is None else _dist_text(extra)
             rows.append({"cell": cell, "replication": replication, **d})
