@@ -650,7 +650,6 @@ def sweep(events: int, rounds: int = 1) -> list[dict[str, Any]]:
 
     def cli(round_: int, workers: int, folder: Path) -> None:
         config = folder / "sweep.yaml"
-        config.write_text(json.dumps(sweep_config(events)))  # JSON is YAML
         results = folder / f"r{round_}w{workers}"
         command = [sys.executable, "-m", "sim", "run", str(config), "--workers", str(workers)]
         command += ["--no-charts", "--no-progress", "--out", str(results)]
@@ -666,6 +665,7 @@ def sweep(events: int, rounds: int = 1) -> list[dict[str, Any]]:
         )
 
     with tempfile.TemporaryDirectory(prefix="msgsim-bench-") as tmp:
+        (Path(tmp) / "sweep.yaml").write_text(json.dumps(sweep_config(events)))  # JSON is YAML
         for round_ in range(1, rounds + 1):
             api("1 worker(s)", round_, 1, workers=1)
             api(f"2 worker(s), {'cold' if round_ == 1 else 'warm'}", round_, 2, workers=2)

@@ -211,8 +211,7 @@ def _uses_workers(cfg: Any, args: argparse.Namespace) -> bool:
     one worker, no Dask (runs a resumed experiment finished already are counted too: at
     worst the server is started for nothing)."""
     workers = args.workers or default_workers()
-    runs = limits.sweep_cells(cfg.sweep_paths()) * len(cfg.strategies) * cfg.replications
-    return workers > 1 and runs > 1 and not args.dask
+    return workers > 1 and limits.run_count(cfg) > 1 and not args.dask
 
 
 def _check(summary: Any) -> int:

@@ -241,7 +241,7 @@ def experiment_size(cfg: Any, cell_configs: list[Any]) -> Size:
     sizes = [measure(c) for c in cell_configs]
     size = max(sizes, key=lambda z: (z.events, z.wakeups))
     size.cells = len(cell_configs)
-    size.runs = size.cells * len(cfg.strategies) * cfg.replications
+    size.runs = run_count(cfg, size.cells)
     size.kept = kept_events(cfg, cell_configs)
     return size
 
@@ -381,6 +381,14 @@ def expected_faults(cfg: Any, horizon: float) -> tuple[float, str]:
     return total, key
 
 
+def run_count(cfg: Any, cells: int | None = None) -> int:
+    """The runs of ``cfg``: cells x strategies x replications (``cells``: counted from its
+    sweep unless given)."""
+    if cells is None:
+        cells = sweep_cells(cfg.sweep_paths())
+    return cells * len(cfg.strategies) * cfg.replications
+
+
 def measure(cfg: Any) -> Size:
     """The expected size of ``cfg`` (an ``ExperimentConfig``), and every limit it breaks."""
     w, t = cfg.workload, cfg.topology
@@ -392,7 +400,7 @@ def measure(cfg: Any) -> Size:
         "partitions": t.partitions,
     }
     cells = sweep_cells(cfg.sweep_paths())
-    runs = cells * len(cfg.strategies) * cfg.replications
+    runs = run_count(cfg, cells)
     size = Size(horizon, expected_events(cfg), [], nodes, 0, 0.0, cells, runs, cfg.trace)
     size.kept = 0.0 if cfg.trace == "summary" else product(size.events, runs)
     size.problems = _role_problems(cfg, size) + _experiment_problems(cfg, size)

@@ -114,7 +114,7 @@ def plan(
         raise ConfigError(f"invalid config (1 problem): {text}")
     for cell in all_cells:
         data = cell.config.model_dump(mode="json")
-        nodes = cell.config.node_names()
+        nodes = tuple(cell.config.node_names())
         for r in range(cfg.replications):
             seed = replication_seed(cfg.seed, r)
             schedule = tuple(materialise(cell.config, seed, nodes))

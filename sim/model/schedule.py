@@ -65,10 +65,6 @@ class ConcreteFault:
 _FIELDS = [f.name for f in fields(ConcreteFault)]
 
 
-def _nodes(nodes: list[str], pattern: str) -> list[str]:
-    return list(_matching(tuple(nodes), (pattern,)))
-
-
 @lru_cache(maxsize=1024)
 def _matching(nodes: tuple[str, ...], patterns: tuple[str, ...]) -> tuple[str, ...]:
     """The nodes any of ``patterns`` names, in order (remembered: every replication of a
@@ -80,7 +76,7 @@ def _cap(at: float, duration: float, horizon: float) -> float:
     return min(duration, max(0.0, horizon - at))
 
 
-def _expand(nodes: list[str], f: Any, src: str, horizon: float) -> list[dict[str, Any]]:
+def _expand(nodes: tuple[str, ...], f: Any, src: str, horizon: float) -> list[dict[str, Any]]:
     """The concrete faults (as keyword dicts) of one configured, non-random fault."""
     if isinstance(f, CrashFault):
         occurrence = f.occurrence if f.on else None
@@ -94,16 +90,16 @@ def _expand(nodes: list[str], f: Any, src: str, horizon: float) -> list[dict[str
                 occurrence=occurrence,
                 source=src,
             )
-            for node in _nodes(nodes, f.node)
+            for node in _matching(nodes, (f.node,))
         ]
     if isinstance(f, DiskLossFault):
         return [
             dict(kind="disk-loss", target=node, at=f.at, source=src)
-            for node in _nodes(nodes, f.node)
+            for node in _matching(nodes, (f.node,))
         ]
     lasting = dict(at=f.at, duration=_cap(f.at, f.duration, horizon), source=src)
     if isinstance(f, PauseFault):
-        return [dict(kind="pause", target=node, **lasting) for node in _nodes(nodes, f.node)]
+        return [dict(kind="pause", target=node, **lasting) for node in _matching(nodes, (f.node,))]
     if isinstance(f, PartitionFault):
         target = "|".join(",".join(side) for side in f.sides)
         return [dict(kind="partition", target=target, **lasting)]
@@ -118,14 +114,14 @@ def _expand(nodes: list[str], f: Any, src: str, horizon: float) -> list[dict[str
 
 
 def materialise(
-    cfg: ExperimentConfig, seed: int, nodes: list[str] | None = None
+    cfg: ExperimentConfig, seed: int, nodes: tuple[str, ...] | None = None
 ) -> list[ConcreteFault]:
     """The concrete schedule for one (cell, replication). ``nodes``: the cell's node names,
     when already known (a cell's replications share them, and building them takes the
     strategies)."""
     horizon = cfg.duration + cfg.drain
     if nodes is None:
-        nodes = cfg.node_names()
+        nodes = tuple(cfg.node_names())
     out: list[dict[str, Any]] = []
     for i, f in enumerate(cfg.faults):
         if isinstance(f, RandomFault):
@@ -137,12 +133,12 @@ def materialise(
 
 
 def _expand_random(
-    names: list[str], f: RandomFault, index: int, rng: np.random.Generator, horizon: float
+    names: tuple[str, ...], f: RandomFault, index: int, rng: np.random.Generator, horizon: float
 ) -> list[dict[str, Any]]:
     """Poisson arrivals at ``f.rate`` over [at, at+duration): a node and a kind chosen
     uniformly, an exponential length with ``mean_duration``."""
     patterns = (f.nodes,) if isinstance(f.nodes, str) else tuple(f.nodes)
-    nodes = _matching(tuple(names), patterns)
+    nodes = _matching(names, patterns)
     end = min(f.at + f.duration, horizon)
     src = f"faults.{index}/random"
     out: list[dict[str, Any]] = []
