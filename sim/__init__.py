@@ -19,7 +19,11 @@ Layers, each importing only those below it (enforced by ``tests/test_architectur
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError, ConfigWarning, ExperimentConfig, load_config
+from . import compiled
+
+compiled.install()  # before any compiled module is imported (sim/compiled.py)
+
+from .config import ConfigError, ConfigWarning, ExperimentConfig, load_config  # noqa: E402
 
 if TYPE_CHECKING:
     from .api import run

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import simpy
@@ -382,9 +383,9 @@ class Idempotent(Retrying):
     def _send_batch(
         self, broker: str, batch: Batch, slots: simpy.Resource, slot: Any
     ) -> Generator[Any, Any, None]:
-        def make(attempt: int) -> Produce:
-            return Produce(batch.records, attempt, self.pid, batch.epoch, batch.seq)
-
+        # (a bound partial, not a closure: a closure kept by a compiled generator's frame
+        # refers back to that frame, a reference cycle per batch; see tests/test_garbage.py)
+        make = partial(self._produce_request, batch)
         ok = yield from self.send_until_acked(broker, batch.records, make, batch)
         slots.release(slot)
         pending = self.inflight.get(batch.part, [])
@@ -399,6 +400,10 @@ class Idempotent(Retrying):
                 waiting.succeed(ok)
         if not ok and not self.fenced:  # a gap the broker will refuse: start a new epoch
             self.producer.spawn(self._bump())
+
+    def _produce_request(self, batch: Batch, attempt: int) -> Produce:
+        """The produce request of ``batch``'s attempt ``attempt``."""
+        return Produce(batch.records, attempt, self.pid, batch.epoch, batch.seq)
 
     def _resolve_earlier(self, batch: Batch, pending: list[Batch]) -> None:
         """The broker accepts a producer's sequences only in order, so an acknowledged batch

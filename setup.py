@@ -1,0 +1,77 @@
+"""The compiled build (see ``sim/compiled.py``): Cython compiles the run's hot modules from their
+own ``.py`` files. Everything else about the package is in ``pyproject.toml``.
+
+* ``MSGSIM_PURE=1`` at install time compiles nothing (a pure-Python install).
+* Without Cython or a C compiler the package installs as pure Python (each extension is
+  optional), and says so.
+* ``make build`` (``python setup.py build_ext --inplace``) compiles again what changed since.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("_msgsim_compiled", HERE / "sim" / "compiled.py")
+assert _spec is not None and _spec.loader is not None
+compiled = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compiled)
+
+
+SOURCES = {compiled.module_name(p, HERE / "sim"): p for p in compiled.sources(HERE / "sim")}
+"""Module name -> its ``.py`` file, for every module compiled."""
+
+
+def extensions() -> list[Extension]:
+    if os.environ.get(compiled.PURE) == "1":
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("msgsim: Cython is not installed: installing as pure Python", file=sys.stderr)
+        return []
+    modules = [
+        Extension(name, [path.relative_to(HERE).as_posix()], optional=True)  # no compiler: Python
+        for name, path in SOURCES.items()
+    ]
+    return cythonize(  # type: ignore[no-any-return]
+        modules,
+        language_level=3,
+        build_dir="build/cython",  # the generated C stays out of the package
+        nthreads=os.cpu_count() or 1,
+        quiet=True,
+        compiler_directives={
+            "binding": True,  # functions keep Python's introspection (signatures, __dict__)
+            "annotation_typing": False,  # annotations are documentation, as in Python
+            "embedsignature": True,
+        },
+    )
+
+
+class BuildExt(build_ext):
+    """Builds the extensions on every core, then records the sources of those it built."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not getattr(self, "parallel", None):
+            self.parallel = os.cpu_count() or 1
+
+    def run(self) -> None:
+        super().run()
+        into = Path("." if self.inplace else self.build_lib) / "sim" / "compiled.json"
+        built = [
+            SOURCES[ext.name]
+            for ext in self.extensions
+            if Path(self.get_ext_fullpath(ext.name)).exists()
+        ]
+        compiled.write_manifest(built, HERE / "sim", into)
+        print(f"msgsim: {len(built)} of {len(self.extensions)} modules compiled", file=sys.stderr)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
