@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -36,8 +37,13 @@ def extensions() -> list[Extension]:
     except ImportError:
         print("msgsim: Cython is not installed: installing as pure Python", file=sys.stderr)
         return []
+    # A C double operation rounds as Python's float does only if the compiler fuses none of
+    # them (an FMA rounds once): the same results on any machine and with any CFLAGS.
+    flags = [] if sys.platform == "win32" else ["-ffp-contract=off"]
     modules = [
-        Extension(name, [path.relative_to(HERE).as_posix()], optional=True)  # no compiler: Python
+        Extension(  # optional: with no compiler, that module stays Python
+            name, [path.relative_to(HERE).as_posix()], optional=True, extra_compile_args=flags
+        )
         for name, path in SOURCES.items()
     ]
     return cythonize(  # type: ignore[no-any-return]
@@ -61,6 +67,14 @@ class BuildExt(build_ext):
         super().finalize_options()
         if not getattr(self, "parallel", None):
             self.parallel = os.cpu_count() or 1
+
+    def copy_file(self, infile: str, outfile: str, *args: Any, **kwargs: Any) -> tuple[str, bool]:
+        """Into place through a temporary name and a rename: a process running the old
+        extension keeps its file (overwriting a loaded shared object can crash it)."""
+        partial = f"{outfile}.tmp"
+        _, copied = super().copy_file(infile, partial, *args, **kwargs)
+        os.replace(partial, outfile)
+        return outfile, copied
 
     def run(self) -> None:
         super().run()

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib
 import io
 import json
 import os
@@ -351,7 +352,15 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "simpy": simpy.__version__,
         "numpy": np.__version__,
+        "msgsim_build": msgsim_build(),
     }
+
+
+def msgsim_build() -> str:
+    """``compiled`` (the run's modules compiled by Cython: sim/compiled.py), or ``pure``
+    (``MSGSIM_PURE=1``, or no compiler at install)."""
+    importlib.import_module("sim.experiment.run")
+    return sim.compiled.build()
 
 
 def measure(events: int, repeat: int, seed: int = SEED) -> dict[str, Any]:
@@ -384,8 +393,9 @@ def measure(events: int, repeat: int, seed: int = SEED) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     lines = [
+        f"msgsim build: {report['machine']['msgsim_build']} (MSGSIM_PURE=1 runs it as pure Python)",
         f"{'pipeline':<30} {'events':>7} {'processed':>9} {'dups':>5} {'best s':>8} "
-        f"{'of it GC':>8} {'events/s':>9} {'latency ms':>10} {'ratio':>6}"
+        f"{'of it GC':>8} {'events/s':>9} {'latency ms':>10} {'ratio':>6}",
     ]
     for r in report["results"]:
         lines.append(
@@ -410,6 +420,8 @@ def profile(events: int, trace: str = "summary", top: int = 15) -> str:
     prof = cProfile.Profile()
     prof.runcall(execute_spec, spec)
     buf = io.StringIO()
+    if msgsim_build() != "pure":
+        buf.write("(compiled functions are invisible to cProfile: MSGSIM_PURE=1 profiles them)\n")
     pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(top)
     return buf.getvalue()
 

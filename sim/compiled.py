@@ -40,8 +40,7 @@ PACKAGES = ("core", "history", "model", "check")
 
 EXCLUDED = frozenset({"core/distributions.py"})
 """Left as Python: pydantic models, whose methods must stay plain functions for pydantic to
-tell them from fields (a run draws through :class:`~sim.core.distributions.BlockDraws`, whose
-cost is numpy's)."""
+tell them from fields (what a run calls to draw is in ``core/draws.py``, compiled)."""
 
 MANIFEST = ROOT / "compiled.json"
 """Module name -> SHA-256 of the source it was compiled from (written by ``setup.py``)."""

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validato
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from .draws import scaled_exponential
+
 NonNegFloat = Annotated[float, Field(ge=0)]
 
 
@@ -32,31 +34,6 @@ class _Dist(BaseModel):
     @property
     def mean_value(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-class BlockDraws:
-    """Draws from ``draw(size)`` a block at a time: the same sequence as one draw per call
-    of a fresh generator, at a fraction of the per-call cost."""
-
-    __slots__ = ("_draw", "_block", "_i")
-
-    def __init__(
-        self, rng: np.random.Generator, draw: Callable[..., np.ndarray], size: int = 512
-    ) -> None:
-        self._draw = partial(draw, size=size)
-        self._block: list[float] = []
-        self._i = 0
-
-    def draw(self) -> float:
-        """The next value (hold the bound method: calling the object itself is slower)."""
-        if self._i >= len(self._block):
-            self._block = self._draw().tolist()
-            self._i = 0
-        x = self._block[self._i]
-        self._i += 1
-        return x
-
-    __call__ = draw
 
 
 class Constant(_Dist):
@@ -104,9 +81,7 @@ class Exponential(_Dist):
     def sampler(self, rng: np.random.Generator) -> Callable[[], float]:
         if self.mean <= 0:
             return lambda: 0.0
-        block = BlockDraws(rng, rng.standard_exponential).draw
-        mean = self.mean
-        return lambda: mean * block()
+        return scaled_exponential(rng, self.mean)
 
     @property
     def mean_value(self) -> float:

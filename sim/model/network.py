@@ -27,7 +27,8 @@ from simpy.core import NORMAL
 
 from ..config.links import LinkPattern
 from ..config.models import Network as NetworkConfig
-from ..core.distributions import BlockDraws, Constant
+from ..core.distributions import Constant
+from ..core.draws import BlockDraws
 from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
