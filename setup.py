@@ -56,6 +56,7 @@ def extensions() -> list[Extension]:
             "binding": True,  # functions keep Python's introspection (signatures, __dict__)
             "annotation_typing": False,  # annotations are documentation, as in Python
             "embedsignature": True,
+            "warn.unreachable": False,  # `return` then `yield`: a generator that yields nothing
         },
     )
 
