@@ -79,6 +79,8 @@ class BuildExt(build_ext):
 
     def run(self) -> None:
         super().run()
+        if not self.extensions:  # a pure-Python install: what was compiled before stands
+            return
         into = Path("." if self.inplace else self.build_lib) / "sim" / "compiled.json"
         built = [
             SOURCES[ext.name]

@@ -139,9 +139,10 @@ def install(root: Path = ROOT, manifest: Path = MANIFEST) -> None:
     sys.meta_path.insert(0, SourceFinder(chosen, root))
     if stale:
         warnings.warn(
-            f"{len(stale)} compiled module(s) of msgsim are older than their source "
-            f"({', '.join(stale[:3])}{', ...' if len(stale) > 3 else ''}): they run as pure "
-            "Python, the same results more slowly, until `make build` compiles them again",
+            f"{len(stale)} module(s) of msgsim changed since they were compiled "
+            f"({', '.join(stale[:3])}{', ...' if len(stale) > 3 else ''}): they run from "
+            "their source, with the same results more slowly, until `make build` compiles "
+            "them again",
             RuntimeWarning,
             stacklevel=3,
         )
