@@ -79,6 +79,46 @@ def test_crash_after_process_before_commit_duplicates_under_at_least_once(run) -
     assert rows["at-most-once"]["duplicates"] == 0
 
 
+@pytest.mark.parametrize(
+    ("node", "step", "strategy"),
+    [
+        # reached inside one of the node's tasks: the crash raises out of the step
+        ("consumer-1", "after-process-before-commit", "at-least-once"),
+        # reached in a callback: the crash returns
+        ("producer-0", "after-send-before-ack", "exactly-once"),
+    ],
+)
+def test_every_crash_armed_on_a_step_counts_every_arrival(run, monkeypatch, node, step, strategy):
+    """Two crashes armed on one step fire on its 5th and 12th arrivals (counted while the node
+    is up), whether the first one's crash raises out of the step or not."""
+    from sim.model.faults import FaultInjector
+
+    arrivals: list[int] = []
+    crashed_at: list[int] = []
+    reached = FaultInjector.reached
+
+    def counted(self: FaultInjector, node_name: str, at: str) -> None:
+        target = self.nodes[node_name]
+        if node_name == node and at == step and target.state == "up":
+            arrivals.append(len(arrivals) + 1)
+            incarnation = target.incarnation
+            try:
+                reached(self, node_name, at)
+            finally:
+                if target.incarnation != incarnation:
+                    crashed_at.append(arrivals[-1])
+        else:
+            reached(self, node_name, at)
+
+    monkeypatch.setattr(FaultInjector, "reached", counted)
+    crash = {"kind": "crash", "node": node, "on": step, "restart_after": 0.5}
+    rows, _ = run(
+        [crash | {"occurrence": 5}, crash | {"occurrence": 12}], strategies=[strategy]
+    )
+    assert len(arrivals) > 12
+    assert crashed_at == [5, 12]
+
+
 def test_consumer_crash_redelivers_since_last_auto_commit(run) -> None:
     rows, _ = run(
         [{"kind": "crash", "node": "consumer-*", "at": 10, "restart_after": 2}],

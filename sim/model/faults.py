@@ -143,10 +143,12 @@ class FaultInjector:
         node = self.nodes[node_name]
         if node.state != "up":
             return
-        for entry in armed:
-            f, seen = entry
-            entry[1] = seen + 1
-            if entry[1] == f.occurrence:
-                self.record(Op.STEP, node_name, num=f.fault, detail=step)
-                self.record(Op.FAULT_START, node_name, num=f.fault, detail="crash")
-                self._crash(f)
+        due = []
+        for entry in armed:  # every armed crash counts this arrival, whichever fires
+            entry[1] += 1
+            if entry[1] == entry[0].occurrence:
+                due.append(entry[0])
+        for f in due:  # (the node crashes once: inside one of its processes, the first raises)
+            self.record(Op.STEP, node_name, num=f.fault, detail=step)
+            self.record(Op.FAULT_START, node_name, num=f.fault, detail="crash")
+            self._crash(f)
