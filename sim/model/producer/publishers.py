@@ -26,7 +26,7 @@ from typing import Any
 import simpy
 
 from ...config.models import Producer as ProducerConfig
-from ..clock import Call, Timer, call_later
+from ..clock import Call, Timer, call_later, call_soon
 from ..host import ProducerHost
 from ..messages import InitProducerId, Produce, ProduceAck, Record
 from ..node import Handover
@@ -76,18 +76,6 @@ class Retrying(Publisher):
         broker = self.producer.topology.leader_of(rec.partition)
         records = (rec,)
         Sending(self, broker, records, lambda n: Produce(records, n), None, done).start()
-
-    def send_until_acked(
-        self,
-        broker: str,
-        records: tuple[Record, ...],
-        make: Callable[[int], Produce],
-        batch: Batch | None = None,
-    ) -> Generator[Any, Any, bool]:
-        """Send until acknowledged, in a process: True when it was, False when it failed."""
-        outcome = Handover(self.producer.env)
-        Sending(self, broker, records, make, batch, outcome.give).start()
-        return bool((yield from outcome.wait()))
 
     def sequence_refused(
         self, error: str, request: Produce, batch: Batch, eids: tuple[str, ...]
@@ -318,8 +306,7 @@ class Idempotent(Retrying):
     def _reset(self) -> None:
         self.next_seq: dict[int, int] = {}
         self.queues: dict[int, list[Record]] = {}
-        self.senders: dict[int, simpy.Process] = {}
-        self.wake: dict[int, simpy.Event] = {}
+        self.lanes: dict[int, Lane] = {}
         self.inflight: dict[int, list[Batch]] = {}
         """Unacknowledged batches per partition, in sequence order."""
         self.record_acked: dict[str, simpy.Event] = {}
@@ -346,48 +333,19 @@ class Idempotent(Retrying):
     def hand_off(self, rec: Record) -> None:
         part = rec.partition
         self.queues.setdefault(part, []).append(rec)
-        if part not in self.senders:
-            self.senders[part] = self.producer.spawn(self._sender(part))
-        wake = self.wake.pop(part, None)
-        if wake is not None:
-            wake.succeed()
+        lane = self.lanes.get(part)
+        if lane is None:
+            self.lanes[part] = Lane(self, part)
+        elif lane.idle:
+            lane.wake()
 
     def until_acked(self, rec: Record) -> Generator[Any, Any, bool]:
         acked = self.record_acked[rec.eid] = self.producer.env.event()
         self.hand_off(rec)
         return bool((yield acked))
 
-    def _sender(self, part: int) -> Generator[Any, Any, None]:
-        """Batches what queued for ``part`` while its requests were in flight, in order."""
-        p = self.producer
-        assert self.ready is not None
-        yield self.ready
-        broker = p.topology.leader_of(part)
-        slots = simpy.Resource(p.env, capacity=self.cfg.max_in_flight)
-        while True:
-            while not self.queues.get(part):
-                self.wake[part] = p.env.event()
-                yield self.wake[part]
-            slot = slots.request()
-            yield slot  # at most max_in_flight requests outstanding per partition
-            yield from p.unpaused()
-            queue = self.queues[part]
-            records = tuple(queue[: self.cfg.max_batch])
-            del queue[: len(records)]
-            seq = self.next_seq.get(part, 0)
-            self.next_seq[part] = seq + 1
-            batch = Batch(records, part, seq, self.epoch, p.env.event())
-            self.inflight.setdefault(part, []).append(batch)
-            p.spawn(self._send_batch(broker, batch, slots, slot))
-
-    def _send_batch(
-        self, broker: str, batch: Batch, slots: simpy.Resource, slot: Any
-    ) -> Generator[Any, Any, None]:
-        # (a bound partial, not a closure: a closure kept by a compiled generator's frame
-        # refers back to that frame, a reference cycle per batch; see tests/test_garbage.py)
-        make = partial(self._produce_request, batch)
-        ok = yield from self.send_until_acked(broker, batch.records, make, batch)
-        slots.release(slot)
+    def batch_done(self, batch: Batch, ok: bool) -> None:
+        """``batch`` was acknowledged (``ok``) or failed."""
         pending = self.inflight.get(batch.part, [])
         if batch in pending:
             pending.remove(batch)
@@ -455,6 +413,118 @@ class Idempotent(Retrying):
             self.next_seq[part] = len(batches)
         self.bumping = None
         done.succeed()
+
+
+class Lane:
+    """One partition's sender of an idempotent publisher: it sends what queued for the
+    partition while its requests were in flight as one batch, in order, with at most
+    ``max_in_flight`` requests outstanding (the slots).
+
+    It runs on kernel callbacks instead of a process and a ``simpy.Resource``, each at exactly
+    the place in the kernel's order where the process's step was (so a run gives the same
+    results): it starts where a spawned process starts (:func:`call_soon`), once the producer
+    has its id; it is woken where a succeeded event wakes a process; a slot is granted where
+    the resource's grant is processed (at once when one is free, else where the release
+    event that frees one is processed); each batch's sending starts where its spawned process
+    started. A crash ends it: every callback of an older incarnation does nothing."""
+
+    __slots__ = ("publisher", "producer", "part", "incarnation", "broker", "free", "idle", "queued")
+
+    def __init__(self, publisher: Idempotent, part: int) -> None:
+        self.publisher = publisher
+        self.producer = publisher.producer
+        self.part = part
+        self.incarnation = self.producer.incarnation
+        self.broker = ""
+        self.free = 0
+        """Slots free: ``max_in_flight`` less the requests outstanding."""
+        self.idle = False
+        """It waits for records to send (:meth:`wake` it)."""
+        self.queued = False
+        """It waits for a free slot."""
+        call_soon(self.producer.env, self._started)
+
+    def _alive(self) -> bool:
+        return self.producer.incarnation == self.incarnation
+
+    def _started(self, _call: Call) -> None:
+        if not self._alive():
+            return
+        ready = self.publisher.ready
+        assert ready is not None
+        if ready.callbacks is not None:  # not processed yet: wait for it (as `yield ready`)
+            ready.callbacks.append(self._ready)
+        else:
+            self._ready(ready)
+
+    def _ready(self, _event: Any) -> None:
+        if not self._alive():
+            return
+        self.broker = self.producer.topology.leader_of(self.part)
+        self.free = self.publisher.cfg.max_in_flight
+        self._next()
+
+    def wake(self) -> None:
+        """Records queued while it was idle."""
+        self.idle = False
+        call_later(self.producer.env, 0, self._woken)
+
+    def _woken(self, _call: Call) -> None:
+        if self._alive():
+            self._next()
+
+    def _next(self) -> None:
+        """Wait for records, then for a slot."""
+        if not self.publisher.queues.get(self.part):
+            self.idle = True
+        elif self.free > 0:
+            self.free -= 1
+            call_later(self.producer.env, 0, self._granted)
+        else:
+            self.queued = True
+
+    def _granted(self, _call: Call | None) -> None:
+        if not self._alive():
+            return
+        p = self.producer
+        if p.state == "paused":  # go on once the pause is over
+            p.when_resumed(self._resumed)
+            return
+        pub = self.publisher
+        part = self.part
+        queue = pub.queues[part]
+        records = tuple(queue[: pub.cfg.max_batch])
+        del queue[: len(records)]
+        seq = pub.next_seq.get(part, 0)
+        pub.next_seq[part] = seq + 1
+        batch = Batch(records, part, seq, pub.epoch, p.env.event())
+        pub.inflight.setdefault(part, []).append(batch)
+        call_soon(p.env, self._send, batch)
+        self._next()
+
+    def _resumed(self) -> None:
+        self._granted(None)
+
+    def _send(self, call: Call) -> None:
+        if not self._alive():
+            return
+        batch: Batch = call.arg
+        pub = self.publisher
+        make = partial(pub._produce_request, batch)
+        Sending(pub, self.broker, batch.records, make, batch, partial(self._sent, batch)).start()
+
+    def _sent(self, batch: Batch, ok: bool) -> None:
+        """Its sending ended: free its slot, then conclude."""
+        self.free += 1
+        call_later(self.producer.env, 0, self._released)
+        self.publisher.batch_done(batch, ok)
+
+    def _released(self, _call: Call) -> None:
+        """A slot freed: grant it to the wait for one, if the wait is still on."""
+        if self.queued and self.free > 0 and self._alive():
+            self.queued = False
+            self.free -= 1
+            call_later(self.producer.env, 0, self._granted)
 
 
 PUBLISHERS: dict[str, type[Publisher]] = {
