@@ -112,9 +112,7 @@ def test_every_crash_armed_on_a_step_counts_every_arrival(run, monkeypatch, node
 
     monkeypatch.setattr(FaultInjector, "reached", counted)
     crash = {"kind": "crash", "node": node, "on": step, "restart_after": 0.5}
-    rows, _ = run(
-        [crash | {"occurrence": 5}, crash | {"occurrence": 12}], strategies=[strategy]
-    )
+    run([crash | {"occurrence": 5}, crash | {"occurrence": 12}], strategies=[strategy])
     assert len(arrivals) > 12
     assert crashed_at == [5, 12]
 
