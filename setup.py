@@ -10,6 +10,7 @@ own ``.py`` files. Everything else about the package is in ``pyproject.toml``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -29,6 +30,20 @@ SOURCES = {compiled.module_name(p, HERE / "sim"): p for p in compiled.sources(HE
 """Module name -> its ``.py`` file, for every module compiled."""
 
 
+def _translate_changed_again(build_dir: Path) -> None:
+    """Drop the generated C of every module whose source or ``.pxd`` changed since it was
+    compiled (by the in-place build's record), so Cython translates it again: Cython compares
+    the times of the files a module still depends on, and would miss a removed ``.pxd``."""
+    try:
+        recorded = json.loads(compiled.MANIFEST.read_text())
+    except (OSError, ValueError):
+        return
+    for name, path in SOURCES.items():
+        if recorded.get(name) != compiled.digest(path):
+            generated = build_dir / path.relative_to(HERE).with_suffix(".c")
+            generated.unlink(missing_ok=True)
+
+
 def extensions() -> list[Extension]:
     if os.environ.get(compiled.PURE) == "1":
         return []
@@ -46,6 +61,7 @@ def extensions() -> list[Extension]:
         )
         for name, path in SOURCES.items()
     ]
+    _translate_changed_again(HERE / "build" / "cython")
     return cythonize(  # type: ignore[no-any-return]
         modules,
         language_level=3,

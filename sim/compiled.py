@@ -26,6 +26,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -68,7 +69,32 @@ def module_name(path: Path, root: Path = ROOT) -> str:
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of what the module is compiled from: its ``.py`` and, if it has one, the
+    ``.pxd`` beside it (which makes some of its classes extension types)."""
+    h = hashlib.sha256(path.read_bytes())
+    pxd = path.with_suffix(".pxd")
+    if pxd.exists():
+        h.update(b"\0pxd\0" + pxd.read_bytes())
+    return h.hexdigest()
+
+
+_CIMPORT = re.compile(r"^\s*from\s+(\.+)([\w.]*)\s+cimport\b", re.MULTILINE)
+
+
+def cimported(path: Path) -> list[Path]:
+    """The sources whose ``.pxd`` the ``.pxd`` of ``path`` cimports (relative cimports, the
+    only ones the package uses): an extension built against their types can run only beside
+    their own extensions."""
+    pxd = path.with_suffix(".pxd")
+    if not pxd.exists():
+        return []
+    found = []
+    for dots, dotted in _CIMPORT.findall(pxd.read_text()):
+        base = path.parent
+        for _ in range(len(dots) - 1):
+            base = base.parent
+        found.append(base.joinpath(*dotted.split(".")).with_suffix(".py"))
+    return found
 
 
 def write_manifest(built: Sequence[Path], root: Path, into: Path) -> None:
@@ -111,22 +137,34 @@ def from_source(
 ) -> tuple[dict[str, Path], list[str]]:
     """The modules of the package at ``root`` to load from their ``.py`` (name -> file): all
     that have an extension when ``pure``, else those whose source is not the one ``manifest``
-    says they were compiled from. The second list names the latter (stale extensions)."""
+    says they were compiled from, and those whose ``.pxd`` cimports one of them (built against
+    an extension type that will be a Python class). The second list names them (stale
+    extensions)."""
     try:
         recorded = json.loads(manifest.read_text()) if manifest.exists() else {}
     except (OSError, ValueError):
         recorded = {}
     chosen: dict[str, Path] = {}
     stale: list[str] = []
-    for path in sources(root):
-        if _extension(path) is None:
-            continue
+    compiled = [path for path in sources(root) if _extension(path) is not None]
+    for path in compiled:
         name = module_name(path, root)
         if pure:
             chosen[name] = path
         elif recorded.get(name) != digest(path):
             chosen[name] = path
             stale.append(name)
+    changed = True
+    while changed:  # an extension that cimports a module run from source runs from source
+        changed = False
+        for path in compiled:
+            name = module_name(path, root)
+            if name not in chosen and any(
+                module_name(dep, root) in chosen for dep in cimported(path)
+            ):
+                chosen[name] = path
+                stale.append(name)
+                changed = True
     return chosen, stale
 
 

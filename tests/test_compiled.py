@@ -166,3 +166,132 @@ def test_the_manifest_is_written_whole(tmp_path: Path) -> None:
     compiled.write_manifest([source], root, into)
     assert json.loads(into.read_text()) == {"manifest_pkg.model.hot": compiled.digest(source)}
     assert [p.name for p in into.parent.iterdir()] == ["compiled.json"]  # no temporary left
+
+
+def test_an_extension_built_against_a_module_run_from_source_runs_from_source(
+    tmp_path: Path,
+) -> None:
+    """``hot.pxd`` cimports ``base.pxd``: when ``base`` runs from its source (its class is a
+    Python class), ``hot``'s extension, built against base's extension type, cannot load."""
+    root, hot = _fake_package(tmp_path, "cimport_pkg")
+    base = root / "model" / "base.py"
+    base.write_text("class Base:\n    pass\n")
+    (root / "model" / "base.pxd").write_text("cdef class Base:\n    pass\n")
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (root / "model" / f"base{suffix}").write_bytes(b"not a shared object")
+    pxd = "from .base cimport Base\n\ncdef class Hot(Base):\n    pass\n"
+    hot.with_suffix(".pxd").write_text(pxd)
+    assert compiled.cimported(hot) == [base]
+    fresh = {
+        "cimport_pkg.model.hot": compiled.digest(hot),
+        "cimport_pkg.model.base": compiled.digest(base),
+    }
+    assert compiled.from_source(False, root, _manifest(tmp_path, fresh)) == ({}, [])
+    old_base = fresh | {"cimport_pkg.model.base": hashlib.sha256(b"old").hexdigest()}
+    chosen, stale = compiled.from_source(False, root, _manifest(tmp_path, old_base))
+    assert set(chosen) == set(stale) == {"cimport_pkg.model.base", "cimport_pkg.model.hot"}
+
+
+def test_a_changed_pxd_makes_its_extension_stale(tmp_path: Path) -> None:
+    root, source = _fake_package(tmp_path, "pxd_pkg")
+    before = compiled.digest(source)
+    source.with_suffix(".pxd").write_text("cdef class Hot:\n    cdef public object a\n")
+    assert compiled.digest(source) != before
+    manifest = _manifest(tmp_path, {"pxd_pkg.model.hot": before})
+    assert compiled.from_source(False, root, manifest)[1] == ["pxd_pkg.model.hot"]
+
+
+# Extension types: a class a .pxd declares (``cdef class``) keeps its attributes in a C struct
+# and has no instance dict unless it declares one, so an attribute its .py sets but its .pxd
+# does not declare would fail only in the compiled build, and only when that line runs.
+
+
+def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
+    """(source, class) -> (attributes its .pxd declares, whether it keeps an instance dict)."""
+    out: dict[tuple[Path, str], tuple[set[str], bool]] = {}
+    for source in compiled.sources():
+        pxd = source.with_suffix(".pxd")
+        if not pxd.exists():
+            continue
+        current = None
+        for line in pxd.read_text().splitlines():
+            words = line.split()
+            if line.startswith("cdef class "):
+                current = line[len("cdef class ") :].split("(")[0].split(":")[0].strip()
+                out[(source, current)] = (set(), False)
+            elif current is not None and words[:1] == ["cdef"]:
+                attrs, has_dict = out[(source, current)]
+                if words[1:3] == ["dict", "__dict__"]:
+                    out[(source, current)] = (attrs, True)
+                else:
+                    names = line.split("object", 1)[1]
+                    attrs.update(n.strip() for n in names.split(","))
+    return out
+
+
+def _assigned(source: Path, name: str) -> tuple[set[str], set[str]]:
+    """The attributes the methods of class ``name`` assign on ``self``, and the names its body
+    assigns at class level."""
+    import ast
+
+    tree = ast.parse(source.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    on_self: set[str] = set()
+    for node in ast.walk(cls):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            for t in ast.walk(target):
+                if (
+                    isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                ):
+                    on_self.add(t.attr)
+    in_body = {
+        t.id
+        for n in cls.body
+        if isinstance(n, (ast.Assign, ast.AnnAssign))
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        if isinstance(t, ast.Name) and (isinstance(n, ast.Assign) or n.value is not None)
+    }
+    return on_self, in_body
+
+
+def test_every_attribute_an_extension_type_sets_is_declared() -> None:
+    declared = _declared()
+    assert len(declared) >= 20  # the .pxd files are found and read
+    for (source, name), (attrs, has_dict) in declared.items():
+        on_self, in_body = _assigned(source, name)
+        if not has_dict:
+            assert on_self <= attrs, (source.name, name, sorted(on_self - attrs))
+        # a class attribute of the same name would hide the struct's field
+        assert not (in_body & attrs), (source.name, name, sorted(in_body & attrs))
+    # nor may a subclass's (a node's: Broker of Node) hide one of its base's fields
+    import ast
+
+    fields = {name: attrs for (_, name), (attrs, _) in declared.items()}
+    subclasses = 0
+    for source in compiled.sources():
+        for cls in ast.parse(source.read_text()).body:
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            for base in cls.bases:
+                if isinstance(base, ast.Name) and base.id in fields:
+                    subclasses += 1
+                    _, in_body = _assigned(source, cls.name)
+                    hidden = in_body & fields[base.id]
+                    assert not hidden, (source.name, cls.name, sorted(hidden))
+    assert subclasses >= 5
+
+
+def test_the_declared_classes_are_extension_types_in_the_compiled_build() -> None:
+    if _build_in_this_process() != "compiled":
+        pytest.skip("the pure build")
+    heap_type = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement at run time
+    for (source, name), _ in _declared().items():
+        cls = getattr(importlib.import_module(compiled.module_name(source)), name)
+        assert not cls.__flags__ & heap_type, f"{name} of {source.name} is a Python class"

@@ -8,7 +8,6 @@ position in the history and the operation itself (see ``sim/history/ops.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..history.ops import Op, Row
 
@@ -28,16 +27,23 @@ def on(*ops: Op) -> Callable[[Callable[..., None]], Callable[..., None]]:
 class Part:
     """Base class: collects the methods marked with :func:`on`."""
 
-    _marked: dict[Op, str] = {}
+    def handlers(self) -> dict[Op, Handler]:
+        """Each operation's handler: the method marked for it (a subclass's mark wins)."""
+        return {op: getattr(self, name) for op, name in marked(type(self)).items()}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        marked: dict[Op, str] = {}
+
+_MARKED: dict[type, dict[Op, str]] = {}
+
+
+def marked(cls: type) -> dict[Op, str]:
+    """Operation -> the name of the method of ``cls`` marked to handle it, worked out once a
+    class (here, not in ``__init_subclass__``: a compiled part is an extension type, which
+    neither runs that hook nor takes attributes of its own)."""
+    found = _MARKED.get(cls)
+    if found is None:
+        found = _MARKED[cls] = {}
         for klass in reversed(cls.__mro__):
             for name, value in vars(klass).items():
                 for op in getattr(value, "_ops", ()):
-                    marked[op] = name
-        cls._marked = marked
-
-    def handlers(self) -> dict[Op, Handler]:
-        return {op: getattr(self, name) for op, name in self._marked.items()}
+                    found[op] = name
+    return found

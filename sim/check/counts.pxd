@@ -1,0 +1,4 @@
+from .part cimport Part
+
+cdef class Tally(Part):
+    cdef public object sends, deduplicated, fenced, forced, doubt_since, blocked

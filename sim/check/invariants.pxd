@@ -1,0 +1,4 @@
+from .part cimport Part
+
+cdef class Invariants(Part):
+    cdef public object violations, holders, commits, pids

@@ -1,0 +1,2 @@
+cdef class Envelope:
+    cdef public object msgid, src, dst, payload, eids, custody, callbacks

@@ -1,0 +1,7 @@
+# Declares the hot classes of publishers.py as extension types for the compiled build.
+cdef class Sending:
+    cdef public object publisher, producer, broker, records, eids, make, batch, done, deadline
+    cdef public object attempt, incarnation, request, waiting, reply, timer, timeout, ended
+
+cdef class Lane:
+    cdef public object publisher, producer, part, incarnation, broker, free, idle, queued

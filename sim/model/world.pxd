@@ -1,0 +1,2 @@
+cdef class Feed:
+    cdef public object env, producer, arrivals, pending
