@@ -8,8 +8,9 @@ STAMP  := $(VENV)/.installed
 
 # The run's hot modules are compiled with Cython from their own source (setup.py,
 # sim/compiled.py): `build` compiles, in place and on every core, the modules whose source
-# changed since (all of them the first time and after setup.py changed: about 1.5 minutes
-# on 2 cores). The editable install compiles nothing (MSGSIM_PURE=1): `build` does it, once.
+# (.py, or the .pxd beside it) changed since (all of them the first time and after setup.py
+# changed: about 1.5 minutes on 2 cores). The editable install compiles nothing
+# (MSGSIM_PURE=1): `build` does it, once.
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
