@@ -137,30 +137,37 @@ def from_source(
 ) -> tuple[dict[str, Path], list[str]]:
     """The modules of the package at ``root`` to load from their ``.py`` (name -> file): all
     that have an extension when ``pure``, else those whose source is not the one ``manifest``
-    says they were compiled from, and those whose ``.pxd`` cimports one of them (built against
-    an extension type that will be a Python class). The second list names them (stale
-    extensions)."""
+    says they were compiled from, and those whose ``.pxd`` cimports one of them or a module
+    with no extension (built against an extension type that will be a Python class). The
+    second list names them (stale extensions)."""
     try:
         recorded = json.loads(manifest.read_text()) if manifest.exists() else {}
     except (OSError, ValueError):
         recorded = {}
     chosen: dict[str, Path] = {}
     stale: list[str] = []
-    compiled = [path for path in sources(root) if _extension(path) is not None]
-    for path in compiled:
+    built: list[Path] = []
+    python: set[str] = set()
+    """The modules that will run as Python: chosen, or with no extension at all."""
+    for path in sources(root):
         name = module_name(path, root)
+        if _extension(path) is None:
+            python.add(name)
+            continue
+        built.append(path)
         if pure:
             chosen[name] = path
         elif recorded.get(name) != digest(path):
             chosen[name] = path
             stale.append(name)
     changed = True
-    while changed:  # an extension that cimports a module run from source runs from source
+    while changed:  # an extension that cimports a module run as Python runs from source
         changed = False
-        for path in compiled:
+        for path in built:
             name = module_name(path, root)
             if name not in chosen and any(
-                module_name(dep, root) in chosen for dep in cimported(path)
+                module_name(dep, root) in python or module_name(dep, root) in chosen
+                for dep in cimported(path)
             ):
                 chosen[name] = path
                 stale.append(name)

@@ -190,6 +190,9 @@ def test_an_extension_built_against_a_module_run_from_source_runs_from_source(
     old_base = fresh | {"cimport_pkg.model.base": hashlib.sha256(b"old").hexdigest()}
     chosen, stale = compiled.from_source(False, root, _manifest(tmp_path, old_base))
     assert set(chosen) == set(stale) == {"cimport_pkg.model.base", "cimport_pkg.model.hot"}
+    (root / "model" / f"base{suffix}").unlink()  # base was not compiled at all (optional)
+    chosen, stale = compiled.from_source(False, root, _manifest(tmp_path, fresh))
+    assert set(chosen) == set(stale) == {"cimport_pkg.model.hot"}
 
 
 def test_a_changed_pxd_makes_its_extension_stale(tmp_path: Path) -> None:
