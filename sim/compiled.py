@@ -146,31 +146,32 @@ def from_source(
         recorded = {}
     chosen: dict[str, Path] = {}
     stale: list[str] = []
-    built: list[Path] = []
+    fresh: list[Path] = []
     python: set[str] = set()
-    """The modules that will run as Python: chosen, or with no extension at all."""
+    """The modules that will run as Python: those with no extension, and those chosen."""
     for path in sources(root):
         name = module_name(path, root)
         if _extension(path) is None:
             python.add(name)
-            continue
-        built.append(path)
-        if pure:
+        elif pure or recorded.get(name) != digest(path):
             chosen[name] = path
-        elif recorded.get(name) != digest(path):
-            chosen[name] = path
-            stale.append(name)
+            python.add(name)
+            if not pure:
+                stale.append(name)
+        else:
+            fresh.append(path)
+    # An extension built against an extension type of a module that runs as Python cannot
+    # load: it runs from its source too (and so may others built against it in turn).
+    against = {p: {module_name(d, root) for d in cimported(p)} for p in fresh} if python else {}
     changed = True
-    while changed:  # an extension that cimports a module run as Python runs from source
+    while changed:
         changed = False
-        for path in built:
+        for path, deps in against.items():
             name = module_name(path, root)
-            if name not in chosen and any(
-                module_name(dep, root) in python or module_name(dep, root) in chosen
-                for dep in cimported(path)
-            ):
+            if name not in python and deps & python:
                 chosen[name] = path
                 stale.append(name)
+                python.add(name)
                 changed = True
     return chosen, stale
 
@@ -184,7 +185,8 @@ def install(root: Path = ROOT, manifest: Path = MANIFEST) -> None:
     sys.meta_path.insert(0, SourceFinder(chosen, root))
     if stale:
         warnings.warn(
-            f"{len(stale)} module(s) of msgsim changed since they were compiled "
+            f"{len(stale)} module(s) of msgsim changed since they were compiled, or were "
+            "compiled against one that did or was not compiled "
             f"({', '.join(stale[:3])}{', ...' if len(stale) > 3 else ''}): they run from "
             "their source, with the same results more slowly, until `make build` compiles "
             "them again",

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.machinery
@@ -235,8 +236,6 @@ def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
 def _assigned(source: Path, name: str) -> tuple[set[str], set[str]]:
     """The attributes the methods of class ``name`` assign on ``self``, and the names its body
     assigns at class level."""
-    import ast
-
     tree = ast.parse(source.read_text())
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
     on_self: set[str] = set()
@@ -274,8 +273,6 @@ def test_every_attribute_an_extension_type_sets_is_declared() -> None:
         # a class attribute of the same name would hide the struct's field
         assert not (in_body & attrs), (source.name, name, sorted(in_body & attrs))
     # nor may a subclass's (a node's: Broker of Node) hide one of its base's fields
-    import ast
-
     fields = {name: attrs for (_, name), (attrs, _) in declared.items()}
     subclasses = 0
     for source in compiled.sources():

@@ -520,11 +520,11 @@ class Lane:
         self.publisher.batch_done(batch, ok)
 
     def _released(self, _call: Call) -> None:
-        """A slot freed: grant it to the wait for one, if the wait is still on."""
-        if self.queued and self.free > 0 and self._alive():
+        """A slot freed: the wait for one, if it is still on, asks again (what waits for a
+        slot has records queued: only this lane takes them)."""
+        if self.queued and self._alive():
             self.queued = False
-            self.free -= 1
-            call_later(self.producer.env, 0, self._granted)
+            self._next()
 
 
 PUBLISHERS: dict[str, type[Publisher]] = {
