@@ -227,9 +227,11 @@ def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
                 attrs, has_dict = out[(source, current)]
                 if words[1:3] == ["dict", "__dict__"]:
                     out[(source, current)] = (attrs, True)
-                else:
-                    names = line.split("object", 1)[1]
-                    attrs.update(n.strip() for n in names.split(","))
+                else:  # cdef [public|readonly] <type> name, name, ...
+                    rest = words[1:]
+                    if rest[0] in ("public", "readonly"):
+                        rest = rest[1:]
+                    attrs.update(n.strip() for n in " ".join(rest[1:]).split(","))
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -191,3 +193,14 @@ def test_a_checksum_read_a_chunk_at_a_time_is_the_whole_ones(monkeypatch) -> Non
     whole = table.checksum()
     monkeypatch.setattr(eids, "_CHUNK", 5)
     assert table.checksum() == whole == reference
+
+
+@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 10**12 - 1), st.integers(1, 9))))
+def test_a_checksum_added_by_codes_is_the_one_added_id_by_id(rows) -> None:
+    by_id, by_codes = Checksum(), Checksum()
+    for i, j, n in rows:
+        by_id.add(name(i, j), n)
+    by_codes.add_codes(
+        array("Q", [i << 40 | j for i, j, _ in rows]), array("Q", [n for *_, n in rows])
+    )
+    assert by_codes == by_id

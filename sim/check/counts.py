@@ -7,6 +7,7 @@ checks conservation: ``committed == processed + lost + pending + dead_lettered +
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 
 from ..core.eids import Checksum
@@ -16,6 +17,9 @@ from .order import FirstEffects
 from .part import Part, on
 from .settled import EventView
 from .state import Verdict, fate_of
+
+_CHUNK = 1 << 16
+"""Effects added to the checksum at a time (a chunk's arrays, not a day's)."""
 
 COUNT_COLUMNS = [
     "intended",
@@ -118,10 +122,21 @@ def summary_counts(
         if isinstance(events, EventView)
         else ((-1, eid, e) for eid, e in events.items())
     )
+    # (the commonest counts in locals, added to `n` after the loop: a run has millions of
+    # events, and a local costs less than a counter's key)
+    intended = committed = applied = delivered = deliveries = published = 0
+    codes, counts = array("Q"), array("Q")  # effects of ids with a code, added a chunk at a time
     for code, eid, e in coded:
         if e.effects:
-            effects.add(eid, e.effects, code)
-        n["intended"] += 1
+            if code < 0:
+                effects.add(eid, e.effects)
+            else:
+                codes.append(code)
+                counts.append(e.effects)
+                if len(codes) >= _CHUNK:
+                    effects.add_codes(codes, counts)
+                    codes, counts = array("Q"), array("Q")
+        intended += 1
         fate, reason = fate_of(e)
         n[fate] += 1
         if fate == "aborted" and causes.is_fault_abort(reason):
@@ -129,11 +144,21 @@ def summary_counts(
         if not e.committed:  # rates and effects are about committed events
             n["phantoms"] += e.effects > 0
             continue
-        n["committed"] += 1
-        n["effects"] += e.effects
-        n["delivered"] += e.deliveries > 0
-        n["deliveries"] += e.deliveries
-        n["published"] += e.appends > 0
+        committed += 1
+        applied += e.effects
+        delivered += e.deliveries > 0
+        deliveries += e.deliveries
+        published += e.appends > 0
+    if codes:
+        effects.add_codes(codes, counts)
+    n.update(
+        intended=intended,
+        committed=committed,
+        effects=applied,
+        delivered=delivered,
+        deliveries=deliveries,
+        published=published,
+    )
     return _row(n, first.latency(), first.violations, sends, duration, sim_time)
 
 

@@ -4,24 +4,26 @@ A batch is a dict of event id -> the event's compacted state (the tuple of its
 :class:`~sim.check.state.EventState` fields, :func:`~sim.check.settled.compact`). It is
 packed column by column: a column of plain ints becomes an array of machine integers, of
 floats an array of their bit patterns, of bools a byte string, anything else stays a list;
-then LZMA (its fastest preset) over the whole. Each numeric column is first made small where
-its neighbours or another field predict it: creation positions as differences from the
-previous event's, the first effect's position less the creation's, the creation time's bits
-less the previous event's, the first effect time's bits less the creation time's. Every step
-is undone exactly (integer arithmetic on 64-bit patterns wraps both ways), so unpacking
-gives back equal tuples of values of the same types, ``nan`` and ``-0.0`` included (tested).
-A day's batches: about 19 bytes an event, against 27 for the tuples marshalled whole, in
-about the same time (LZMA has less to compress).
+then Zstandard (pyarrow's codec, level 3) over the whole. Each numeric column is first made
+small where its neighbours or another field predict it: creation positions as differences
+from the previous event's, the first effect's position less the creation's, the creation
+time's bits less the previous event's, the first effect time's bits less the creation time's.
+Every step is undone exactly (integer arithmetic on 64-bit patterns wraps both ways), so
+unpacking gives back equal tuples of values of the same types, ``nan`` and ``-0.0`` included
+(tested). A day's batches: about 23 bytes an event, against 35 for the tuples marshalled
+whole. Zstandard packs a batch about twelve times faster than LZMA's fastest preset did, for
+about 4 bytes an event more (a day: 40 MB more memory, 4% less CPU time).
 """
 
 from __future__ import annotations
 
-import lzma
 import marshal
+import struct
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from .state import EventState
 
@@ -37,6 +39,19 @@ _RELATIVE_TIME = {_NAMES.index("first_effect_at")}
 
 _LIST, _INTS, _FLOATS, _BOOLS = 0, 1, 2, 3
 
+_CODEC = pa.Codec("zstd", 3)
+_SIZE = struct.Struct("<Q")
+"""A packed batch starts with the size of what was compressed (the codec asks for it)."""
+
+
+def _compress(data: bytes) -> bytes:
+    return _SIZE.pack(len(data)) + _CODEC.compress(data, asbytes=True)
+
+
+def _decompress(data: bytes) -> bytes:
+    (size,) = _SIZE.unpack_from(data)
+    return _CODEC.decompress(memoryview(data)[_SIZE.size :], size, asbytes=True)  # type: ignore[no-any-return]
+
 
 def _shuffled(a: np.ndarray) -> bytes:
     """An int64 array's bytes, all first bytes, then all second bytes, ... (small values
@@ -51,7 +66,7 @@ def _unshuffled(data: bytes, n: int) -> np.ndarray:
 def pack(batch: dict[str, tuple[Any, ...]]) -> bytes:
     states = list(batch.values())
     if not states:
-        return lzma.compress(marshal.dumps((_LIST, batch)), check=lzma.CHECK_NONE, preset=0)
+        return _compress(marshal.dumps((_LIST, batch)))
     columns = list(zip(*states, strict=True))
     kinds = [_kind(c) for c in columns]
     seq = np.array(columns[_SEQ], np.int64) if kinds[_SEQ] == _INTS else None
@@ -81,11 +96,11 @@ def pack(batch: dict[str, tuple[Any, ...]]) -> bytes:
         else:
             packed.append((kind, list(column)))
     body = (len(states), list(batch), seq is not None, created is not None, packed)
-    return lzma.compress(marshal.dumps((_INTS, body)), check=lzma.CHECK_NONE, preset=0)
+    return _compress(marshal.dumps((_INTS, body)))
 
 
 def unpack(data: bytes) -> dict[str, tuple[Any, ...]]:
-    form, body = marshal.loads(lzma.decompress(data))
+    form, body = marshal.loads(_decompress(data))
     if form == _LIST:
         return body  # type: ignore[no-any-return]
     n, eids, has_seq, has_created, packed = body

@@ -100,6 +100,17 @@ class Checksum:
         self.total += n
         self.weighted = (self.weighted + weight(eid, code) * n) & _M64
 
+    def add_codes(self, codes: Any, counts: Any) -> None:
+        """:meth:`add` of many ids at once, each given by its code (``i << 40 | j``, as
+        :class:`IdList` makes it) with its count, both as arrays of uint64 (or what converts
+        to them without a copy, ``array("Q")``): arithmetic on arrays, not on Python's big
+        integers (a run's verdict adds every event with an effect)."""
+        codes, counts = np.asarray(codes, np.uint64), np.asarray(counts, np.uint64)
+        self.ids += len(codes)
+        self.total += int(counts.sum(dtype=np.uint64))
+        weighted = int((_mix_array(codes) * counts).sum(dtype=np.uint64))
+        self.weighted = (self.weighted + weighted) & _M64
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Checksum):
             return NotImplemented
@@ -231,11 +242,7 @@ class IdMap(MutableMapping[str, int]):
                 (present,) = np.nonzero(stored)
                 values = stored[present].astype(np.uint64) - np.uint64(1)
                 js = present.astype(np.uint64) + np.uint64(start)
-                codes = (np.uint64(i) << np.uint64(_J_BITS)) | js
-                t.ids += len(js)
-                t.total += int(values.sum(dtype=np.uint64))
-                weighted = int((_mix_array(codes) * values).sum(dtype=np.uint64))
-                t.weighted = (t.weighted + weighted) & _M64
+                t.add_codes((np.uint64(i) << np.uint64(_J_BITS)) | js, values)
         for eid, value in self._others.items():
             t.add(eid, value)
         return t

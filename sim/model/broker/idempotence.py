@@ -126,6 +126,8 @@ class Idempotence(NoIdempotence):
                 "duplicate", st.recent[seq], note=st.lost or st.rebuilt, in_order=in_order
             )
         if seq == st.last_seq + 1:
+            if in_order and not st.lost:
+                return APPEND  # (the commonest verdict: one object, not one a request)
             return SequenceVerdict("append", note=st.lost, in_order=in_order)
         return self._out_of_order(st, seq)
 
