@@ -10,7 +10,6 @@ own ``.py`` files. Everything else about the package is in ``pyproject.toml``.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 from pathlib import Path
@@ -34,10 +33,9 @@ def _translate_changed_again(build_dir: Path) -> None:
     """Drop the generated C of every module whose source or ``.pxd`` changed since it was
     compiled (by the in-place build's record), so Cython translates it again: Cython compares
     the times of the files a module still depends on, and would miss a removed ``.pxd``."""
-    try:
-        recorded = json.loads(compiled.MANIFEST.read_text())
-    except (OSError, ValueError):
+    if not compiled.MANIFEST.exists():  # no build yet: no generated C to drop
         return
+    recorded = compiled.recorded()
     for name, path in SOURCES.items():
         if recorded.get(name) != compiled.digest(path):
             generated = build_dir / path.relative_to(HERE).with_suffix(".c")

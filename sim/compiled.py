@@ -107,6 +107,15 @@ def write_manifest(built: Sequence[Path], root: Path, into: Path) -> None:
     os.replace(partial, into)
 
 
+def recorded(manifest: Path = MANIFEST) -> dict[str, str]:
+    """What ``manifest`` says each module was compiled from (name -> :func:`digest`); empty
+    when there is no manifest or it cannot be read."""
+    try:
+        return json.loads(manifest.read_text()) if manifest.exists() else {}  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return {}
+
+
 def _extension(path: Path) -> Path | None:
     """The extension module compiled from ``path`` for this interpreter, if there is one."""
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
@@ -140,34 +149,35 @@ def from_source(
     says they were compiled from, and those whose ``.pxd`` cimports one of them or a module
     with no extension (built against an extension type that will be a Python class). The
     second list names them (stale extensions)."""
-    try:
-        recorded = json.loads(manifest.read_text()) if manifest.exists() else {}
-    except (OSError, ValueError):
-        recorded = {}
+    compiled_from = recorded(manifest)
     chosen: dict[str, Path] = {}
     stale: list[str] = []
-    fresh: list[Path] = []
+    fresh: dict[str, Path] = {}
     python: set[str] = set()
     """The modules that will run as Python: those with no extension, and those chosen."""
     for path in sources(root):
         name = module_name(path, root)
         if _extension(path) is None:
             python.add(name)
-        elif pure or recorded.get(name) != digest(path):
+        elif pure or compiled_from.get(name) != digest(path):
             chosen[name] = path
             python.add(name)
             if not pure:
                 stale.append(name)
         else:
-            fresh.append(path)
+            fresh[name] = path
     # An extension built against an extension type of a module that runs as Python cannot
     # load: it runs from its source too (and so may others built against it in turn).
-    against = {p: {module_name(d, root) for d in cimported(p)} for p in fresh} if python else {}
+    against = (
+        {name: {module_name(d, root) for d in cimported(p)} for name, p in fresh.items()}
+        if python
+        else {}
+    )
     changed = True
     while changed:
         changed = False
-        for path, deps in against.items():
-            name = module_name(path, root)
+        for name, deps in against.items():
+            path = fresh[name]
             if name not in python and deps & python:
                 chosen[name] = path
                 stale.append(name)
