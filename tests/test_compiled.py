@@ -255,10 +255,21 @@ def _assigned(source: Path, name: str) -> tuple[set[str], set[str]]:
                     and t.value.id == "self"
                 ):
                     on_self.add(t.attr)
+    # a dataclass's annotated names are its fields (set by its __init__; a default is the
+    # field's, not a class attribute, in a compiled dataclass as in Python's)
+    dataclass = any("dataclass" in ast.unparse(d) for d in cls.decorator_list)
+    if dataclass:
+        on_self |= {
+            n.target.id
+            for n in cls.body
+            if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+            and "ClassVar" not in ast.unparse(n.annotation)
+        }  # fmt: skip
     in_body = {
         t.id
         for n in cls.body
         if isinstance(n, (ast.Assign, ast.AnnAssign))
+        and not (dataclass and isinstance(n, ast.AnnAssign))
         for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
         if isinstance(t, ast.Name) and (isinstance(n, ast.Assign) or n.value is not None)
     }

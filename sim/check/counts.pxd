@@ -1,4 +1,5 @@
 from .part cimport Part
 
 cdef class Tally(Part):
-    cdef public object sends, deduplicated, fenced, forced, doubt_since, blocked
+    cdef public object sends, deduplicated, fenced, forced, blocked
+    cdef public dict doubt_since

@@ -1,4 +1,6 @@
 from .part cimport Part
 
 cdef class Custody(Part):
-    cdef public object events, mem, net, logs, low, outbox, prepared
+    cdef public object events, logs, low, outbox
+    cdef public dict mem, net
+    cdef public set prepared

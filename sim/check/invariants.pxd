@@ -1,4 +1,5 @@
 from .part cimport Part
 
 cdef class Invariants(Part):
-    cdef public object violations, holders, commits, pids
+    cdef public dict holders, commits, pids
+    cdef public list violations

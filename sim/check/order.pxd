@@ -1,4 +1,5 @@
 from .part cimport Part
 
 cdef class FirstEffects(Part):
-    cdef public object events, latest, suspended, violations, latencies, finished
+    cdef public object events, violations, latencies, finished
+    cdef public dict latest, suspended

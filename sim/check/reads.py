@@ -31,6 +31,14 @@ class LastReads:
         return self.codes[i], self.seqs[i]
 
     def put(self, offset: int, code: int, seq: int) -> None:
+        if self.base >= 0 and offset - self.base == len(self.codes):  # the next offset: the
+            self.codes.append(code)  # commonest case, one read of each record in order
+            try:
+                self.seqs.append(seq)
+            except OverflowError:  # past 2**31 operations
+                self.seqs = array("q", self.seqs)
+                self.seqs.append(seq)
+            return
         if self.base < 0:
             self.base = offset
         elif offset < self.base:

@@ -15,7 +15,7 @@ from ..core.eids import Checksum
 from ..history import causes
 
 
-@dataclass(slots=True)
+@dataclass
 class EventState:
     seq: int
     """The history position of its creation."""

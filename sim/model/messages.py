@@ -5,7 +5,7 @@ request, a sink transaction), so the checker follows it through the network."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 
 class Record(NamedTuple):
@@ -23,9 +23,26 @@ class Record(NamedTuple):
 
     def stored(self, partition: int, offset: int) -> Record:
         """This record as stored in ``partition`` at ``offset``."""
-        return Record(
+        return new_record(
             self.eid, self.key, partition, self.created_at, self.process_time, offset, self.poison
         )
+
+
+_new_tuple = tuple.__new__
+
+
+def new_record(
+    eid: str,
+    key: int,
+    partition: int,
+    created_at: float,
+    process_time: float,
+    offset: int = -1,
+    poison: bool = False,
+) -> Record:
+    """``Record(...)``, made without the named tuple's ``__new__`` (a Python function, even in
+    the compiled build: a record is made several times an event)."""
+    return _new_tuple(Record, (eid, key, partition, created_at, process_time, offset, poison))  # type: ignore[no-any-return]
 
 
 def _eids_of(records: tuple[Record, ...] | list[Record]) -> tuple[str, ...]:
@@ -36,21 +53,25 @@ def _eids_of(records: tuple[Record, ...] | list[Record]) -> tuple[str, ...]:
 
 
 class Message:
-    kind: ClassVar[str] = "message"
-    custody: ClassVar[bool] = False
+    """A protocol message. Its type's ``kind`` names it in the history; ``custody``: whether it
+    carries custody of its events. (Plain class attributes, unannotated: a compiled message is
+    an extension type, whose annotated names would be fields.)"""
+
+    kind = "message"
+    custody = False
 
     @property
     def eids(self) -> tuple[str, ...]:
         return ()
 
 
-@dataclass(slots=True)
+@dataclass
 class Produce(Message):
     """Append ``records`` (one partition). An idempotent producer adds its id, epoch and the
     batch's sequence number in the partition."""
 
-    kind: ClassVar[str] = "produce"
-    custody: ClassVar[bool] = True
+    kind = "produce"
+    custody = True
     records: tuple[Record, ...]
     attempt: int
     pid: int = -1
@@ -62,12 +83,12 @@ class Produce(Message):
         return _eids_of(self.records)
 
 
-@dataclass(slots=True)
+@dataclass
 class ProduceAck(Message):
     """The batch whose first event is ``eid`` is stored from ``offset`` on (``error`` set
     instead when refused: out-of-sequence or fenced)."""
 
-    kind: ClassVar[str] = "produce-ack"
+    kind = "produce-ack"
     eid: str
     partition: int
     offset: int
@@ -88,14 +109,14 @@ class ProduceAck(Message):
 class InitProducerId(Message):
     """Ask for the producer id and a new epoch of ``transactional_id`` (fences older instances)."""
 
-    kind: ClassVar[str] = "init-producer-id"
+    kind = "init-producer-id"
     request: int
     transactional_id: str
 
 
 @dataclass(slots=True)
 class InitProducerIdResponse(Message):
-    kind: ClassVar[str] = "init-producer-id-response"
+    kind = "init-producer-id-response"
     request: int
     pid: int
     epoch: int
@@ -105,7 +126,7 @@ class InitProducerIdResponse(Message):
 class JoinGroup(Message):
     """Join the group; ``instance``: a static member's ``group.instance.id`` (KIP-345)."""
 
-    kind: ClassVar[str] = "join-group"
+    kind = "join-group"
     request: int
     instance: str = ""
     group: str = "default"
@@ -115,7 +136,7 @@ class JoinGroup(Message):
 class LeaveGroup(Message):
     """A member leaves the group (its poll loop stalled past ``max_poll_interval``)."""
 
-    kind: ClassVar[str] = "leave-group"
+    kind = "leave-group"
     request: int
     member: str
     group: str = "default"
@@ -125,7 +146,7 @@ class LeaveGroup(Message):
 class Heartbeat(Message):
     """Member ``member`` is alive, in ``generation``, holding (or granted) ``held``."""
 
-    kind: ClassVar[str] = "heartbeat"
+    kind = "heartbeat"
     request: int
     member: str
     generation: int
@@ -138,7 +159,7 @@ class GroupResponse(Message):
     """What a member must revoke and may take in ``generation`` (``rejoin``: it is not a
     member, e.g. its session expired: it must give everything up and join again)."""
 
-    kind: ClassVar[str] = "group-response"
+    kind = "group-response"
     request: int
     generation: int
     grant: tuple[int, ...]
@@ -147,11 +168,11 @@ class GroupResponse(Message):
     member: str = ""
 
 
-@dataclass(slots=True)
+@dataclass
 class Fetch(Message):
     """Records from each partition's position; ``epochs``: the log epochs the consumer last saw."""
 
-    kind: ClassVar[str] = "fetch"
+    kind = "fetch"
     request: int
     positions: dict[int, int]
     epochs: dict[int, int]
@@ -159,9 +180,9 @@ class Fetch(Message):
     """The consumer's group (a log is read by every group, each from its own positions)."""
 
 
-@dataclass(slots=True)
+@dataclass
 class FetchResponse(Message):
-    kind: ClassVar[str] = "fetch-response"
+    kind = "fetch-response"
     request: int
     records: list[Record]
     epochs: dict[int, int]
@@ -178,7 +199,7 @@ class OffsetCommit(Message):
     """Store committed offsets, with each partition's leader epoch and leader, as member
     ``member`` of ``generation`` (to the group coordinator)."""
 
-    kind: ClassVar[str] = "offset-commit"
+    kind = "offset-commit"
     request: int
     offsets: dict[int, int]
     epochs: dict[int, int]
@@ -193,7 +214,7 @@ class OffsetCommit(Message):
 
 @dataclass(slots=True)
 class OffsetCommitAck(Message):
-    kind: ClassVar[str] = "offset-commit-ack"
+    kind = "offset-commit-ack"
     request: int
     refused: tuple[int, ...] = ()
     """Partitions whose offsets were not stored: the sender is no longer a member, or not of
@@ -202,7 +223,7 @@ class OffsetCommitAck(Message):
 
 @dataclass(slots=True)
 class OffsetFetch(Message):
-    kind: ClassVar[str] = "offset-fetch"
+    kind = "offset-fetch"
     request: int
     partitions: tuple[int, ...]
     group: str = "default"
@@ -212,14 +233,14 @@ class OffsetFetch(Message):
 class SinkOffsetFetch(Message):
     """Read the consumed offsets stored in the sink (transactional consumers resume from them)."""
 
-    kind: ClassVar[str] = "sink-offset-fetch"
+    kind = "sink-offset-fetch"
     request: int
     partitions: tuple[int, ...]
 
 
 @dataclass(slots=True)
 class OffsetFetchResponse(Message):
-    kind: ClassVar[str] = "offset-fetch-response"
+    kind = "offset-fetch-response"
     request: int
     offsets: dict[int, int]
     epochs: dict[int, int]
@@ -229,7 +250,7 @@ class OffsetFetchResponse(Message):
 class Receive(Message):
     """Queue mode: up to ``max_records`` visible messages, then invisible for visibility_timeout."""
 
-    kind: ClassVar[str] = "receive"
+    kind = "receive"
     request: int
     max_records: int
     group: str = "default"
@@ -238,7 +259,7 @@ class Receive(Message):
 
 @dataclass(slots=True)
 class ReceiveResponse(Message):
-    kind: ClassVar[str] = "receive-response"
+    kind = "receive-response"
     request: int
     records: list[Record]
     receives: list[int]
@@ -256,7 +277,7 @@ class ReceiveResponse(Message):
 class Delete(Message):
     """Queue mode: remove received messages (the acknowledgement)."""
 
-    kind: ClassVar[str] = "delete"
+    kind = "delete"
     request: int
     items: tuple[tuple[int, int, int], ...]
     """(partition, offset, log epoch) of each message: its receipt handle."""
@@ -268,7 +289,7 @@ class ChangeVisibility(Message):
     """Queue mode: keep received messages invisible for another visibility timeout (SQS's
     ChangeMessageVisibility, sent as a heartbeat while they are being processed)."""
 
-    kind: ClassVar[str] = "change-visibility"
+    kind = "change-visibility"
     request: int
     items: tuple[tuple[int, int, int], ...]
     """(partition, offset, log epoch) of each message."""
@@ -277,7 +298,7 @@ class ChangeVisibility(Message):
 
 @dataclass(slots=True)
 class DeleteAck(Message):
-    kind: ClassVar[str] = "delete-ack"
+    kind = "delete-ack"
     request: int
 
 
@@ -285,8 +306,8 @@ class DeleteAck(Message):
 class DeadLetter(Message):
     """Log mode: publish a record that keeps failing to the dead-letter topic."""
 
-    kind: ClassVar[str] = "dead-letter"
-    custody: ClassVar[bool] = True
+    kind = "dead-letter"
+    custody = True
     request: int
     record: Record
     reason: str
@@ -298,11 +319,11 @@ class DeadLetter(Message):
 
 @dataclass(slots=True)
 class DeadLetterAck(Message):
-    kind: ClassVar[str] = "dead-letter-ack"
+    kind = "dead-letter-ack"
     request: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class OffsetMove:
     """A consumed offset stored in the sink: from ``expected`` to ``new``, each an
     (offset, leader epoch) of the partition led by ``broker``. The epoch tells a consumer that
@@ -313,7 +334,7 @@ class OffsetMove:
     new: tuple[int, int]
 
 
-@dataclass(slots=True)
+@dataclass
 class SinkTxn(Message):
     """Apply the effects of ``records`` in one atomic sink transaction.
 
@@ -321,8 +342,8 @@ class SinkTxn(Message):
     stored offsets are the expected ones (so a retried transaction is not applied twice, and
     a stale consumer cannot apply at all)."""
 
-    kind: ClassVar[str] = "sink-txn"
-    custody: ClassVar[bool] = True
+    kind = "sink-txn"
+    custody = True
     request: int
     records: tuple[Record, ...]
     offsets: dict[int, OffsetMove] | None = None
@@ -336,9 +357,9 @@ class SinkTxn(Message):
         return _eids_of(self.records)
 
 
-@dataclass(slots=True)
+@dataclass
 class SinkAck(Message):
-    kind: ClassVar[str] = "sink-ack"
+    kind = "sink-ack"
     request: int
     applied: tuple[str, ...] = ()
     offsets: dict[int, tuple[int, int]] | None = None
@@ -381,8 +402,8 @@ class Begin(Message):
     """The producing application asks the coordinator to commit its business write and its
     message atomically (transaction id = the event id)."""
 
-    kind: ClassVar[str] = "2pc-begin"
-    custody: ClassVar[bool] = True
+    kind = "2pc-begin"
+    custody = True
     record: Record
     aborts: bool
 
@@ -393,8 +414,8 @@ class Begin(Message):
 
 @dataclass(slots=True)
 class Prepare(Message):
-    kind: ClassVar[str] = "2pc-prepare"
-    custody: ClassVar[bool] = True
+    kind = "2pc-prepare"
+    custody = True
     record: Record
 
     @property
@@ -404,7 +425,7 @@ class Prepare(Message):
 
 @dataclass(slots=True)
 class Vote(Message):
-    kind: ClassVar[str] = "2pc-vote"
+    kind = "2pc-vote"
     txn: str
     yes: bool
 
@@ -417,7 +438,7 @@ class Vote(Message):
 class Decision(Message):
     """Commit or abort ``txn`` (also the coordinator's answer to a participant's ``Status``)."""
 
-    kind: ClassVar[str] = "2pc-decision"
+    kind = "2pc-decision"
     txn: str
     commit: bool
 
@@ -428,7 +449,7 @@ class Decision(Message):
 
 @dataclass(slots=True)
 class DecisionAck(Message):
-    kind: ClassVar[str] = "2pc-ack"
+    kind = "2pc-ack"
     txn: str
 
     @property
@@ -440,7 +461,7 @@ class DecisionAck(Message):
 class Status(Message):
     """An in-doubt participant asks the coordinator how ``txn`` ended."""
 
-    kind: ClassVar[str] = "2pc-status"
+    kind = "2pc-status"
     txn: str
 
     @property
@@ -452,7 +473,7 @@ class Status(Message):
 class Outcome(Message):
     """The coordinator tells the application whether its transaction committed."""
 
-    kind: ClassVar[str] = "2pc-outcome"
+    kind = "2pc-outcome"
     txn: str
     committed: bool
 

@@ -191,6 +191,9 @@ class Network:
         self._next_msgid = 0
         self.sent = 0
         self._arrive_callbacks = [self._arrive]
+        self._queue = env._queue
+        self._eid = env._eid
+        """The kernel's queue and entry numbering (kept: every message is pushed on them)."""
         """The callbacks of every message's arrival entry (the kernel sets an entry's own
         callbacks to None when it pops it, so a shared list is never run twice)."""
 
@@ -249,18 +252,14 @@ class Network:
             for f in link.faults.get("delay", ()):
                 arrival += f.extra.sample(link.stream("delay"))
         if reorder < 1.0 and link.uniform("reorder") >= reorder:  # held back: later ones overtake
-            held = next(
-                (f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
-                self.reorder_hold,
-            )
-            arrival += held.sample(link.stream("reorder-hold"))
+            arrival += self._hold_back(link)
         else:
             if arrival < link.last_arrival:  # FIFO: never overtake an earlier message
                 arrival = link.last_arrival
             link.last_arrival = arrival
         env.callbacks = self._arrive_callbacks
-        entry: Any = (arrival, NORMAL, next(self.env._eid), env)
-        heappush(self.env._queue, entry)
+        entry: Any = (arrival, NORMAL, next(self._eid), env)
+        heappush(self._queue, entry)
         if not copy:
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
@@ -268,6 +267,15 @@ class Network:
                 p = env.payload
                 self.record(Op.DUP, src, twin.eids, dst, twin.custody, twin.msgid, p.kind)
                 self._transmit(twin, link, copy=True)
+
+    def _hold_back(self, link: Link) -> float:
+        """The extra delay of a reordered message: the first active reorder fault's, or the
+        network's own."""
+        held = next(
+            (f.extra for f in link.faults.get("reorder", ()) if f.extra is not None),
+            self.reorder_hold,
+        )
+        return held.sample(link.stream("reorder-hold"))  # type: ignore[no-any-return]
 
     def _arrive(self, env: Envelope) -> None:
         node = self.endpoints[env.dst]

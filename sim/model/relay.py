@@ -144,18 +144,18 @@ class Relay(Node):
         """Publish one partition's rows, retried until acknowledged (True) or until
         ``producer.delivery_timeout`` passes (False)."""
         broker = self.topology.leader_of(batch[0].partition)
-        deadline = float(self.env.now) + self.delivery_timeout
+        deadline = float(self.env._now) + self.delivery_timeout
         attempt = 0
         while True:
             attempt += 1
             _, acked = self.acks.new(batch[0].eid)
             self.send(broker, Produce(batch, attempt))
-            wait = min(self.timeout, max(0.0, deadline - float(self.env.now)))
+            wait = min(self.timeout, max(0.0, deadline - float(self.env._now)))
             reply = yield from self.wait_for(acked, wait)
             if reply is not None:
                 return True
             pause = self.backoff.delay(attempt)
-            if float(self.env.now) + pause >= deadline:
+            if float(self.env._now) + pause >= deadline:
                 return False
             if pause > 0:
                 yield from self.sleep(pause)

@@ -1,4 +1,5 @@
 from .node cimport Node
 
 cdef class Sink(Node):
-    cdef public object effects, offsets, processed_ids
+    cdef public object effects, processed_ids
+    cdef public dict offsets

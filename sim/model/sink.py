@@ -82,7 +82,7 @@ class Sink(Node):
     ) -> tuple[str, ...]:
         """The events not processed yet; an id older than ``retention`` is forgotten (and its
         event applied again)."""
-        now = float(self.env.now)
+        now = float(self.env._now)
         known = self.processed_ids
         if retention is not None:
             expired = tuple(e for e in eids if e in known and now - known[e] > retention)

@@ -97,7 +97,7 @@ class GroupCoordinator:
 
     def restarted(self) -> None:
         """The coordinator is back with its durable state: session timers restart."""
-        now = float(self.broker.env.now)
+        now = float(self.broker.env._now)
         for m in self.members.values():
             m.seen = now
 
@@ -140,7 +140,7 @@ class GroupCoordinator:
         )
 
     def join(self, consumer: str, instance: str = "") -> GroupResponse:
-        now = float(self.broker.env.now)
+        now = float(self.broker.env._now)
         static = next(
             (mid for mid, m in self.members.items() if instance and m.instance == instance), None
         )
@@ -178,7 +178,7 @@ class GroupCoordinator:
         self._rebalance(f"{', '.join(dead)} {why}")
 
     def expire(self) -> None:
-        now = float(self.broker.env.now)
+        now = float(self.broker.env._now)
         timeout = self.cfg.session_timeout
         dead = [mid for mid, m in sorted(self.members.items()) if now - m.seen > timeout]
         if dead:
@@ -188,7 +188,7 @@ class GroupCoordinator:
         member = self.members.get(member_id)
         if member is None:  # UNKNOWN_MEMBER_ID: it must give everything up and rejoin
             return GroupResponse(-1, self.generation, (), tuple(held), rejoin=True)
-        member.seen = float(self.broker.env.now)
+        member.seen = float(self.broker.env._now)
         for p in [p for p, m in self.owner.items() if m == member_id and p not in held]:
             del self.owner[p]
         for p in held:

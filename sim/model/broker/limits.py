@@ -139,7 +139,7 @@ class Retention:
         ttl = self.ttl
         if ttl is None:
             return records
-        now = float(broker.env.now)
+        now = float(broker.env._now)
         kept = []
         for rec in records:
             if now - rec.created_at > ttl:

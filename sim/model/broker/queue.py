@@ -153,7 +153,7 @@ class QueueStore:
         """Take up to ``limit`` visible messages of ``q`` (and how often each was received):
         in each partition, oldest first, those visible again before those never received
         (whose offsets are all higher). In flight or gone, a message is passed over."""
-        now = float(self.broker.env.now)
+        now = float(self.broker.env._now)
         out: list[Record] = []
         counts: list[int] = []
         parts = sorted(self.broker.logs)
@@ -224,7 +224,7 @@ class QueueStore:
         heapq.heappush(q.due[p], (until, o))
         broker = self.broker
         call_later(
-            broker.env, until - float(broker.env.now), lambda _c: self._reappeared(q, p, o, until)
+            broker.env, until - float(broker.env._now), lambda _c: self._reappeared(q, p, o, until)
         )
 
     def _reappeared(self, q: GroupQueue, p: int, o: int, until: float) -> None:
@@ -289,7 +289,7 @@ class QueueStore:
         msg = env.payload
         assert isinstance(msg, ChangeVisibility)
         q = self.queues[msg.group]
-        now = float(self.broker.env.now)
+        now = float(self.broker.env._now)
         for p, offset, epoch in msg.items:
             log = self.broker.logs[p]
             if _handle_valid(log, offset, epoch) and not q.done(p, log, offset):

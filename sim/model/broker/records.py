@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import overload
 
 from ...core.eids import IdList
-from ..messages import Record
+from ..messages import Record, new_record
 
 
 class RecordLog:
@@ -68,7 +68,7 @@ class RecordLog:
         return offset
 
     def _make(self, i: int) -> Record:
-        return Record(
+        return new_record(
             self.eids[i],
             self.keys[i],
             self.partition if self.partitions is None else self.partitions[i],

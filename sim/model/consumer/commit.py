@@ -108,13 +108,13 @@ class OnReceipt(CommitMode):
 class AfterProcess(CommitMode):
     def __init__(self, consumer: ConsumerHost) -> None:
         super().__init__(consumer)
-        self.last_auto_commit = float(consumer.env.now)
+        self.last_auto_commit = float(consumer.env._now)
 
     def before_poll(self) -> None:
         """Auto-commit inside poll(): every ``auto_commit_interval``, the positions of the
         records the previous polls returned (processed by now), without waiting."""
         c = self.consumer
-        now = float(c.env.now)
+        now = float(c.env._now)
         if now - self.last_auto_commit >= c.group.auto_commit_interval:
             self.last_auto_commit = now
             c.task(self.commit_processed(list(c.assigned)))

@@ -41,7 +41,7 @@ class GroupConsumption:
         join = partial(JoinGroup, instance=c.instance, group=c.group_name)
         reply = yield from c.call(coordinator, join)
         c.member_id = reply.member
-        c.last_heartbeat = float(c.env.now)
+        c.last_heartbeat = float(c.env._now)
         self._apply(reply)
         return reply
 
@@ -74,7 +74,7 @@ class GroupConsumption:
             reply = yield from c.call(coordinator, beat, retry=False)
             if reply is None:
                 continue
-            c.last_heartbeat = float(c.env.now)
+            c.last_heartbeat = float(c.env._now)
             if not c.contact.triggered:  # the poll loop may be waiting to reach us again
                 c.contact.succeed()
             if reply.rejoin:  # the coordinator does not know it (session timeout, restart)
@@ -87,7 +87,7 @@ class GroupConsumption:
         """Whether the poll loop has not polled for ``max_poll_interval``."""
         c = self.consumer
         limit = c.group.max_poll_interval
-        return limit is not None and float(c.env.now) - c.last_poll > limit
+        return limit is not None and float(c.env._now) - c.last_poll > limit
 
     def _leave(self) -> Generator[Any, Any, None]:
         """Leave the group, give everything up, and wait for the poll loop to poll again."""
@@ -155,7 +155,7 @@ class GroupConsumption:
         """Kafka's poll() does not fetch while the coordinator is unknown: here, once no
         heartbeat has been answered for a whole session timeout."""
         c = self.consumer
-        return float(c.env.now) - c.last_heartbeat <= c.group.session_timeout
+        return float(c.env._now) - c.last_heartbeat <= c.group.session_timeout
 
     def _poll(self, broker: str, parts: list[int]) -> Generator[Any, Any, None]:
         """One fetch from ``broker`` for ``parts`` and the batch it returns."""

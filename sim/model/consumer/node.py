@@ -100,8 +100,8 @@ class Consumer(Node):
         self.to_take: set[int] = set()
         self.changed = self.env.event()
         self.member_id = ""
-        self.last_heartbeat = float(self.env.now)
-        self.last_poll = float(self.env.now)
+        self.last_heartbeat = float(self.env._now)
+        self.last_poll = float(self.env._now)
         self.polled = self.env.event()
         self.contact = self.env.event()
         self.fetches = 0
@@ -115,7 +115,7 @@ class Consumer(Node):
 
     def mark_polled(self) -> None:
         """The poll loop polls now (``max_poll_interval`` counts from here)."""
-        self.last_poll = float(self.env.now)
+        self.last_poll = float(self.env._now)
         if self.polled.callbacks:  # someone waits for a poll (a member that left): tell it
             if not self.polled.triggered:
                 self.polled.succeed()

@@ -1,5 +1,7 @@
 from ..node cimport Node
 
 cdef class Producer(Node):
-    cdef public object _partitions, _waiting, acks, attempts, cfg, coupling, database
+    cdef public object acks, cfg, coupling, database
     cdef public object participant, publisher
+    cdef public dict _partitions, attempts
+    cdef public list _waiting

@@ -21,7 +21,14 @@ from ...core.strategies import ProducerRole
 from ...history import causes
 from ...history.ops import Op
 from ..context import Context
-from ..messages import Envelope, InitProducerIdResponse, Outcome, ProduceAck, Record
+from ..messages import (
+    Envelope,
+    InitProducerIdResponse,
+    Outcome,
+    ProduceAck,
+    Record,
+    new_record,
+)
 from ..node import Node, NodeCrashed, RequestTracker
 from ..twophase import Participant
 from ..workload import Arrival
@@ -123,7 +130,7 @@ class Producer(Node):
     def _created(self, a: Arrival) -> Record:
         """Take ``a`` in: the record to publish, and its creation in the history."""
         part = self.partition_of(a.key)
-        rec = Record(a.eid, a.key, part, a.time, a.process_time, -1, a.poison)
+        rec = new_record(a.eid, a.key, part, a.time, a.process_time, -1, a.poison)
         self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
         if self.coupling.transactional:
             self.record(Op.TXN_BEGIN, self.name, (a.eid,))

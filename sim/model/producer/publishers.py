@@ -170,7 +170,7 @@ class Sending:
         p.reach("after-send-before-ack")
         if p.incarnation != self.incarnation:
             return  # it crashed at that step
-        wait = min(self.publisher.cfg.request_timeout, max(0.0, self.deadline - float(p.env.now)))
+        wait = min(self.publisher.cfg.request_timeout, max(0.0, self.deadline - float(p.env._now)))
         self.waiting = True
         self.timer += 1
         self.timeout = p.timers.start(wait, self._timed_out, self.timer)
@@ -241,7 +241,7 @@ class Sending:
         p, cfg = self.producer, self.publisher.cfg
         retries_left = cfg.retries is None or self.attempt <= cfg.retries
         pause = cfg.backoff.delay(self.attempt)
-        if not retries_left or float(p.env.now) + pause >= self.deadline:
+        if not retries_left or float(p.env._now) + pause >= self.deadline:
             p.acks.forget(self.eids[0])
             p.finish(self.eids, "gave-up", "fail")
             self._end(False)
@@ -288,9 +288,13 @@ class Batch:
     seq: int
     epoch: int
     done: Any = field(default=None)
-    """Triggered with True (acknowledged) or False (failed)."""
+    """An event triggered with True (acknowledged) or False (failed), made only once a resend
+    waits for it (most batches have no waiter, and an event nobody waits for would still be
+    a step of the kernel's)."""
     proven: bool = False
     """Its acknowledgement says it was stored in sequence (so earlier ones were too)."""
+    finished: bool = False
+    """Acknowledged or failed."""
 
 
 class Idempotent(Retrying):
@@ -351,7 +355,10 @@ class Idempotent(Retrying):
             pending.remove(batch)
         if ok and batch.proven:
             self._resolve_earlier(batch, pending)
-        batch.done.succeed(ok)
+        assert not batch.finished, "a batch ends once"
+        batch.finished = True
+        if batch.done is not None:
+            batch.done.succeed(ok)
         for rec in batch.records:
             waiting = self.record_acked.pop(rec.eid, None)
             if waiting is not None:
@@ -386,12 +393,15 @@ class Idempotent(Retrying):
             return "gave-up"
         pending = self.inflight.get(batch.part, [])
         before = pending[: pending.index(batch)] if batch in pending else []
-        if before and not before[-1].done.triggered:  # resend once the earlier one is in
-            return self._after_earlier(before[-1])
+        if before and not before[-1].finished:  # resend once the earlier one is in
+            earlier = before[-1]
+            if earlier.done is None:
+                earlier.done = p.env.event()
+            return self._after_earlier(earlier.done)
         return self._after_bump()  # the broker expects a sequence nobody will send: KIP-360
 
-    def _after_earlier(self, earlier: Batch) -> Generator[Any, Any, str]:
-        yield from self.producer.wait_for(earlier.done, self.cfg.request_timeout)
+    def _after_earlier(self, done: simpy.Event) -> Generator[Any, Any, str]:
+        yield from self.producer.wait_for(done, self.cfg.request_timeout)
         return "again"
 
     def _after_bump(self) -> Generator[Any, Any, str]:
@@ -497,7 +507,7 @@ class Lane:
         del queue[: len(records)]
         seq = pub.next_seq.get(part, 0)
         pub.next_seq[part] = seq + 1
-        batch = Batch(records, part, seq, pub.epoch, p.env.event())
+        batch = Batch(records, part, seq, pub.epoch)
         pub.inflight.setdefault(part, []).append(batch)
         call_soon(p.env, self._send, batch)
         self._next()
