@@ -134,12 +134,17 @@ def unpack(data: bytes) -> dict[str, tuple[Any, ...]]:
 
 
 def _kind(column: tuple[Any, ...]) -> int:
-    types = set(map(type, column))
-    if types == {int}:
-        return _INTS if all(-(2**62) < v < 2**62 for v in (min(column), max(column))) else _LIST
-    if types == {float}:
+    """How a (non-empty) column is packed: ints (that fit 63 bits), floats or bools when every
+    value is of that very type, else as a list."""
+    first = type(column[0])
+    for v in column:
+        if type(v) is not first:
+            return _LIST
+    if first is int:
+        return _INTS if -(2**62) < min(column) and max(column) < 2**62 else _LIST
+    if first is float:
         return _FLOATS
-    if types == {bool}:
+    if first is bool:
         return _BOOLS
     return _LIST
 
