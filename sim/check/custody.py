@@ -12,7 +12,7 @@ hit the event). An event whose business transaction did not commit is ``aborted`
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 from ..core.topology import GROUP_TAG
 from ..history import causes
@@ -31,7 +31,9 @@ class Custody(Part):
         self.net: dict[int, tuple[str, ...]] = {}
         self.logs: dict[tuple[str, int], dict[int, str]] = defaultdict(dict)
         self.low: dict[tuple[str, int], int] = defaultdict(int)
-        self.outbox: dict[str, Counter[str]] = defaultdict(Counter)
+        self.outbox: dict[str, dict[str, int]] = defaultdict(dict)
+        """Service -> event -> its unsent outbox rows (a plain dict: a counter's missing key and
+        deletion are Python functions, and every outbox event passes through here)."""
         self.prepared: set[tuple[str, str]] = set()
 
     def lose(self, e: EventState, n: int, cause: str | None) -> None:
@@ -245,16 +247,19 @@ class Custody(Part):
 
     @on(Op.OUTBOX_WRITE)
     def _outbox_write(self, seq: int, row: Row) -> None:  # durable until marked sent
-        self.outbox[row[2]][row[4][0]] += 1
+        rows, eid = self.outbox[row[2]], row[4][0]
+        rows[eid] = rows.get(eid, 0) + 1
         self.events[row[4][0]].copies += 1
 
     @on(Op.OUTBOX_MARK)
     def _outbox_mark(self, seq: int, row: Row) -> None:
         rows = self.outbox[row[3]]
         for eid in row[4]:
-            if rows[eid] > 0:
-                rows[eid] -= 1
-                if not rows[eid]:
+            n = rows.get(eid, 0)
+            if n > 0:
+                if n > 1:
+                    rows[eid] = n - 1
+                else:
                     del rows[eid]
                 self.lose(self.events[eid], 1, None)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
+from simpy.events import PENDING
 
 from ..history import causes
 from ..history.ops import Op
@@ -59,7 +60,7 @@ class Node:
 
     def spawn(self, gen: Generator[Any, Any, Any]) -> simpy.Process:
         """Run ``gen`` as one of this node's processes: it dies with the node."""
-        proc = self.env.process(self._guard(gen))
+        proc = simpy.Process(self.env, self._guard(gen))  # (env.process, without its descriptor)
         self._procs[proc] = None
         return proc
 
@@ -74,11 +75,11 @@ class Node:
         except (simpy.Interrupt, NodeCrashed):
             return None
         finally:
-            self._procs.pop(self.env.active_process, None)  # type: ignore[arg-type]
+            self._procs.pop(self.env._active_proc, None)  # type: ignore[arg-type]
 
     def sleep(self, delay: float) -> Generator[Any, Any, None]:
         """Wait ``delay`` simulated seconds; if paused meanwhile, wake only after the pause."""
-        yield self.env.timeout(delay)
+        yield simpy.Timeout(self.env, delay)
         yield from self.unpaused()
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
@@ -97,7 +98,7 @@ class Node:
         if event.callbacks is None:  # already happened
             yield from self.unpaused()
             return event.value
-        expiry = Expiry(self.env.active_process, event)
+        expiry = Expiry(self.env._active_proc, event)
         timer = self.timers.start(timeout, expiry)
         try:
             value = yield event
@@ -330,7 +331,7 @@ class RequestTracker:
     def new(self, key: Any = None) -> tuple[Any, simpy.Event]:
         if key is None:
             key = self.next_key()
-        ev = self.env.event()
+        ev = simpy.Event(self.env)
         self._waiting[key] = ev
         return key, ev
 
@@ -348,7 +349,7 @@ class RequestTracker:
         if waiter is None:
             return False
         if isinstance(waiter, simpy.Event):
-            if waiter.triggered:
+            if waiter._value is not PENDING:  # (waiter.triggered, without its Python frame)
                 return False
             waiter.succeed(value)
         else:
