@@ -31,14 +31,6 @@ class LastReads:
         return self.codes[i], self.seqs[i]
 
     def put(self, offset: int, code: int, seq: int) -> None:
-        if self.base >= 0 and offset - self.base == len(self.codes):  # the next offset: the
-            self.codes.append(code)  # commonest case, one read of each record in order
-            try:
-                self.seqs.append(seq)
-            except OverflowError:  # past 2**31 operations
-                self.seqs = array("q", self.seqs)
-                self.seqs.append(seq)
-            return
         if self.base < 0:
             self.base = offset
         elif offset < self.base:
@@ -47,7 +39,10 @@ class LastReads:
             self.seqs = array(self.seqs.typecode, [NONE]) * n + self.seqs
             self.base = offset
         i = offset - self.base
-        if i >= len(self.codes):
+        if i == len(self.codes):  # the next offset (the commonest: records are read in order)
+            self.codes.append(NONE)
+            self.seqs.append(NONE)
+        elif i > len(self.codes):
             n = i + 1 - len(self.codes)
             self.codes.extend(array("h", [NONE]) * n)
             self.seqs.extend(array(self.seqs.typecode, [NONE]) * n)

@@ -3,7 +3,7 @@
 # truth.
 cimport cython
 
-from .clock cimport Call, Timer
+from .clock cimport Timer
 from .node cimport Node as _Node
 
 cdef class Task:
