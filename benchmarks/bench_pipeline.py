@@ -523,30 +523,38 @@ def figures_table(title: str, rows: list[dict[str, Any]]) -> str:
 
 @contextmanager
 def counting_kernel_events() -> Iterator[list[int]]:
-    """Count every entry the kernel pops off its queue while the block runs (``[count]``): each
-    is one step (its callbacks run), whether a SimPy event or one of msgsim's plain timer
-    entries (``sim/model/clock.py``), popped by SimPy's ``step`` or by msgsim's ``Clock.run``.
-    Slows the run: never inside a timed one."""
+    """Count every entry the kernel pops off its queue while the block runs (``[count]``, once
+    the block is over): each is one step (its callbacks run). A plain SimPy environment's
+    are counted as SimPy pops them (``heappop``); msgsim's clock counts its own (its agenda's
+    ``popped``: SimPy events and msgsim's plain timer entries alike), read from every clock
+    a run made in the block. Slows the plain SimPy run: never inside a timed one."""
     import simpy.core
 
-    import sim.model.clock
+    import sim.experiment.run
+    from sim.model.clock import Clock
 
     count = [0]
-    modules = (simpy.core, sim.model.clock)
-    originals = [m.heappop for m in modules]
+    original_pop, original_clock = simpy.core.heappop, sim.experiment.run.Clock
+    clocks: list[Clock] = []
 
-    def counting(queue: list[Any], pop: Callable[[list[Any]], Any] = originals[0]) -> Any:
+    def counting(queue: list[Any], pop: Callable[[list[Any]], Any] = original_pop) -> Any:
         entry = pop(queue)  # (an empty queue raises: not a step)
         count[0] += 1
         return entry
 
-    for m in modules:
-        m.heappop = counting  # type: ignore[attr-defined]
+    class CountedClock(Clock):
+        def __init__(self, initial_time: float = 0) -> None:
+            super().__init__(initial_time)
+            clocks.append(self)
+
+    simpy.core.heappop = counting  # type: ignore[attr-defined]
+    sim.experiment.run.Clock = CountedClock  # type: ignore[misc]
     try:
         yield count
     finally:
-        for m, original in zip(modules, originals, strict=True):
-            m.heappop = original  # type: ignore[attr-defined]
+        simpy.core.heappop = original_pop  # type: ignore[attr-defined]
+        sim.experiment.run.Clock = original_clock  # type: ignore[misc]
+        count[0] += sum(clock._queue.popped for clock in clocks)
 
 
 def kernel_step_seconds(steps: int = 200_000, repeat: int = 3) -> float:

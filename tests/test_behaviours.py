@@ -16,6 +16,7 @@ from sim.model.broker.durability import DURABILITIES
 from sim.model.broker.group import GroupCoordinator
 from sim.model.broker.idempotence import DEDUPE_DEPTH, Idempotence
 from sim.model.broker.log import Committed, OffsetStore, PartitionLog
+from sim.model.clock import Clock
 from sim.model.messages import Envelope, Produce, Record
 
 
@@ -24,7 +25,7 @@ class FakeBroker:
 
     def __init__(self, partitions: int = 2) -> None:
         self.name = "broker-0"
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.record = Recorder(self.env)
         self.state = "up"
         self.incarnation = 0

@@ -97,6 +97,16 @@ def test_kernel_events_are_counted_exactly_and_the_count_is_undone(bench: Module
     assert count[0] == 5  # the process's start, three timers, its end
     assert simpy.core.heappop is heapq.heappop
 
+    import sim.experiment.run
+    from sim.model.clock import Clock
+
+    with bench.counting_kernel_events() as count:  # a clock a run makes counts its own steps
+        env = sim.experiment.run.Clock()
+        env.process(three())
+        env.run(until=10)
+    assert count[0] == 6  # and the entry that stops the run at 10, as SimPy's run(until) has
+    assert sim.experiment.run.Clock is Clock
+
 
 def test_kernel_share_counts_both_pipelines(bench: ModuleType) -> None:
     k = bench.kernel(EVENTS, baseline_us=10.0)

@@ -223,15 +223,17 @@ def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
             if line.startswith("cdef class "):
                 current = line[len("cdef class ") :].split("(")[0].split(":")[0].strip()
                 out[(source, current)] = (set(), False)
+            elif line and not line[0].isspace():  # the class's block is over
+                current = None
             elif current is not None and words[:1] == ["cdef"]:
                 attrs, has_dict = out[(source, current)]
                 if words[1:3] == ["dict", "__dict__"]:
                     out[(source, current)] = (attrs, True)
-                else:  # cdef [public|readonly] <type> name, name, ...
+                else:  # cdef [public|readonly] <type, maybe of two words> name, name, ...
                     rest = words[1:]
                     if rest[0] in ("public", "readonly"):
                         rest = rest[1:]
-                    attrs.update(n.strip() for n in " ".join(rest[1:]).split(","))
+                    attrs.update(n.split()[-1] for n in " ".join(rest).split(","))
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import simpy
 
+from sim.model.clock import Clock
 from sim.model.context import Context
 from sim.model.node import Node
 
@@ -35,7 +36,7 @@ class _Quiet:
 
 
 def _node() -> Node:
-    env = simpy.Environment()
+    env = Clock()
     quiet: Any = _Quiet()
     ctx = Context(env, quiet, quiet, None, None, quiet, 1.0)  # type: ignore[arg-type]
     return Node("n", ctx)

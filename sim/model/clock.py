@@ -1,26 +1,29 @@
-"""The simulation clock: SimPy's environment, with a timer that is one heap entry and a tighter
-run loop.
+"""The simulation clock: SimPy's environment, with a typed queue, a timer that is one queue entry
+and a tighter run loop.
+
+:class:`Clock` is a ``simpy.Environment`` whose queue is an :class:`~sim.model.agenda.Agenda`
+(the same order as SimPy's list of tuples, compared in C): its ``schedule``, ``peek`` and
+``step`` are SimPy's on that queue, and :meth:`Clock.run` to a time pops and calls in one loop
+instead of one ``step()`` call per entry, with SimPy's semantics (an ``until`` time stops
+before the entries due at it; a failed event nobody defused raises). Processes, events and
+timeouts work on it as they do on any environment; the model runs on a :class:`Clock`.
 
 A model schedules many plain actions (a message arriving, an acknowledgement sent after its
 fsync, a fault starting): nothing waits for them, so they need no SimPy event. :func:`call_later`
-puts a :class:`Call` on SimPy's own queue, exactly where ``env.timeout(delay)`` would have put
-its event (same time, priority and place in the order of creation), and the kernel calls it
-when it is popped, as it calls an event's callbacks. Processes, events and timeouts work as
-they always do beside it, on any ``simpy.Environment``.
-
-:class:`Clock` only runs the same queue faster: :meth:`Clock.run` pops and calls in one loop
-instead of one ``step()`` call per entry, with SimPy's semantics (an ``until`` time stops
-before the entries due at it; a failed event nobody defused raises).
+puts a :class:`Call` on the queue, exactly where ``env.timeout(delay)`` would have put its event
+(same time, priority and place in the order of creation), and the kernel calls it when it is
+popped, as it calls an event's callbacks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.core import NORMAL, URGENT
+from simpy.core import NORMAL, URGENT, EmptySchedule, StopSimulation
+
+from .agenda import Agenda, Entry
 
 
 class Call:
@@ -37,25 +40,53 @@ class Call:
         self.arg = arg
 
 
-def call_later(
-    env: simpy.Environment, delay: float, fn: Callable[[Any], None], arg: Any = None
-) -> None:
+def call_later(env: Clock, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
     """Call ``fn(call)`` in ``delay`` simulated seconds (``call.arg`` is ``arg``), ordered
     among same-time entries as ``env.timeout(delay)`` made now would be."""
-    entry: Any = (env._now + delay, NORMAL, next(env._eid), Call(fn, arg))
-    heappush(env._queue, entry)
+    queue: Agenda = env._queue
+    queue.push(env._now + delay, NORMAL, Call(fn, arg))
 
 
-def call_soon(env: simpy.Environment, fn: Callable[[Any], None], arg: Any = None) -> None:
+def call_soon(env: Clock, fn: Callable[[Any], None], arg: Any = None) -> None:
     """Call ``fn(call)`` now, before the entries already due now: where ``env.process(gen)``
     made now puts its start (an urgent entry), so a callback that does what a spawned process
     did starts exactly where the process would have."""
-    entry: Any = (env._now, URGENT, next(env._eid), Call(fn, arg))
-    heappush(env._queue, entry)
+    queue: Agenda = env._queue
+    queue.push(env._now, URGENT, Call(fn, arg))
 
 
 class Clock(simpy.Environment):
-    """A ``simpy.Environment`` whose :meth:`run` to a time runs the queue in one loop."""
+    """A ``simpy.Environment`` on an :class:`~sim.model.agenda.Agenda`, whose :meth:`run` to
+    a time runs the queue in one loop."""
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self._queue: Agenda = Agenda()  # type: ignore[assignment]
+        self._eid = None  # type: ignore[assignment]  # the agenda numbers the entries
+
+    def schedule(self, event: simpy.Event, priority: Any = NORMAL, delay: Any = 0) -> None:
+        self._queue.push(self._now + delay, priority, event)
+
+    def peek(self) -> Any:
+        return self._queue.first_time()
+
+    def step(self) -> None:
+        try:
+            entry = self._queue.pop()
+        except IndexError:
+            raise EmptySchedule from None
+        self._now = entry.time
+        event = entry.event
+        callbacks, event.callbacks = event.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:  # (as SimPy's step: the rest run when the simulation resumes)
+            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            self.schedule(event, -1)
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            _raise_failure(event)
 
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, simpy.Event):
@@ -67,18 +98,37 @@ class Clock(simpy.Environment):
         stop._ok = True
         stop._value = None
         self.schedule(stop, URGENT, at - self._now)
-        queue = self._queue
-        while True:
-            self._now, _, _, event = heappop(queue)  # never empty: `stop` is in it
-            if event is stop:
-                return None
-            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+        _run_to(self, self._queue, stop)
+        return None
+
+
+def _run_to(env: Clock, queue: Agenda, stop: simpy.Event) -> None:
+    """Pop and call until ``stop`` comes out (the queue is never empty before: it holds it)."""
+    while True:
+        entry: Entry = queue.pop()
+        env._now = entry.time
+        event = entry.event
+        if type(event) is Call:  # (the commonest entry, read as what it is: it never fails)
+            call: Call = event
+            callbacks = call.callbacks
+            call.callbacks = None
             for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
+                callback(call)
+            continue
+        if event is stop:
+            return
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            _raise_failure(event)
+
+
+def _raise_failure(event: simpy.Event) -> None:
+    """A failed event nobody defused crashes the run, with a copy of its exception."""
+    exc = type(event._value)(*event._value.args)
+    exc.__cause__ = event._value
+    raise exc
 
 
 class Timer:
@@ -114,17 +164,19 @@ class Timers:
     place once it is the earliest: it pops exactly where that timeout would have popped, and a
     cancelled timer costs no step at all (it is dropped when it comes to the head)."""
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: Clock) -> None:
         self.env = env
-        self._heap: list[tuple[float, int, Timer]] = []
+        self._heap = Agenda()
+        """The live timers (and cancelled ones not yet dropped), earliest first."""
         self._armed: Timer | None = None
 
     def start(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> Timer:
         """Call ``fn(timer)`` in ``delay`` simulated seconds unless the timer is cancelled."""
         env = self.env
-        time, eid = env._now + delay, next(env._eid)
+        queue: Agenda = env._queue
+        time, eid = env._now + delay, queue.number()
         timer = Timer(time, eid, fn, arg)
-        heappush(self._heap, (time, eid, timer))
+        self._heap.push_numbered(time, NORMAL, eid, timer)
         armed = self._armed
         if armed is None or time < armed.time or (time == armed.time and eid < armed.eid):
             self._arm(timer)
@@ -134,15 +186,15 @@ class Timers:
         self._armed = timer
         if not timer.queued:  # (armed before, then passed over for an earlier one: still queued)
             timer.queued = True
-            entry: Any = (timer.time, NORMAL, timer.eid, Call(self._fire, timer))
-            heappush(self.env._queue, entry)
+            queue: Agenda = self.env._queue
+            queue.push_numbered(timer.time, NORMAL, timer.eid, Call(self._fire, timer))
 
     def _fire(self, call: Call) -> None:
         call.arg.queued = False
         if call.arg is not self._armed:
             return  # an earlier timer was armed since, or it was cancelled and passed over
         heap = self._heap
-        timer = heappop(heap)[2]  # (the armed timer is always the heap's head)
+        timer = heap.pop().event  # (the armed timer is always the heap's head)
         if timer.live:  # (a timer it starts is later than this one: it arms none)
             timer.live = False
             fn, timer.fn = timer.fn, None
@@ -150,13 +202,13 @@ class Timers:
             fn(timer)
             timer.arg = None
         self._armed = None
-        while heap and not heap[0][2].live:
-            heappop(heap)
-        if heap:
-            self._arm(heap[0][2])
+        while len(heap) and not heap.first().event.live:
+            heap.pop()
+        if len(heap):
+            self._arm(heap.first().event)
 
 
-def timers_of(env: simpy.Environment) -> Timers:
+def timers_of(env: Clock) -> Timers:
     """The :class:`Timers` of ``env`` (one per environment, made when first asked for)."""
     found = env.__dict__.get("_msgsim_timers")
     if found is None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import simpy
-
 from ..core.rng import Streams
 from ..core.topology import Topology
 from ..history.recorder import RecordOp
+from .clock import Clock
 from .messages import Envelope, Message
 
 
@@ -41,7 +40,7 @@ class StepHook(Protocol):
 
 @dataclass
 class Context:
-    env: simpy.Environment
+    env: Clock
     record: RecordOp
     wire: Wire
     topology: Topology

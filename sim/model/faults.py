@@ -16,14 +16,12 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-import simpy
-
 from ..config.links import LinkPattern
 from ..core.distributions import Constant
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import RecordOp
-from .clock import call_later
+from .clock import Clock, call_later
 from .network import Cut, LinkFault, Network
 from .node import Node
 from .schedule import ConcreteFault
@@ -34,7 +32,7 @@ class FaultInjector:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         record: RecordOp,
         nodes: Mapping[str, Node],
         network: Network,

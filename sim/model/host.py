@@ -16,7 +16,7 @@ import simpy
 from ..config.models import ConsumerGroup
 from ..core.topology import Topology
 from ..history.recorder import RecordOp
-from .clock import Timers
+from .clock import Clock, Timers
 from .messages import Envelope, Message, OffsetMove, ReceiveResponse, Record
 from .node import RequestTracker
 from .tasks import Task, TaskGenerator
@@ -26,7 +26,7 @@ class NodeHost(Protocol):
     """The lifecycle and messaging every node offers (``node.py``)."""
 
     name: str
-    env: simpy.Environment
+    env: Clock
     state: str
     incarnation: int
     record: RecordOp

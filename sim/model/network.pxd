@@ -3,6 +3,8 @@
 # given are typed, so theirs too); the .py stays the source of truth.
 cimport cython
 
+from .agenda cimport Agenda
+
 from .messages cimport Envelope
 from .node cimport Node
 
@@ -14,9 +16,10 @@ cdef class Link:
 
 cdef class Network:
     cdef public object env, record, graph, reorder_hold
-    cdef public object _next_msgid, sent, _arrive_callbacks, _eid
+    cdef public object _next_msgid, sent, _arrive_callbacks
+    cdef public Agenda _queue
     cdef public dict links, _out, endpoints
-    cdef public list cuts, _queue
+    cdef public list cuts
 
     @cython.locals(link=Link, env=Envelope)
     cpdef send(self, src, dst, payload)

@@ -18,11 +18,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from heapq import heappush
 from typing import Any, Protocol
 
 import networkx as nx
-import simpy
 from simpy.core import NORMAL
 
 from ..config.links import LinkPattern
@@ -33,6 +31,7 @@ from ..core.rng import Streams
 from ..history import causes
 from ..history.ops import Op
 from ..history.recorder import RecordOp
+from .clock import Clock
 from .messages import Envelope, Message
 
 LOCAL = Constant(value=0.0)
@@ -155,7 +154,7 @@ class Link:
 class Network:
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         record: RecordOp,
         streams: Streams,
         cfg: NetworkConfig,
@@ -192,8 +191,7 @@ class Network:
         self.sent = 0
         self._arrive_callbacks = [self._arrive]
         self._queue = env._queue
-        self._eid = env._eid
-        """The kernel's queue and entry numbering (kept: every message is pushed on them)."""
+        """The kernel's queue (kept: every message is pushed on it)."""
         """The callbacks of every message's arrival entry (the kernel sets an entry's own
         callbacks to None when it pops it, so a shared list is never run twice)."""
 
@@ -258,8 +256,7 @@ class Network:
                 arrival = link.last_arrival
             link.last_arrival = arrival
         env.callbacks = self._arrive_callbacks
-        entry: Any = (arrival, NORMAL, next(self._eid), env)
-        heappush(self._queue, entry)
+        self._queue.push(arrival, NORMAL, env)
         if not copy:
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1

@@ -19,7 +19,7 @@ from simpy.events import PENDING
 
 from ..history import causes
 from ..history.ops import Op
-from .clock import call_later, timers_of
+from .clock import Clock, call_later, timers_of
 from .context import Context
 from .messages import Envelope, Message
 from .tasks import NodeCrashed, Task, TaskGenerator
@@ -33,7 +33,7 @@ class Node:
     def __init__(self, name: str, ctx: Context) -> None:
         self.name = name
         self.ctx = ctx
-        self.env: simpy.Environment = ctx.env
+        self.env: Clock = ctx.env
         self.record = ctx.record
         self.topology = ctx.topology
         self.state = "up"
@@ -274,7 +274,7 @@ class Handover:
     __slots__ = ("env", "event", "given", "_value")
     _ok = True  # what a process reads of the "event" it is resumed with
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: Clock) -> None:
         self.env = env
         self.event = env.event()
         self.given = False
@@ -323,7 +323,7 @@ class RequestTracker:
     request is waited for by a process (an event it yields) or by a callback (a node driven
     by its callbacks): :meth:`resolve` triggers the one or calls the other."""
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: Clock) -> None:
         self.env = env
         self._next = 0
         self._waiting: dict[Any, simpy.Event | Callable[[Any], None]] = {}

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from functools import partial
-from heapq import heappush
 from typing import Any, Protocol
 
 import simpy
-from simpy.core import URGENT
 
-from .clock import Call, Timer, Timers, call_later
+from .clock import Call, Clock, Timer, Timers, call_later, call_soon
 
 TaskGenerator = Generator[Any, Any, Any]
 
@@ -35,7 +33,7 @@ PENDING: Any = object()
 class Node(Protocol):
     """What a task uses of its node (``node.py``)."""
 
-    env: simpy.Environment
+    env: Clock
     state: str
     tasks: dict[Task, None]
     running_task: Task | None
@@ -67,9 +65,7 @@ class Task:
         self.done = done
         """Called with the task's return value when it returns (not when it is closed)."""
         node.tasks[self] = None
-        env = node.env
-        entry: Any = (env._now, URGENT, next(env._eid), Call(self._start))
-        heappush(env._queue, entry)
+        call_soon(node.env, self._start)
 
     @property
     def is_alive(self) -> bool:

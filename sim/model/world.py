@@ -10,18 +10,14 @@ starts them, feeds the workload's arrivals to the producers, and runs the clock 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
-from heapq import heappush
 from typing import Any
-
-import simpy
-from simpy.core import URGENT
 
 from ..config.models import ExperimentConfig
 from ..core.rng import Streams
 from ..core.strategies import Strategy
 from ..history.recorder import Recorder, RecordOp
 from .broker.node import Broker
-from .clock import Call, call_later
+from .clock import Call, Clock, call_later, call_soon
 from .consumer.node import Consumer
 from .context import Context
 from .faults import FaultInjector
@@ -46,14 +42,13 @@ class Feed:
     __slots__ = ("env", "producer", "arrivals", "pending")
 
     def __init__(
-        self, env: simpy.Environment, producer: Producer, arrivals: Iterable[Arrival]
+        self, env: Clock, producer: Producer, arrivals: Iterable[Arrival]
     ) -> None:
         self.env = env
         self.producer = producer
         self.arrivals = iter(arrivals)
         self.pending: Arrival | None = None
-        entry: Any = (env._now, URGENT, next(env._eid), Call(self._next))
-        heappush(env._queue, entry)
+        call_soon(env, self._next)
 
     def _next(self, _call: Call | None) -> None:
         env = self.env
@@ -80,7 +75,7 @@ class World:
         strategy: Strategy,
         seed: int,
         schedule: list[ConcreteFault],
-        env: simpy.Environment,
+        env: Clock,
         record: Recorder,
     ) -> None:
         self.cfg = cfg
