@@ -20,6 +20,10 @@ from .part import Part, on
 from .reads import LastReads
 from .state import EventState
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_DUP = Op.DUP
+
+
 CopyKey = tuple[str, int, int, int]
 """A record in a log: (broker, partition, offset, leader epoch); a truncated log reuses
 offsets, under a new epoch."""
@@ -87,7 +91,7 @@ class Attribution(Part):
     @on(Op.SEND, Op.DUP)
     def _sent(self, seq: int, row: Row) -> None:
         num, kind = row[6], row[7]
-        if row[1] is Op.DUP:
+        if row[1] is _DUP:
             self.dup_links[num] = causes.network_duplicate(row[2], row[3])
             self.copy_of[num] = self.last_send
             self.twin_of[self.last_send] = num

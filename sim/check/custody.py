@@ -21,6 +21,9 @@ from .part import Part, on
 from .settled import Events
 from .state import EventState
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_COMMIT, _TXN_COMMIT = Op.COMMIT, Op.TXN_COMMIT
+
 
 class Custody(Part):
     def __init__(self, events: Events) -> None:
@@ -144,7 +147,7 @@ class Custody(Part):
     @on(Op.COMMIT, Op.SINK_COMMIT)
     def _commit(self, seq: int, row: Row) -> None:
         _, op, node, peer, _, part, num, detail = row
-        where = (detail[0], part) if op == Op.COMMIT else (peer, part)
+        where = (detail[0], part) if op == _COMMIT else (peer, part)
         log = self.logs[where]
         for offset in range(self.low[where], num):
             if offset in log:
@@ -241,7 +244,7 @@ class Custody(Part):
     @on(Op.TXN_COMMIT, Op.TXN_ABORT)
     def _txn_end(self, seq: int, row: Row) -> None:
         e = self.events[row[4][0]]
-        e.txn = "commit" if row[1] == Op.TXN_COMMIT else "abort"
+        e.txn = "commit" if row[1] == _TXN_COMMIT else "abort"
         if e.txn == "abort" and not e.abort:
             e.abort = causes.aborted(row[7], e.message_failure)
 

@@ -8,6 +8,12 @@ appended e-42 to partition 1 at offset 17"); they never decide what it means. Th
 ``detail`` is typed per operation (:attr:`OpSpec.detail_type`): text, a number, or a tuple.
 :func:`encode_detail` and :func:`decode_detail` are the only place that turns it into the
 text of the ``detail`` column of ``events.parquet`` and back.
+
+Reading a member: on Python 3.11 every read of ``Op.SEND`` goes through the enum class's
+``__getattr__`` hook (``EnumType`` defines one; 3.12 dropped it), about ten times the cost
+of reading a module's global, and a run reads members millions of times. The modules that
+report or check an operation for every message or event read each such member once, into a
+module constant (``_SEND = Op.SEND``): the same object.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ from ..history.recorder import RecordOp
 from .clock import Clock
 from .messages import Envelope, Message
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_SEND, _DUP, _DROP, _DELIVER = Op.SEND, Op.DUP, Op.DROP, Op.DELIVER
+
+
 LOCAL = Constant(value=0.0)
 """The latency between two nodes of one service."""
 
@@ -230,7 +234,7 @@ class Network:
         self._next_msgid += 1
         env = Envelope(self._next_msgid, src, dst, payload)
         self.sent += 1
-        self.record(Op.SEND, src, env.eids, dst, env.custody, env.msgid, payload.kind)
+        self.record(_SEND, src, env.eids, dst, env.custody, env.msgid, payload.kind)
         self._transmit(env, link, copy=False)
 
     def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
@@ -262,7 +266,7 @@ class Network:
                 self._next_msgid += 1
                 twin = Envelope(self._next_msgid, src, dst, env.payload)
                 p = env.payload
-                self.record(Op.DUP, src, twin.eids, dst, twin.custody, twin.msgid, p.kind)
+                self.record(_DUP, src, twin.eids, dst, twin.custody, twin.msgid, p.kind)
                 self._transmit(twin, link, copy=True)
 
     def _hold_back(self, link: Link) -> float:
@@ -279,7 +283,7 @@ class Network:
         state = node.state
         if state == "up":  # (node.accept, inlined for the commonest case)
             kind = env.payload.kind
-            self.record(Op.DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
+            self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
             node.handle(env)
         elif state == "crashed":
             self.dropped(env, causes.crash(env.dst))
@@ -287,8 +291,8 @@ class Network:
             node.accept(env)
 
     def dropped(self, env: Envelope, cause: str) -> None:
-        self.record(Op.DROP, env.src, env.eids, env.dst, env.custody, env.msgid, cause)
+        self.record(_DROP, env.src, env.eids, env.dst, env.custody, env.msgid, cause)
 
     def delivered(self, env: Envelope) -> None:
         kind = env.payload.kind
-        self.record(Op.DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
+        self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)

@@ -14,6 +14,9 @@ from .context import Context
 from .messages import Envelope, OffsetFetchResponse, SinkAck, SinkOffsetFetch, SinkTxn
 from .node import Node
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_EFFECT, _SINK_COMMIT = Op.EFFECT, Op.SINK_COMMIT
+
 
 class Sink(Node):
     """The database where effects are applied (durable: a crash keeps everything)."""
@@ -62,12 +65,12 @@ class Sink(Node):
         for eid in eids:
             self.effects.add(eid)
         if eids:
-            self.record(Op.EFFECT, self.name, eids, peer=env.src, num=env.msgid)
+            self.record(_EFFECT, self.name, eids, peer=env.src, num=env.msgid)
         if msg.offsets is not None:
             for p, move in sorted(msg.offsets.items()):
                 self.offsets[p] = move.new
                 self.record(
-                    Op.SINK_COMMIT,
+                    _SINK_COMMIT,
                     self.name,
                     peer=move.broker,
                     part=p,

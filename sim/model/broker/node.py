@@ -44,6 +44,10 @@ from .limits import HOLD, Retention, overflow_policy
 from .log import Committed, OffsetStore, PartitionLog
 from .queue import QueueStore
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_APPEND, _HOLD, _DEDUPE = Op.APPEND, Op.HOLD, Op.DEDUPE
+
+
 STORES: dict[str, type[LogStore | QueueStore]] = {"log": LogStore, "queue": QueueStore}
 """How consumers read a partition (``broker.mode``)."""
 
@@ -198,7 +202,7 @@ class Broker(Node):
         records, record, name = log.records, self.record, self.name
         for r in msg.records:
             offset = records.add(r, p)
-            record(Op.APPEND, name, (r.eid,), producer, p, offset, detail)
+            record(_APPEND, name, (r.eid,), producer, p, offset, detail)
         self.durability.appended(log)
         self.idempotence.appended(msg, p, base)
         self.store.wake(p)
@@ -222,7 +226,7 @@ class Broker(Node):
             return
         self._held_keys.add(key)
         self._blocked.setdefault(p, deque()).append(env)
-        self.record(Op.HOLD, self.name, msg.eids, peer=env.src, part=p)
+        self.record(_HOLD, self.name, msg.eids, peer=env.src, part=p)
 
     def room(self, p: int) -> None:
         """A consumer made room in partition ``p``: append what waits, in order."""
@@ -244,7 +248,7 @@ class Broker(Node):
         p, eids = msg.records[0].partition, msg.eids
         verdict, offset, note = said.verdict, said.offset, said.note
         if verdict == "duplicate":
-            self.record(Op.DEDUPE, self.name, eids, peer=producer, part=p, num=offset, detail=note)
+            self.record(_DEDUPE, self.name, eids, peer=producer, part=p, num=offset, detail=note)
         elif verdict == "fenced":
             self.record(Op.FENCED, self.name, eids, peer=producer, part=p, detail=note)
         else:
@@ -272,7 +276,7 @@ class Broker(Node):
         log.records.append(stored)
         self.durability.appended(log)
         self.record(
-            Op.APPEND,
+            _APPEND,
             self.name,
             (rec.eid,),
             peer=self.topology.two_pc_coordinator,

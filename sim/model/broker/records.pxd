@@ -1,2 +1,5 @@
+from ...core.eids cimport IdList
+
 cdef class RecordLog:
-    cdef public object eids, keys, partition, partitions, created, process, poison
+    cdef public IdList eids
+    cdef public object keys, partition, partitions, created, process, poison

@@ -30,6 +30,9 @@ from ..messages import (
 )
 from ..tasks import Ask
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_RELEASE = Op.RELEASE
+
 
 class CommitMode:
     """The common part: positions of newly taken partitions come from the broker."""
@@ -90,7 +93,7 @@ class OnReceipt(CommitMode):
         c.reach("after-ack-before-process")
         for rec in batch:
             if rec.partition in reply.refused:  # not ours any more: it is no longer a member
-                c.record(Op.RELEASE, c.name, (rec.eid,), detail="not-owner")
+                c.record(_RELEASE, c.name, (rec.eid,), detail="not-owner")
                 continue
             yield from c.process(rec, attempts=1)
 
@@ -109,13 +112,15 @@ class AfterProcess(CommitMode):
     def __init__(self, consumer: ConsumerHost) -> None:
         super().__init__(consumer)
         self.last_auto_commit = float(consumer.env._now)
+        self.auto_commit_interval = consumer.group.auto_commit_interval
+        """(read at every poll: a pydantic model's attribute costs a __getattr__ hook)"""
 
     def before_poll(self) -> None:
         """Auto-commit inside poll(): every ``auto_commit_interval``, the positions of the
         records the previous polls returned (processed by now), without waiting."""
         c = self.consumer
         now = float(c.env._now)
-        if now - self.last_auto_commit >= c.group.auto_commit_interval:
+        if now - self.last_auto_commit >= self.auto_commit_interval:
             self.last_auto_commit = now
             c.task(self.commit_processed(list(c.assigned)))
 
@@ -192,7 +197,7 @@ class InSink(CommitMode):
             p = rec.partition
             position = c.positions.get(p)
             if position is None or rec.offset < position or p in moved:
-                c.record(Op.RELEASE, c.name, (rec.eid,), detail="skipped")
+                c.record(_RELEASE, c.name, (rec.eid,), detail="skipped")
                 continue
             # the sink stores the offset after this record if it still holds what we expect
             # (records between them were expired or discarded by the broker)

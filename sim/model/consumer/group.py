@@ -27,6 +27,8 @@ from ..tasks import Ask, Wait
 class GroupConsumption:
     def __init__(self, consumer: ConsumerHost) -> None:
         self.consumer = consumer
+        self.session_timeout = consumer.group.session_timeout
+        """(read at every poll: a pydantic model's attribute costs a __getattr__ hook)"""
 
     def start(self) -> None:
         c = self.consumer
@@ -155,7 +157,7 @@ class GroupConsumption:
         """Kafka's poll() does not fetch while the coordinator is unknown: here, once no
         heartbeat has been answered for a whole session timeout."""
         c = self.consumer
-        return float(c.env._now) - c.last_heartbeat <= c.group.session_timeout
+        return float(c.env._now) - c.last_heartbeat <= self.session_timeout
 
     def _poll(self, broker: str, parts: list[int]) -> Generator[Any, Any, None]:
         """One fetch from ``broker`` for ``parts`` and the batch it returns."""

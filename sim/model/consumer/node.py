@@ -37,6 +37,10 @@ from .commit import COMMIT_MODES
 from .group import GroupConsumption
 from .queue import QueueConsumption
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_RECEIVE, _RELEASE = Op.RECEIVE, Op.RELEASE
+
+
 CONSUMPTIONS: dict[str, type[GroupConsumption | QueueConsumption]] = {
     "log": GroupConsumption,
     "queue": QueueConsumption,
@@ -144,7 +148,7 @@ class Consumer(Node):
         """A fetched batch: record the deliveries, then let the commit mode process it."""
         for rec in batch:
             self.record(
-                Op.RECEIVE,
+                _RECEIVE,
                 self.name,
                 (rec.eid,),
                 peer=broker,
@@ -188,7 +192,7 @@ class Consumer(Node):
             retry=self.retry_sink,
         )
         self.record(
-            Op.RELEASE, self.name, (rec.eid,), detail="done" if reply is not None else "gave-up"
+            _RELEASE, self.name, (rec.eid,), detail="done" if reply is not None else "gave-up"
         )
         return reply
 
@@ -213,12 +217,12 @@ class Consumer(Node):
         dead_letter: bool,
     ) -> Generator[Any, Any, Any]:
         if not dead_letter:
-            self.record(Op.RELEASE, self.name, (rec.eid,), detail="failed")
+            self.record(_RELEASE, self.name, (rec.eid,), detail="failed")
             return None
         leader = self.topology.leader_of(rec.partition)
         yield Ask(leader, lambda r: DeadLetter(r, rec, f"failed {tries} times"))
         reply = None
         if offsets is not None:  # a transactional consumer still stores its position past it
             reply = yield Ask(self.sink, lambda r: SinkTxn(r, (), offsets))
-        self.record(Op.RELEASE, self.name, (rec.eid,), detail="dead-lettered")
+        self.record(_RELEASE, self.name, (rec.eid,), detail="dead-lettered")
         return reply if reply is not None else True

@@ -27,6 +27,9 @@ from ..workload import Arrival
 from .database import ProducerDatabase
 from .publishers import Publisher
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_OUTCOME, _RELEASE = Op.OUTCOME, Op.RELEASE
+
 
 class NoCoupling:
     transactional = False
@@ -96,7 +99,7 @@ class PublishThenCommit(NoCoupling):
         self.producer.reach("before-commit-after-publish")
         self.db.end(a.eid, not a.aborts, "rolled back after publishing" if a.aborts else "")
         outcome = "fail" if a.aborts else "ok"
-        self.producer.record(Op.OUTCOME, self.producer.name, (a.eid,), detail=outcome)
+        self.producer.record(_OUTCOME, self.producer.name, (a.eid,), detail=outcome)
 
 
 class Outbox(NoCoupling):
@@ -138,8 +141,8 @@ class TwoPhase(NoCoupling):
         if reply is None:
             p.acks.forget(eid)
         verdict = "unknown" if reply is None else ("ok" if reply.committed else "fail")
-        p.record(Op.RELEASE, p.name, (eid,), detail="2pc")
-        p.record(Op.OUTCOME, p.name, (eid,), detail=verdict)
+        p.record(_RELEASE, p.name, (eid,), detail="2pc")
+        p.record(_OUTCOME, p.name, (eid,), detail=verdict)
 
     def _prepare_timeout(self, eid: str, prepared: Any) -> Generator[Any, Any, None]:
         """A participant that never saw prepare aborts its open transaction on its own."""

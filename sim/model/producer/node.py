@@ -36,6 +36,9 @@ from .couplings import COUPLINGS
 from .database import ProducerDatabase
 from .publishers import PUBLISHERS
 
+# (Op's members read once: see sim/history/ops.py, Reading a member)
+_CREATE, _RELEASE, _OUTCOME, _TXN_BEGIN = Op.CREATE, Op.RELEASE, Op.OUTCOME, Op.TXN_BEGIN
+
 
 class Producer(Node):
     role = "producer"
@@ -123,17 +126,17 @@ class Producer(Node):
     def _refuse(self, a: Arrival) -> None:
         """The service never handled ``a``: the application is told it failed."""
         part = self.partition_of(a.key)
-        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+        self.record(_CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
         self.record(Op.REFUSED, self.name, (a.eid,), detail=causes.crash(self.name))
-        self.record(Op.OUTCOME, self.name, (a.eid,), detail="fail")
+        self.record(_OUTCOME, self.name, (a.eid,), detail="fail")
 
     def _created(self, a: Arrival) -> Record:
         """Take ``a`` in: the record to publish, and its creation in the history."""
         part = self.partition_of(a.key)
         rec = new_record(a.eid, a.key, part, a.time, a.process_time, -1, a.poison)
-        self.record(Op.CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
+        self.record(_CREATE, self.name, (a.eid,), part=part, num=a.key, detail=a.time)
         if self.coupling.transactional:
-            self.record(Op.TXN_BEGIN, self.name, (a.eid,))
+            self.record(_TXN_BEGIN, self.name, (a.eid,))
         return rec
 
     def _start(self, a: Arrival) -> None:
@@ -151,8 +154,8 @@ class Producer(Node):
     def finish(self, eids: tuple[str, ...], copy: str, outcome: str) -> None:
         """Let go of the in-memory copy of ``eids`` and tell the application ``outcome`` (a
         successful publish whose transaction commits after it is told by the coupling)."""
-        self.record(Op.RELEASE, self.name, eids, detail=copy)
+        self.record(_RELEASE, self.name, eids, detail=copy)
         if outcome == "ok" and self.coupling.commits_after_publish:
             return
         for eid in eids:
-            self.record(Op.OUTCOME, self.name, (eid,), detail=outcome)
+            self.record(_OUTCOME, self.name, (eid,), detail=outcome)

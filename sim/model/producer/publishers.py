@@ -38,6 +38,10 @@ class Publisher:
     def __init__(self, producer: ProducerHost, cfg: ProducerConfig) -> None:
         self.producer = producer
         self.cfg = cfg
+        # (read for every batch: a pydantic model's attribute costs a __getattr__ hook)
+        self.max_batch = cfg.max_batch
+        self.request_timeout = cfg.request_timeout
+        self.delivery_timeout = cfg.delivery_timeout
 
     def start(self) -> None:
         """The producer (re)started."""
@@ -135,7 +139,7 @@ class Sending:
         self.make = make
         self.batch = batch
         self.done = done
-        self.deadline = records[0].created_at + publisher.cfg.delivery_timeout
+        self.deadline = records[0].created_at + publisher.delivery_timeout
         self.attempt = 0
         self.incarnation = self.producer.incarnation
         self.request: Produce | None = None
@@ -170,7 +174,7 @@ class Sending:
         p.reach("after-send-before-ack")
         if p.incarnation != self.incarnation:
             return  # it crashed at that step
-        wait = min(self.publisher.cfg.request_timeout, max(0.0, self.deadline - float(p.env._now)))
+        wait = min(self.publisher.request_timeout, max(0.0, self.deadline - float(p.env._now)))
         self.waiting = True
         self.timer += 1
         self.timeout = p.timers.start(wait, self._timed_out, self.timer)
@@ -503,7 +507,7 @@ class Lane:
         pub = self.publisher
         part = self.part
         queue = pub.queues[part]
-        records = tuple(queue[: pub.cfg.max_batch])
+        records = tuple(queue[: pub.max_batch])
         del queue[: len(records)]
         seq = pub.next_seq.get(part, 0)
         pub.next_seq[part] = seq + 1
