@@ -88,6 +88,7 @@ class Agenda:
         self.put(_entry(time, priority, number, event))
 
     def put(self, entry: Entry) -> None:
+        """Put ``entry`` in its place: up from the bottom, past every entry it comes before."""
         heap = self.heap
         heap.append(entry)
         i = len(heap) - 1
