@@ -8,10 +8,10 @@ cdef class Entry:
     cdef readonly object time, event
     cdef readonly long long priority, number
 
-cdef inline bint _before(Entry a, Entry b)
+cdef bint _before(Entry a, Entry b)
 
 @cython.locals(e=Entry)
-cdef inline Entry _entry(time, long long priority, long long number, event)
+cdef Entry _entry(time, long long priority, long long number, event)
 
 cdef class Agenda:
     cdef public list heap
