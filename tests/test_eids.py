@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sim.check.reads import LastReads
@@ -46,6 +46,7 @@ values = st.one_of(st.integers(0, 9), st.sampled_from([253, 254, 255, 65_534, 65
 
 
 @given(st.lists(st.tuples(st.sampled_from(["set", "del", "add"]), ids, values)))
+@example([("set", "p0-0", 2**31 - 2), ("add", "p0-0", 1)])  # 2**31 - 1 stored as 2**31
 def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
     table, expected = IdMap(), {}
     for action, eid, value in steps:

@@ -148,9 +148,10 @@ def _column_slot(
     return column, j
 
 
-_WIDER = {"B": "H", "H": "i"}
-"""A column's next width when a value does not fit it."""
-_NUMPY = {"B": np.uint8, "H": np.uint16, "i": np.int32}
+_WIDER = {"B": "H", "H": "I"}
+"""A column's next width when a value does not fit it (unsigned: a column stores a value plus
+one, so a value of 2**31 - 1 needs 32 bits without a sign)."""
+_NUMPY = {"B": np.uint8, "H": np.uint16, "I": np.uint32}
 _CHUNK = 1 << 16
 """Entries a checksum reads at a time."""
 
