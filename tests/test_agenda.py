@@ -11,7 +11,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model.agenda import Agenda
+from sim.model.agenda import COMPILED, Agenda, TupleAgenda, new_agenda
 from sim.model.clock import Clock
 
 TIMES = st.one_of(st.integers(0, 5), st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 1e-9, 3.25]))
@@ -24,10 +24,13 @@ STEP = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.parametrize("kind", [Agenda, TupleAgenda])
+@settings(max_examples=200, deadline=None)
 @given(st.lists(STEP, max_size=120))
-def test_entries_come_out_as_heapq_orders_simpys_tuples(steps: list[tuple[str, Any, int]]) -> None:
-    agenda, heap = Agenda(), []
+def test_entries_come_out_as_heapq_orders_simpys_tuples(
+    kind: type[Agenda | TupleAgenda], steps: list[tuple[str, Any, int]]
+) -> None:
+    agenda, heap = kind(), []
     taken: list[tuple[Any, int, int]] = []  # numbers taken, not pushed yet
     out_agenda: list[tuple[Any, int, int, str]] = []
     out_heap: list[tuple[Any, int, int, str]] = []
@@ -113,3 +116,12 @@ def test_a_failure_nobody_defused_crashes_the_clock_as_it_crashes_simpy() -> Non
     assert Clock().peek() == float("inf")
     with pytest.raises(simpy.core.EmptySchedule):
         Clock().step()
+
+
+def test_a_clock_runs_on_the_typed_heap_compiled_and_on_heapq_as_pure_python() -> None:
+    import sim.compiled
+
+    compiled = sim.compiled.loaded()["sim.model.agenda"]
+    assert COMPILED is compiled
+    assert type(new_agenda()) is (Agenda if compiled else TupleAgenda)
+    assert type(Clock()._queue) is type(new_agenda())

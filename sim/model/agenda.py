@@ -11,10 +11,16 @@ scheduled, as SimPy's ``_eid`` counts them), compared field by field (compiled: 
 and integers). Numbers are unique, so the order in which entries come out is fixed by their
 keys alone, whatever the heap's shape: the same run, entry for entry, as SimPy's queue gives
 (``tests/test_agenda.py`` checks it against ``heapq``).
+
+As pure Python the sifting written here costs more than ``heapq``'s C does over tuples, so
+:func:`new_agenda` gives :class:`TupleAgenda` there: the same queue on ``heapq`` (its tuples'
+first three items are an entry's keys, unique, so the entry itself is never compared).
 """
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+from types import FunctionType
 from typing import Any
 
 INFINITY = float("inf")
@@ -134,3 +140,60 @@ class Agenda:
         """When the first entry is due (infinity when there is none: ``env.peek()``)."""
         heap = self.heap
         return heap[0].time if heap else INFINITY
+
+
+class TupleAgenda:
+    """:class:`Agenda` on ``heapq`` over ``(time, priority, number, entry)`` tuples: the
+    pure-Python build's queue (:func:`new_agenda`)."""
+
+    __slots__ = ("heap", "count", "popped")
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[Any, int, int, Entry]] = []
+        self.count = 0
+        self.popped = 0
+
+    def __len__(self) -> int:
+        return len(self.heap)
+
+    def number(self) -> int:
+        n = self.count
+        self.count = n + 1
+        return n
+
+    def push(self, time: Any, priority: int, event: Any) -> None:
+        n = self.count
+        self.count = n + 1
+        heappush(self.heap, (time, priority, n, Entry(time, priority, n, event)))
+
+    def push_numbered(self, time: Any, priority: int, number: int, event: Any) -> None:
+        heappush(self.heap, (time, priority, number, Entry(time, priority, number, event)))
+
+    def pop(self) -> Entry:
+        entry = heappop(self.heap)[3]
+        self.popped += 1
+        return entry
+
+    def first(self) -> Entry:
+        return self.heap[0][3]
+
+    def first_time(self) -> Any:
+        heap = self.heap
+        return heap[0][0] if heap else INFINITY
+
+
+def _probe() -> None:
+    """A module-level function: a Python function as pure Python, Cython's when compiled."""
+
+
+COMPILED = not isinstance(_probe, FunctionType)
+"""Whether this module runs compiled."""
+
+
+AnyAgenda = Agenda | TupleAgenda
+
+
+def new_agenda() -> AnyAgenda:
+    """The queue a :class:`~sim.model.clock.Clock` runs on: :class:`Agenda` compiled,
+    :class:`TupleAgenda` as pure Python."""
+    return Agenda() if COMPILED else TupleAgenda()

@@ -23,7 +23,7 @@ from typing import Any
 import simpy
 from simpy.core import NORMAL, URGENT, EmptySchedule, StopSimulation
 
-from .agenda import Agenda, Entry
+from .agenda import AnyAgenda, Entry, new_agenda
 
 
 class Call:
@@ -43,7 +43,7 @@ class Call:
 def call_later(env: Clock, delay: float, fn: Callable[[Any], None], arg: Any = None) -> None:
     """Call ``fn(call)`` in ``delay`` simulated seconds (``call.arg`` is ``arg``), ordered
     among same-time entries as ``env.timeout(delay)`` made now would be."""
-    queue: Agenda = env._queue
+    queue: AnyAgenda = env._queue
     queue.push(env._now + delay, NORMAL, Call(fn, arg))
 
 
@@ -51,7 +51,7 @@ def call_soon(env: Clock, fn: Callable[[Any], None], arg: Any = None) -> None:
     """Call ``fn(call)`` now, before the entries already due now: where ``env.process(gen)``
     made now puts its start (an urgent entry), so a callback that does what a spawned process
     did starts exactly where the process would have."""
-    queue: Agenda = env._queue
+    queue: AnyAgenda = env._queue
     queue.push(env._now, URGENT, Call(fn, arg))
 
 
@@ -61,7 +61,7 @@ class Clock(simpy.Environment):
 
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
-        self._queue: Agenda = Agenda()  # type: ignore[assignment]
+        self._queue: AnyAgenda = new_agenda()  # type: ignore[assignment]
         self._eid = None  # type: ignore[assignment]  # the agenda numbers the entries
 
     def schedule(self, event: simpy.Event, priority: Any = NORMAL, delay: Any = 0) -> None:
@@ -102,7 +102,7 @@ class Clock(simpy.Environment):
         return None
 
 
-def _run_to(env: Clock, queue: Agenda, stop: simpy.Event) -> None:
+def _run_to(env: Clock, queue: AnyAgenda, stop: simpy.Event) -> None:
     """Pop and call until ``stop`` comes out (the queue is never empty before: it holds it)."""
     while True:
         entry: Entry = queue.pop()
@@ -166,14 +166,14 @@ class Timers:
 
     def __init__(self, env: Clock) -> None:
         self.env = env
-        self._heap = Agenda()
+        self._heap = new_agenda()
         """The live timers (and cancelled ones not yet dropped), earliest first."""
         self._armed: Timer | None = None
 
     def start(self, delay: float, fn: Callable[[Any], None], arg: Any = None) -> Timer:
         """Call ``fn(timer)`` in ``delay`` simulated seconds unless the timer is cancelled."""
         env = self.env
-        queue: Agenda = env._queue
+        queue: AnyAgenda = env._queue
         time, eid = env._now + delay, queue.number()
         timer = Timer(time, eid, fn, arg)
         self._heap.push_numbered(time, NORMAL, eid, timer)
@@ -186,7 +186,7 @@ class Timers:
         self._armed = timer
         if not timer.queued:  # (armed before, then passed over for an earlier one: still queued)
             timer.queued = True
-            queue: Agenda = self.env._queue
+            queue: AnyAgenda = self.env._queue
             queue.push_numbered(timer.time, NORMAL, timer.eid, Call(self._fire, timer))
 
     def _fire(self, call: Call) -> None:
