@@ -194,10 +194,10 @@ class Network:
         self._next_msgid = 0
         self.sent = 0
         self._arrive_callbacks = [self._arrive]
-        self._queue = env._queue
-        """The kernel's queue (kept: every message is pushed on it)."""
         """The callbacks of every message's arrival entry (the kernel sets an entry's own
         callbacks to None when it pops it, so a shared list is never run twice)."""
+        self._queue = env._queue
+        """The kernel's queue (kept: every message is pushed on it)."""
 
     def attach(self, endpoints: Mapping[str, Endpoint]) -> None:
         """The nodes messages are delivered to."""

@@ -405,7 +405,7 @@ class Idempotent(Retrying):
         return self._after_bump()  # the broker expects a sequence nobody will send: KIP-360
 
     def _after_earlier(self, done: simpy.Event) -> Generator[Any, Any, str]:
-        yield from self.producer.wait_for(done, self.cfg.request_timeout)
+        yield from self.producer.wait_for(done, self.request_timeout)
         return "again"
 
     def _after_bump(self) -> Generator[Any, Any, str]:
