@@ -213,6 +213,7 @@ def test_a_changed_pxd_makes_its_extension_stale(tmp_path: Path) -> None:
 def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
     """(source, class) -> (attributes its .pxd declares, whether it keeps an instance dict)."""
     out: dict[tuple[Path, str], tuple[set[str], bool]] = {}
+    bases: dict[str, str] = {}
     for source in compiled.sources():
         pxd = source.with_suffix(".pxd")
         if not pxd.exists():
@@ -221,8 +222,11 @@ def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
         for line in pxd.read_text().splitlines():
             words = line.split()
             if line.startswith("cdef class "):
-                current = line[len("cdef class ") :].split("(")[0].split(":")[0].strip()
+                head = line[len("cdef class ") :].split(":")[0]
+                current = head.split("(")[0].strip()
                 out[(source, current)] = (set(), False)
+                if "(" in head:
+                    bases[current] = head.split("(")[1].rstrip(")").strip()
             elif line and not line[0].isspace():  # the class's block is over
                 current = None
             elif current is not None and words[:1] == ["cdef"]:
@@ -234,6 +238,13 @@ def _declared() -> dict[tuple[Path, str], tuple[set[str], bool]]:
                     if rest[0] in ("public", "readonly"):
                         rest = rest[1:]
                     attrs.update(n.split()[-1] for n in " ".join(rest).split(","))
+    # an extension type has its bases' fields too (Producer has Node's, Envelope has Call's)
+    by_name = {name: attrs for (_, name), (attrs, _) in out.items()}
+    for (_, name), (attrs, _) in out.items():
+        base = bases.get(name)
+        while base in by_name:
+            attrs |= by_name[base]
+            base = bases.get(base)
     return out
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import marshal
 import math
+from dataclasses import fields
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.check.packing import _NAMES, _compress, pack, unpack
-from sim.check.settled import compact
+from sim.check.settled import compact, expand
 from sim.check.state import EventState
 
 values = st.one_of(
@@ -83,3 +84,14 @@ def test_a_run_like_batch_packs_smaller_than_marshalled_whole() -> None:
     whole = _compress(marshal.dumps(batch))  # the same codec over the tuples marshalled whole
     assert _same(unpack(packed), batch)
     assert len(packed) < 0.8 * len(whole), (len(packed), len(whole))
+
+
+def test_compact_gives_every_field_in_order_and_expand_takes_it_back() -> None:
+    """compact spells the fields out (so the compiled build reads them in C): a field added to
+    EventState and not to compact, or two swapped, fails here."""
+    names = [f.name for f in fields(EventState)]
+    e = EventState(seq=0, producer="p", key=0, partition=0, created_at=0.0)
+    for i, name in enumerate(names):
+        setattr(e, name, ("value", i))  # every field a different value
+    assert compact(e) == tuple(("value", i) for i in range(len(names)))
+    assert expand(compact(e)) == e

@@ -21,23 +21,27 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
-from dataclasses import fields
-from operator import attrgetter
 from typing import Any
 
 from ..core.eids import CreationOrder, IdMap
 from .packing import pack, unpack
 from .state import EventState
 
-_FIELDS = tuple(f.name for f in fields(EventState))
-_state_of = attrgetter(*_FIELDS)
 _CACHED = 2
 """Unpacked batches kept at hand: reading events in creation order meets a few at a time."""
 
 
 def compact(e: EventState) -> tuple[Any, ...]:
-    """An event's whole state, as a tuple of plain values (``marshal`` can pack it)."""
-    return _state_of(e)  # type: ignore[no-any-return]
+    """An event's whole state, as a tuple of plain values in the order of its fields
+    (``marshal`` can pack it; spelt out, so that the compiled build reads each from the
+    event's C struct: ``tests/test_packing.py`` checks the order)."""
+    return (
+        e.seq, e.producer, e.key, e.partition, e.created_at, e.copies, e.effects,
+        e.first_effect_at, e.first_effect_seq, e.deliveries, e.appends, e.outcome,
+        e.last_failure, e.zero_cause, e.acked_past, e.expired, e.dead_lettered, e.db, e.txn,
+        e.abort, e.message_failure, e.refused, e.ack_failure, e.sink_ack_failure, e.sources,
+        e.duplicate_causes, e.state_loss, e.append_causes,
+    )  # fmt: skip
 
 
 def expand(state: tuple[Any, ...]) -> EventState:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ..core.now import Now
 from .ops import Op, Row, decode_detail, encode_detail
 
 Listener = Callable[[list[Row]], None]
@@ -25,12 +26,6 @@ Listener = Callable[[list[Row]], None]
 
 BATCH = 4096
 """Operations handed to the listener at a time."""
-
-
-class Clock(Protocol):
-    """What the recorder reads the time from (a ``simpy.Environment``)."""
-
-    _now: float
 
 
 class RecordOp(Protocol):
@@ -55,7 +50,7 @@ class Recorder:
     the same, but Python calls an object's ``__call__`` several times slower, and a run reports
     millions of operations). Call :meth:`flush` before reading what the listener concluded."""
 
-    def __init__(self, clock: Clock, keep: bool = True, listener: Listener | None = None) -> None:
+    def __init__(self, clock: Now, keep: bool = True, listener: Listener | None = None) -> None:
         self.clock = clock
         self.ops: list[Row] = []
         self.keep = keep
@@ -65,36 +60,10 @@ class Recorder:
 
     def _reporter(self) -> RecordOp:
         """The function that reports an operation, decided once: keep it, batch it, or both."""
-        clock, listener = self.clock, self.listener
-        kept = self.ops.append
-        batch = self._batch
-        batched = batch.append
-        flush = self.flush
-
-        if listener is None:
-
-            def keep_only(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
-                kept((clock._now, op, node, peer, eids, part, num, detail))
-
-            return keep_only if self.keep else _ignore
-
-        if self.keep:
-
-            def keep_and_batch(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
-                row = (clock._now, op, node, peer, eids, part, num, detail)
-                kept(row)
-                batched(row)
-                if len(batch) >= BATCH:
-                    flush()
-
-            return keep_and_batch
-
-        def batch_only(op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
-            batched((clock._now, op, node, peer, eids, part, num, detail))
-            if len(batch) >= BATCH:
-                flush()
-
-        return batch_only
+        reporter = Reporter(self.clock, self.ops, self._batch, self.flush)
+        if self.listener is None:
+            return reporter.keep_only if self.keep else _ignore
+        return reporter.keep_and_batch if self.keep else reporter.batch_only
 
     def flush(self) -> None:
         """Hand the operations not yet handed over to the listener."""
@@ -113,6 +82,40 @@ class Recorder:
         detail: Any = "",
     ) -> None:
         self.op(op, node, eids, peer, part, num, detail)
+
+
+class Reporter:
+    """Stamps each operation with the time and hands it on: to ``kept`` and, through ``batch``,
+    to the listener (``flush`` every :data:`BATCH` operations). Its methods are what
+    :attr:`Recorder.op` may be; an extension type in the compiled build, whose methods read
+    the time from the clock's C struct."""
+
+    __slots__ = ("clock", "kept", "batch", "flush")
+
+    def __init__(
+        self, clock: Now, kept: list[Row], batch: list[Row], flush: Callable[[], None]
+    ) -> None:
+        self.clock = clock
+        self.kept = kept
+        self.batch = batch
+        self.flush = flush
+
+    def keep_only(self, op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+        self.kept.append((self.clock._now, op, node, peer, eids, part, num, detail))
+
+    def keep_and_batch(self, op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+        row = (self.clock._now, op, node, peer, eids, part, num, detail)
+        self.kept.append(row)
+        batch = self.batch
+        batch.append(row)
+        if len(batch) >= BATCH:
+            self.flush()
+
+    def batch_only(self, op, node, eids=(), peer="", part=-1, num=-1, detail=""):  # type: ignore[no-untyped-def]
+        batch = self.batch
+        batch.append((self.clock._now, op, node, peer, eids, part, num, detail))
+        if len(batch) >= BATCH:
+            self.flush()
 
 
 def _ignore(*_: Any, **__: Any) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import simpy
 from simpy.core import NORMAL, URGENT, EmptySchedule, StopSimulation
 
+from ..core.now import Now
 from .agenda import AnyAgenda, Entry, new_agenda
 
 
@@ -55,14 +56,24 @@ def call_soon(env: Clock, fn: Callable[[Any], None], arg: Any = None) -> None:
     queue.push(env._now, URGENT, Call(fn, arg))
 
 
-class Clock(simpy.Environment):
+class Timeline(Now):
+    """The time and the queue of what is due: in the compiled build both are fields of a C
+    struct, which the run loop, :func:`call_later` and the timers read and write in C."""
+
+    _queue: AnyAgenda
+
+
+class Clock(Timeline, simpy.Environment):  # type: ignore[misc]  # (_queue: an agenda, not a list)
     """A ``simpy.Environment`` on an :class:`~sim.model.agenda.Agenda`, whose :meth:`run` to
     a time runs the queue in one loop."""
 
     def __init__(self, initial_time: float = 0) -> None:
-        super().__init__(initial_time)
-        self._queue: AnyAgenda = new_agenda()  # type: ignore[assignment]
+        # (what simpy.Environment.__init__ sets, with the agenda for its list of tuples; its
+        # bind_early binds nothing on a subclass, whose own __dict__ holds no BoundClass)
+        self._now = initial_time
+        self._queue = new_agenda()
         self._eid = None  # type: ignore[assignment]  # the agenda numbers the entries
+        self._active_proc = None
 
     def schedule(self, event: simpy.Event, priority: Any = NORMAL, delay: Any = 0) -> None:
         self._queue.push(self._now + delay, priority, event)

@@ -4,6 +4,7 @@
 cimport cython
 
 from .agenda cimport Agenda
+from .clock cimport Timeline
 
 from .messages cimport Envelope
 from .node cimport Node
@@ -15,7 +16,8 @@ cdef class Link:
     cdef public dict faults, _u
 
 cdef class Network:
-    cdef public object env, record, graph, reorder_hold
+    cdef public object record, graph, reorder_hold
+    cdef public Timeline env
     cdef public object _next_msgid, sent, _arrive_callbacks
     cdef public Agenda _queue
     cdef public dict links, _out, endpoints

@@ -1,12 +1,15 @@
 # Declares the hot classes of node.py as extension types for the compiled build (their own
 # methods read their attributes from a C struct); the .py stays the source of truth. A node
-# subclass is a Python class: what it adds lives in its instance dict.
-from .clock cimport Timers
+# has no instance dict: a subclass that is an extension type declares what it adds, one that
+# is a Python class (the 2PC coordinator, the relay) gets a dict of its own. (With a dict, every
+# call of a cpdef method in C would first look the method up on the instance, in case a Python
+# subclass overrode it.)
+from .clock cimport Timeline, Timers
 from .messages cimport Envelope
 
 cdef class Node:
-    cdef dict __dict__
-    cdef public object name, ctx, env, record, topology, state, incarnation
+    cdef public object name, ctx, record, topology, state, incarnation
+    cdef public Timeline env
     cdef public object running_task, _resumed, disk_loss_armed, _send, _armed_steps
     cdef public object request_timeout
     cdef public RequestTracker requests
@@ -28,7 +31,8 @@ cdef class Later:
     cdef public object node, incarnation, action
 
 cdef class RequestTracker:
-    cdef public object env, _next
+    cdef public Timeline env
+    cdef public object _next
     cdef public dict _waiting
 
     cpdef next_key(self)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
+from simpy import Event  # (a module global: compiled, simpy.Event is an attribute lookup per read)
 from simpy.events import PENDING
 
 from ..history import causes
@@ -331,7 +332,7 @@ class RequestTracker:
     def new(self, key: Any = None) -> tuple[Any, simpy.Event]:
         if key is None:
             key = self.next_key()
-        ev = simpy.Event(self.env)
+        ev = Event(self.env)
         self._waiting[key] = ev
         return key, ev
 
@@ -348,7 +349,7 @@ class RequestTracker:
         waiter = self._waiting.pop(key, None)
         if waiter is None:
             return False
-        if isinstance(waiter, simpy.Event):
+        if isinstance(waiter, Event):
             if waiter._value is not PENDING:  # (waiter.triggered, without its Python frame)
                 return False
             waiter.succeed(value)

@@ -11,7 +11,14 @@ from __future__ import annotations
 from ..core.eids import IdMap, IdTimes
 from ..history.ops import Op
 from .context import Context
-from .messages import Envelope, OffsetFetchResponse, SinkAck, SinkOffsetFetch, SinkTxn
+from .messages import (
+    Envelope,
+    OffsetFetchResponse,
+    OffsetMove,
+    SinkAck,
+    SinkOffsetFetch,
+    SinkTxn,
+)
 from .node import Node
 
 # (Op's members read once: see sim/history/ops.py, Reading a member)
@@ -47,19 +54,11 @@ class Sink(Node):
         assert isinstance(msg, SinkTxn)
         if msg.offsets is not None:
             stored = {p: self.offsets.get(p, (0, 0)) for p in msg.offsets}
-            if any(stored[p] != move.expected for p, move in msg.offsets.items()):
+            if _moved(stored, msg.offsets):
                 # already applied (a resent transaction) or a stale consumer: change nothing
-                self.record(
-                    Op.TXN_REFUSED,
-                    self.name,
-                    tuple(r.eid for r in msg.records),
-                    peer=env.src,
-                    num=env.msgid,
-                    detail=tuple((p, o, e) for p, (o, e) in sorted(stored.items())),
-                )
-                self.send(env.src, SinkAck(msg.request, (), stored))
+                self._refuse(env, msg, stored)
                 return
-        eids = tuple(r.eid for r in msg.records)
+        eids = tuple([r.eid for r in msg.records])
         if msg.dedupe:  # same transaction: check and record the processed ids with the effects
             eids = self._dedupe(eids, msg.retention, env)
         for eid in eids:
@@ -79,6 +78,17 @@ class Sink(Node):
                 )
         held = dict(self.offsets) if msg.offsets is not None else None
         self.send(env.src, SinkAck(msg.request, eids, held))
+
+    def _refuse(self, env: Envelope, msg: SinkTxn, stored: dict[int, tuple[int, int]]) -> None:
+        self.record(
+            Op.TXN_REFUSED,
+            self.name,
+            tuple(r.eid for r in msg.records),
+            peer=env.src,
+            num=env.msgid,
+            detail=tuple((p, o, e) for p, (o, e) in sorted(stored.items())),
+        )
+        self.send(env.src, SinkAck(msg.request, (), stored))
 
     def _dedupe(
         self, eids: tuple[str, ...], retention: float | None, env: Envelope
@@ -104,3 +114,9 @@ class Sink(Node):
     def stored_offsets(self) -> dict[int, int]:
         """The consumed offsets it holds (for the lag probe)."""
         return {p: o for p, (o, _e) in self.offsets.items()}
+
+
+def _moved(stored: dict[int, tuple[int, int]], offsets: dict[int, OffsetMove]) -> bool:
+    """Whether an offset a transaction moves is no longer where it expects it (it was
+    applied already, or its consumer is stale)."""
+    return any(stored[p] != move.expected for p, move in offsets.items())

@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 
 import simpy
+from simpy import Event  # (a module global: compiled, simpy.Event is an attribute lookup per read)
 
 from .clock import Call, Clock, Timer, Timers, call_later, call_soon
 
@@ -91,7 +92,7 @@ class Task:
                 except NodeCrashed:
                     self._end()
                     return
-                if isinstance(command, simpy.Event):
+                if isinstance(command, Event):
                     value = _on_event(self, command)
                 else:
                     value = command.start(self)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config.models import ExperimentConfig
-from ..core import eids
+from ..core.eids import name as event_name
 from ..core.rng import Streams
 
 
@@ -87,7 +87,7 @@ def _arrivals(
         for t, key, bad, abort in zip(
             block.tolist(), keys(n).tolist(), poison, aborts, strict=True
         ):
-            arrival = (eids.name(i, j), i, t, key, float(process_time()), bad, abort)
+            arrival = (event_name(i, j), i, t, key, float(process_time()), bad, abort)
             yield _new_tuple(Arrival, arrival)  # (Arrival(*arrival), without its Python frame)
             j += 1
 

@@ -110,9 +110,10 @@ class LogStore:
         logs = self.broker.logs
         resets = {}
         for p, pos in msg.positions.items():
-            point = logs[p].divergence(msg.epochs.get(p, 0))
-            if point is not None or pos > logs[p].end:
-                resets[p] = min(pos, logs[p].end if point is None else point)
+            log = logs[p]
+            point = log.divergence(msg.epochs.get(p, 0))
+            if point is not None or pos > log.end:
+                resets[p] = min(pos, log.end if point is None else point)
         fresh = {p: pos for p, pos in msg.positions.items() if p not in resets}
         records = self._available(fresh, msg.group)
         if resets or records:
@@ -120,13 +121,17 @@ class LogStore:
             self.broker.send(consumer, reply)
             self._made_room(msg.positions)
             return
+        self._park(consumer, msg)
+        self._made_room(msg.positions)  # what it read up to its positions no longer counts
+
+    def _park(self, consumer: str, msg: Fetch) -> None:
+        """Nothing to answer yet: answer when records are appended or the long poll ends."""
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions), msg.group)
         self._parked.append(parked)
         incarnation = self.broker.incarnation
         parked.timer = self.broker.timers.start(
             self.fetch_max_wait, lambda _t: self._expire(parked, incarnation)
         )
-        self._made_room(msg.positions)  # what it read up to its positions no longer counts
 
     def _expire(self, parked: ParkedFetch, incarnation: int) -> None:
         broker = self.broker
@@ -151,7 +156,8 @@ class LogStore:
         if not self._parked or broker.state != "up":
             return
         still: list[ParkedFetch] = []
-        end = broker.logs[partition].stable()
+        log = broker.logs[partition]
+        end = log.stable()
         for parked in self._parked:
             if partition in parked.positions and parked.positions[partition] < end:
                 if parked.timer is not None:

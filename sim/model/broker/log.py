@@ -44,13 +44,14 @@ class PartitionLog:
 
     def read_to(self, group: str, position: int) -> None:
         """A consumer of ``group`` fetched from ``position``."""
-        self.fetched_by[group] = max(self.fetched_by.get(group, 0), min(position, self.end))
+        end = len(self.records)
+        self.fetched_by[group] = max(self.fetched_by.get(group, 0), min(position, end))
 
     def stable(self) -> int:
         """The last stable offset: the end of what a read-committed consumer may read."""
         if not self.holds:
             return len(self.records)
-        return min(self.holds.values(), default=self.end)
+        return min(self.holds.values(), default=len(self.records))
 
     @property
     def end(self) -> int:
