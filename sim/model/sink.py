@@ -80,6 +80,7 @@ class Sink(Node):
         self.send(env.src, SinkAck(msg.request, eids, held))
 
     def _refuse(self, env: Envelope, msg: SinkTxn, stored: dict[int, tuple[int, int]]) -> None:
+        """Change nothing, and tell the consumer what the sink holds (``stored``)."""
         self.record(
             Op.TXN_REFUSED,
             self.name,
