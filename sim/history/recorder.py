@@ -46,9 +46,10 @@ class RecordOp(Protocol):
 class Recorder:
     """Appends operations (``keep``) and hands them to ``listener`` in batches.
 
-    The model reports through :attr:`op`, a plain function (calling the recorder itself does
-    the same, but Python calls an object's ``__call__`` several times slower, and a run reports
-    millions of operations). Call :meth:`flush` before reading what the listener concluded."""
+    The model reports through :attr:`op`, a bound method of a :class:`Reporter` (calling the
+    recorder itself does the same, but Python calls an object's ``__call__`` several times
+    slower, and a run reports millions of operations). Call :meth:`flush` before reading what
+    the listener concluded."""
 
     def __init__(self, clock: Now, keep: bool = True, listener: Listener | None = None) -> None:
         self.clock = clock

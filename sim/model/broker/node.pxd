@@ -18,5 +18,4 @@ cdef class Broker(Node):
     @cython.locals(msg=Produce, verdict=SequenceVerdict)
     cpdef _produce(self, Envelope env)
 
-    @cython.locals(records=object)
     cpdef _append(self, producer, Produce msg, p, msgid, note)
