@@ -52,13 +52,13 @@ class Sink(Node):
     def _transaction(self, env: Envelope) -> None:
         msg = env.payload
         assert isinstance(msg, SinkTxn)
+        eids = tuple([r.eid for r in msg.records])
         if msg.offsets is not None:
             stored = {p: self.offsets.get(p, (0, 0)) for p in msg.offsets}
             if _moved(stored, msg.offsets):
                 # already applied (a resent transaction) or a stale consumer: change nothing
-                self._refuse(env, msg, stored)
+                self._refuse(env, msg, eids, stored)
                 return
-        eids = tuple([r.eid for r in msg.records])
         if msg.dedupe:  # same transaction: check and record the processed ids with the effects
             eids = self._dedupe(eids, msg.retention, env)
         for eid in eids:
@@ -79,12 +79,20 @@ class Sink(Node):
         held = dict(self.offsets) if msg.offsets is not None else None
         self.send(env.src, SinkAck(msg.request, eids, held))
 
-    def _refuse(self, env: Envelope, msg: SinkTxn, stored: dict[int, tuple[int, int]]) -> None:
-        """Change nothing, and tell the consumer what the sink holds (``stored``)."""
+    def _refuse(
+        self,
+        env: Envelope,
+        msg: SinkTxn,
+        eids: tuple[str, ...],
+        stored: dict[int, tuple[int, int]],
+    ) -> None:
+        """Change nothing, and tell the consumer what the sink holds (``stored``). (A method of
+        its own, as :func:`_moved` is a function: a generator expression is a closure, which
+        a ``cpdef`` method such as :meth:`_transaction` cannot hold in the compiled build.)"""
         self.record(
             Op.TXN_REFUSED,
             self.name,
-            tuple(r.eid for r in msg.records),
+            eids,
             peer=env.src,
             num=env.msgid,
             detail=tuple((p, o, e) for p, (o, e) in sorted(stored.items())),

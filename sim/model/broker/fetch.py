@@ -125,7 +125,9 @@ class LogStore:
         self._made_room(msg.positions)  # what it read up to its positions no longer counts
 
     def _park(self, consumer: str, msg: Fetch) -> None:
-        """Nothing to answer yet: answer when records are appended or the long poll ends."""
+        """Nothing to answer yet: answer when records are appended or the long poll ends. (A
+        method of its own: its callback is a closure, which the ``cpdef`` method :meth:`_fetch`
+        cannot hold in the compiled build.)"""
         parked = ParkedFetch(consumer, msg.request, dict(msg.positions), msg.group)
         self._parked.append(parked)
         incarnation = self.broker.incarnation
