@@ -8,5 +8,6 @@ cdef class Checker:
     cdef public dict _dispatch
     cdef public list fired
 
-    @cython.locals(seq=Py_ssize_t, settle_at=Py_ssize_t, now=double, dispatch=dict, row=tuple)
+    @cython.locals(seq=Py_ssize_t, settle_at=Py_ssize_t, now=double, dispatch=dict, row=tuple,
+                   handlers=tuple, position=object)
     cpdef feed_many(self, rows)

@@ -52,7 +52,9 @@ class Checker:
         """The ``fault-start`` and ``fault-end`` operations: when each fault fired."""
         for op in (Op.FAULT_START, Op.FAULT_END):
             dispatch.setdefault(op, []).append(self._fired)
-        self._dispatch = {op: _chain(tuple(handlers)) for op, handlers in dispatch.items()}
+        self._dispatch = {op: tuple(handlers) for op, handlers in dispatch.items()}
+        """Operation -> its handlers, in the parts' order (a tuple the fold loop runs through:
+        one call a handler, no wrapper around several)."""
         self.seq = 0
         self._now = 0.0
         """The time of the last operation folded."""
@@ -71,9 +73,11 @@ class Checker:
                 self.attribution.settled(events.sweep(seq))
                 settle_at = self._settle_at = events.next_sweep
             now = row[0]
-            handler = dispatch.get(row[1])  # type: ignore[call-overload]
-            if handler is not None:
-                handler(seq, row)
+            handlers = dispatch.get(row[1])  # type: ignore[call-overload]
+            if handlers is not None:
+                position = seq  # (one int object for all the handlers)
+                for handler in handlers:
+                    handler(position, row)
             seq += 1
         self.seq, self._now = seq, now
 
@@ -87,9 +91,10 @@ class Checker:
             self.attribution.settled(self.events.sweep(seq))
             self._settle_at = self.events.next_sweep
         self._now = row[0]
-        handler = self._dispatch.get(row[1])  # type: ignore[call-overload]
-        if handler is not None:
-            handler(seq, row)
+        handlers = self._dispatch.get(row[1])  # type: ignore[call-overload]
+        if handlers is not None:
+            for handler in handlers:
+                handler(seq, row)
         self.seq = seq + 1
 
     def verdict(self, sim_time: float) -> Verdict:
@@ -100,26 +105,6 @@ class Checker:
         )
         v.counts.update(self.tally.counts(sim_time))
         return v
-
-
-def _chain(handlers: tuple[Handler, ...]) -> Handler:
-    """One handler that runs ``handlers`` in order (the handler itself when there is one)."""
-    if len(handlers) == 1:
-        return handlers[0]
-    if len(handlers) == 2:
-        first, second = handlers
-
-        def pair(seq: int, row: Row) -> None:
-            first(seq, row)
-            second(seq, row)
-
-        return pair
-
-    def every(seq: int, row: Row) -> None:
-        for handler in handlers:
-            handler(seq, row)
-
-    return every
 
 
 def check(ops: Iterable[Row], duration: float, sim_time: float, settle: bool = False) -> Verdict:
