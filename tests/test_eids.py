@@ -205,3 +205,33 @@ def test_a_checksum_added_by_codes_is_the_one_added_id_by_id(rows) -> None:
         array("Q", [i << 40 | j for i, j, _ in rows]), array("Q", [n for *_, n in rows])
     )
     assert by_codes == by_id
+
+
+@given(st.lists(st.tuples(ids, st.integers(1, 9), st.booleans())))
+def test_a_checksum_takes_back_what_it_added(rows) -> None:
+    """Adding every id, then removing some, is adding only the others; merging two checksums
+    is adding both tables' ids to one."""
+    kept, added, other = Checksum(), Checksum(), Checksum()
+    for eid, n, stays in rows:
+        added.add(eid, n)
+        if stays:
+            kept.add(eid, n)
+        else:
+            other.add(eid, n)
+    both = Checksum()
+    both.merge(kept)
+    both.merge(other)
+    assert both == added
+    for eid, n, stays in rows:
+        if not stays:
+            added.remove(eid, n)
+    assert added == kept
+
+
+@given(st.lists(ids, max_size=20))
+def test_code_of_is_the_code_an_id_list_makes(eids_: list[str]) -> None:
+    made = IdList()
+    for eid in eids_:
+        made.append(eid)
+    for code, eid in made.pairs():
+        assert eids.code_of(eid) == (code if code >= 0 else -1)

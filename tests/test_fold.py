@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from sim.check import Checker, messages_frame
+from sim.check.counts import Totals
 from sim.check.groups import GroupedChecker, check_groups
+from sim.check.state import EventState
 from sim.config import ExperimentConfig
 from sim.experiment import plan, simulate
 from sim.history import frame_to_ops, history_frame
@@ -106,3 +108,41 @@ def test_settling_waits_for_the_end_of_an_instant() -> None:
     msgs = messages_frame(done.verdicts["default"]).set_index("id")
     assert msgs.loc["p0-480", "duplicate_cause"] == "duplicate:consumer-1->sink"
     assert not msgs["duplicate_cause"].fillna("").str.contains("unknown").any()
+
+
+def _event(kind: str, i: int) -> EventState:
+    e = EventState(i, "producer-0", i % 7, 0, float(i))
+    if kind in ("processed", "duplicated"):
+        e.copies, e.effects, e.deliveries, e.appends = 0, 1 + (kind == "duplicated"), 2, 1
+    elif kind == "lost":
+        e.copies, e.appends, e.zero_cause = 0, 1, "crash:broker-0"
+    elif kind == "aborted":
+        e.copies, e.db, e.txn, e.abort = 0, True, "abort", "crash:producer-0"
+    elif kind == "phantom":
+        e.copies, e.db, e.effects, e.deliveries, e.appends = 0, True, 1, 1, 1
+    elif kind == "refused":
+        e.copies, e.refused = 0, "down:producer-0"
+    return e  # "pending": a copy left
+
+
+@pytest.mark.parametrize("drop", [0, 1, 2, 3])
+def test_settled_totals_take_an_event_back_exactly(drop: int) -> None:
+    """The summary's sums over the settled events (summed as they settle, an event revived
+    taken back): adding events and removing some is adding the others only."""
+    kinds = ["processed", "duplicated", "lost", "aborted", "phantom", "refused", "pending"]
+    events = [(f"p{i % 2}-{i}" if i % 5 else f"other-{i}", _event(k, i))
+              for i, k in enumerate(kinds * 3)]
+    removed = events[drop::4]
+    kept = [pair for pair in events if pair not in removed]
+    every, only = Totals(), Totals()
+    for eid, e in events:
+        every.add(eid, e)
+    for eid, e in removed:
+        every.remove(eid, e)
+    for eid, e in kept:
+        only.add(eid, e)
+    assert +every.counts() == +only.counts()  # (+: without the counts that came back to 0)
+    assert every.effects() == only.effects()
+    merged = Totals()
+    merged.merge(only)
+    assert merged.counts() == only.counts() and merged.effects() == only.effects()

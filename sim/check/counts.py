@@ -7,16 +7,15 @@ checks conservation: ``committed == processed + lost + pending + dead_lettered +
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 
-from ..core.eids import Checksum
+from ..core.eids import Checksum, code_of
 from ..history import causes
 from ..history.ops import Op, Row
 from .order import FirstEffects
 from .part import Part, on
 from .settled import EventView
-from .state import Verdict, fate_of
+from .state import EventState, Verdict, fate_of
 
 _CHUNK = 1 << 16
 """Effects added to the checksum at a time (a chunk's arrays, not a day's)."""
@@ -107,59 +106,134 @@ class Tally(Part):
         }
 
 
-def summary_counts(
-    v: Verdict, sends: int, duration: float, sim_time: float, first: FirstEffects
-) -> dict[str, float]:
-    """The summary row, in one pass over the events in creation order (each settled event is
-    decoded once and dropped: nothing here holds every event); the latencies and the order
-    check come from the first effects, judged as the history was folded (``order.py``)."""
-    n: Counter[str] = Counter()
-    first.finish(v.events)
-    effects = v.effects = Checksum()
-    events = v.events
-    coded = (
-        events.coded()
-        if isinstance(events, EventView)
-        else ((-1, eid, e) for eid, e in events.items())
-    )
-    # (the commonest counts in locals, added to `n` after the loop: a run has millions of
-    # events, and a local costs less than a counter's key)
-    intended = committed = applied = delivered = deliveries = published = 0
-    codes, counts = array("Q"), array("Q")  # effects of ids with a code, added a chunk at a time
-    for code, eid, e in coded:
+class Totals:
+    """What the summary sums over a set of events: how many have each fate, are committed,
+    delivered and published, their effects and deliveries, and a checksum of the effects.
+
+    An event can be taken back (:meth:`remove`). The checker sums each event as it settles
+    and takes back one that is revived (``settled.py``: a settled event's state no longer
+    changes), so the verdict adds only the events still live to these sums, instead of
+    decoding every packed event of the run again."""
+
+    def __init__(self) -> None:
+        self.fates: dict[str, int] = {}
+        """Fate -> events; also ``aborted_by_faults`` and ``phantoms``."""
+        self.intended = 0
+        self.committed = 0
+        self.applied = 0
+        self.delivered = 0
+        self.deliveries = 0
+        self.published = 0
+        self._effects = Checksum()
+        self._codes: list[int] = []
+        self._counts: list[int] = []
+        """Effects of ids with a code, added to the checksum a chunk at a time."""
+
+    def add(self, eid: str, e: EventState, code: int = -1) -> None:
+        """Count ``e`` (``code``: its id's code if at hand, else worked out here)."""
         if e.effects:
             if code < 0:
-                effects.add(eid, e.effects)
+                code = code_of(eid)
+            if code < 0:
+                self._effects.add(eid, e.effects)
             else:
-                codes.append(code)
-                counts.append(e.effects)
-                if len(codes) >= _CHUNK:
-                    effects.add_codes(codes, counts)
-                    codes, counts = array("Q"), array("Q")
-        intended += 1
+                self._codes.append(code)
+                self._counts.append(e.effects)
+                if len(self._codes) >= _CHUNK:
+                    self._add_chunk()
+        self._count(e, 1)
+
+    def remove(self, eid: str, e: EventState) -> None:
+        """Take back an :meth:`add` of ``e`` (in the same state)."""
+        if e.effects:
+            self._effects.remove(eid, e.effects)
+        self._count(e, -1)
+
+    def _count(self, e: EventState, sign: int) -> None:
+        self.intended += sign
         fate, reason = fate_of(e)
-        n[fate] += 1
+        fates = self.fates
+        fates[fate] = fates.get(fate, 0) + sign
         if fate == "aborted" and causes.is_fault_abort(reason):
-            n["aborted_by_faults"] += 1
+            fates["aborted_by_faults"] = fates.get("aborted_by_faults", 0) + sign
         if not e.committed:  # rates and effects are about committed events
-            n["phantoms"] += e.effects > 0
-            continue
-        committed += 1
-        applied += e.effects
-        delivered += e.deliveries > 0
-        deliveries += e.deliveries
-        published += e.appends > 0
-    if codes:
-        effects.add_codes(codes, counts)
-    n.update(
-        intended=intended,
-        committed=committed,
-        effects=applied,
-        delivered=delivered,
-        deliveries=deliveries,
-        published=published,
-    )
-    return _row(n, first.latency(), first.violations, sends, duration, sim_time)
+            if e.effects:
+                fates["phantoms"] = fates.get("phantoms", 0) + sign
+            return
+        self.committed += sign
+        self.applied += sign * e.effects
+        if e.deliveries:
+            self.delivered += sign
+            self.deliveries += sign * e.deliveries
+        if e.appends:
+            self.published += sign
+
+    def _add_chunk(self) -> None:
+        if self._codes:
+            self._effects.add_codes(self._codes, self._counts)
+            self._codes, self._counts = [], []
+
+    def merge(self, other: Totals) -> None:
+        """Add ``other``'s sums to these."""
+        other._add_chunk()
+        for fate, n in other.fates.items():
+            self.fates[fate] = self.fates.get(fate, 0) + n
+        self.intended += other.intended
+        self.committed += other.committed
+        self.applied += other.applied
+        self.delivered += other.delivered
+        self.deliveries += other.deliveries
+        self.published += other.published
+        self._effects.merge(other._effects)
+
+    def effects(self) -> Checksum:
+        """The checksum of the effects counted."""
+        self._add_chunk()
+        return self._effects
+
+    def counts(self) -> Counter[str]:
+        n = Counter(self.fates)
+        n.update(
+            intended=self.intended,
+            committed=self.committed,
+            effects=self.applied,
+            delivered=self.delivered,
+            deliveries=self.deliveries,
+            published=self.published,
+        )
+        return n
+
+
+def summary_counts(
+    v: Verdict,
+    sends: int,
+    duration: float,
+    sim_time: float,
+    first: FirstEffects,
+    settled: Totals | None = None,
+) -> dict[str, float]:
+    """The summary row. ``settled``: the sums over the settled events, summed as they settled
+    (:class:`Totals`); the events still live are added to them here. Without it, one pass over
+    every event in creation order (each settled event decoded once and dropped: nothing here
+    holds every event). The latencies and the order check come from the first effects,
+    judged as the history was folded (``order.py``)."""
+    first.finish(v.events)
+    totals = Totals()
+    events = v.events
+    if settled is not None and isinstance(events, EventView):
+        for eid, e in events.live():
+            totals.add(eid, e)
+        totals.merge(settled)
+    else:
+        coded = (
+            events.coded()
+            if isinstance(events, EventView)
+            else ((-1, eid, e) for eid, e in events.items())
+        )
+        for code, eid, e in coded:
+            totals.add(eid, e, code)
+    v.effects = totals.effects()
+    return _row(totals.counts(), first.latency(), first.violations, sends, duration, sim_time)
 
 
 def _row(

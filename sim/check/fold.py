@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from ..history.ops import Op, Row
 from .attribution import Attribution
-from .counts import Tally, summary_counts
+from .counts import Tally, Totals, summary_counts
 from .custody import Custody
 from .invariants import Invariants
 from .order import FirstEffects
@@ -29,7 +29,9 @@ class Checker:
 
     def __init__(self, duration: float, settle: bool = True, every: int = 4096) -> None:
         self.duration = duration
-        self.events = Events(every)
+        self.settled_totals = Totals()
+        """The summary's sums over the settled events, summed as they settle."""
+        self.events = Events(every, self.settled_totals)
         """Live events, and settled ones compacted (``settled.py``)."""
         self._settle_at = 0 if settle else -1
         self.custody = Custody(self.events)
@@ -101,7 +103,7 @@ class Checker:
         """Fates, causes and the summary counts of everything fed so far."""
         v = Verdict(self.events.view(), violations=list(self.invariants.violations))
         v.counts = summary_counts(
-            v, self.tally.sends, self.duration, sim_time, self.first_effects
+            v, self.tally.sends, self.duration, sim_time, self.first_effects, self.settled_totals
         )
         v.counts.update(self.tally.counts(sim_time))
         return v

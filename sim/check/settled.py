@@ -10,7 +10,9 @@ object dropped; every few thousand settled events are packed together, column by
 event (one or two bytes). An operation that names a settled event
 again revives it, so the fold gives exactly the verdict it gives with every event kept
 (tested: online at trace ``summary`` and ``messages`` against offline over the ``full``
-history).
+history). The summary's sums over the settled events are made as they settle (the
+:class:`Events`' ledger, ``counts.py``'s ``Totals``), taking back an event revived, so the
+summary reads only the events still live.
 
 :class:`Events` is the table the parts of the checker share (live events as objects, settled
 ones compacted); :class:`EventView` is the read-only view of every event, in creation order,
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.eids import CreationOrder, IdMap
 from .packing import pack, unpack
@@ -113,14 +115,25 @@ class Settled:
         return batch
 
 
+class Ledger(Protocol):
+    """What is summed over the settled events as they settle (the summary's counts,
+    ``counts.py``): an event revived is taken back, in the state it settled in."""
+
+    def add(self, eid: str, e: EventState) -> None: ...
+
+    def remove(self, eid: str, e: EventState) -> None: ...
+
+
 class Events(dict[str, EventState]):
     """Live events (this dict) and settled ones (:attr:`settled`); indexing a settled event
     revives it. Settling is done in sweeps (:meth:`sweep`), each looking at the live events
-    once, at most once per as many operations as there are live events."""
+    once, at most once per as many operations as there are live events. A ``ledger`` is told
+    of each event settled and each revived."""
 
-    def __init__(self, every: int = 4096) -> None:
+    def __init__(self, every: int = 4096, ledger: Ledger | None = None) -> None:
         super().__init__()
         self.every = every
+        self.ledger = ledger
         """The fewest operations between two sweeps (and the settled events packed together)."""
         self.settled = Settled(every)
         self.order = CreationOrder()
@@ -141,6 +154,8 @@ class Events(dict[str, EventState]):
 
     def __missing__(self, eid: str) -> EventState:
         e = expand(self.settled.pop(eid))  # KeyError: an event never created (a bug)
+        if self.ledger is not None:
+            self.ledger.remove(eid, e)
         dict.__setitem__(self, eid, e)
         self.revived += 1
         return e
@@ -151,8 +166,12 @@ class Events(dict[str, EventState]):
         operation pays for looking at one live event. Returns the events it settled."""
         done = [eid for eid, e in self.items() if e.copies <= 0]
         put = self.settled.put
+        ledger = self.ledger
         for eid in done:
-            put(eid, compact(dict.pop(self, eid)))
+            e = dict.pop(self, eid)
+            if ledger is not None:
+                ledger.add(eid, e)
+            put(eid, compact(e))
         self.next_sweep = seq + max(self.every, len(self))
         return done
 
@@ -190,6 +209,10 @@ class EventView(Mapping[str, EventState]):
         for code, eid in events.order.pairs():
             e = live(events, eid)
             yield code, eid, e if e is not None else expand(settled(eid, code))
+
+    def live(self) -> ItemsView[str, EventState]:
+        """The ``(id, state)`` of the events not settled, in no particular order."""
+        return dict.items(self._events)
 
     def items(self) -> ItemsView[str, EventState]:
         return _Items(self)

@@ -70,16 +70,22 @@ def _mix_array(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def code_of(eid: str) -> int:
+    """The id's code, ``i << 40 | j`` (as :class:`IdList` makes it), or -1 for an id of another
+    form."""
+    ij = split(eid)
+    return -1 if ij is None else ij[0] << _J_BITS | ij[1]
+
+
 def weight(eid: str, code: int = -1) -> int:
     """A 64-bit number that stands for ``eid`` in a checksum of a table (:class:`Checksum`): mixed
     from its ``(i, j)`` (``code``, when the caller has it: not negative), or from a stable hash of
     an id of another form."""
     if code < 0:
-        ij = split(eid)
-        if ij is None:
+        code = code_of(eid)
+        if code < 0:
             digest = hashlib.blake2b(eid.encode("utf-8"), digest_size=8).digest()
             return _mix(int.from_bytes(digest, "little"))
-        code = ij[0] << _J_BITS | ij[1]
     return _mix(code)
 
 
@@ -99,6 +105,18 @@ class Checksum:
         self.ids += 1
         self.total += n
         self.weighted = (self.weighted + weight(eid, code) * n) & _M64
+
+    def remove(self, eid: str, n: int, code: int = -1) -> None:
+        """Take back an :meth:`add` of ``eid`` with ``n``."""
+        self.ids -= 1
+        self.total -= n
+        self.weighted = (self.weighted - weight(eid, code) * n) & _M64
+
+    def merge(self, other: Checksum) -> None:
+        """Add what ``other`` holds: the checksum of both tables together (their ids apart)."""
+        self.ids += other.ids
+        self.total += other.total
+        self.weighted = (self.weighted + other.weighted) & _M64
 
     def add_codes(self, codes: Any, counts: Any) -> None:
         """:meth:`add` of many ids at once, each given by its code (``i << 40 | j``, as
