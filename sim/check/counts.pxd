@@ -11,5 +11,5 @@ cdef class Totals:
     cdef public list _codes, _counts
     cdef public long long intended, committed, applied, delivered, deliveries, published
 
-    cpdef add(self, str eid, EventState e, long long code=*)
+    cpdef add(self, str eid, EventState e)
     cdef _count(self, EventState e, long long sign)

@@ -8,13 +8,13 @@ checks conservation: ``committed == processed + lost + pending + dead_lettered +
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 from ..core.eids import Checksum, code_of
 from ..history import causes
 from ..history.ops import Op, Row
 from .order import FirstEffects
 from .part import Part, on
-from .settled import EventView
 from .state import EventState, Verdict, fate_of
 
 _CHUNK = 1 << 16
@@ -129,11 +129,10 @@ class Totals:
         self._counts: list[int] = []
         """Effects of ids with a code, added to the checksum a chunk at a time."""
 
-    def add(self, eid: str, e: EventState, code: int = -1) -> None:
-        """Count ``e`` (``code``: its id's code if at hand, else worked out here)."""
+    def add(self, eid: str, e: EventState) -> None:
+        """Count ``e``."""
         if e.effects:
-            if code < 0:
-                code = code_of(eid)
+            code = code_of(eid)
             if code < 0:
                 self._effects.add(eid, e.effects)
             else:
@@ -206,32 +205,22 @@ class Totals:
 
 def summary_counts(
     v: Verdict,
+    live: Iterable[tuple[str, EventState]],
+    settled: Totals,
     sends: int,
     duration: float,
     sim_time: float,
     first: FirstEffects,
-    settled: Totals | None = None,
 ) -> dict[str, float]:
-    """The summary row. ``settled``: the sums over the settled events, summed as they settled
-    (:class:`Totals`); the events still live are added to them here. Without it, one pass over
-    every event in creation order (each settled event decoded once and dropped: nothing here
-    holds every event). The latencies and the order check come from the first effects,
-    judged as the history was folded (``order.py``)."""
+    """The summary row: ``settled``, the sums over the settled events (made as they settled,
+    :class:`Totals`), with the ``live`` events (the ``(id, state)`` of those not settled)
+    added to them; nothing here reads a settled event again. The latencies and the order
+    check come from the first effects, judged as the history was folded (``order.py``)."""
     first.finish(v.events)
     totals = Totals()
-    events = v.events
-    if settled is not None and isinstance(events, EventView):
-        for eid, e in events.live():
-            totals.add(eid, e)
-        totals.merge(settled)
-    else:
-        coded = (
-            events.coded()
-            if isinstance(events, EventView)
-            else ((-1, eid, e) for eid, e in events.items())
-        )
-        for code, eid, e in coded:
-            totals.add(eid, e, code)
+    for eid, e in live:
+        totals.add(eid, e)
+    totals.merge(settled)
     v.effects = totals.effects()
     return _row(totals.counts(), first.latency(), first.violations, sends, duration, sim_time)
 

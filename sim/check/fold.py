@@ -103,7 +103,13 @@ class Checker:
         """Fates, causes and the summary counts of everything fed so far."""
         v = Verdict(self.events.view(), violations=list(self.invariants.violations))
         v.counts = summary_counts(
-            v, self.tally.sends, self.duration, sim_time, self.first_effects, self.settled_totals
+            v,
+            dict.items(self.events),  # the live events (the settled ones are in the totals)
+            self.settled_totals,
+            self.tally.sends,
+            self.duration,
+            sim_time,
+            self.first_effects,
         )
         v.counts.update(self.tally.counts(sim_time))
         return v

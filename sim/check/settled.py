@@ -133,8 +133,8 @@ class Events(dict[str, EventState]):
     def __init__(self, every: int = 4096, ledger: Ledger | None = None) -> None:
         super().__init__()
         self.every = every
-        self.ledger = ledger
         """The fewest operations between two sweeps (and the settled events packed together)."""
+        self.ledger = ledger
         self.settled = Settled(every)
         self.order = CreationOrder()
         """Every event id, in creation order (about a byte an event)."""
@@ -209,10 +209,6 @@ class EventView(Mapping[str, EventState]):
         for code, eid in events.order.pairs():
             e = live(events, eid)
             yield code, eid, e if e is not None else expand(settled(eid, code))
-
-    def live(self) -> ItemsView[str, EventState]:
-        """The ``(id, state)`` of the events not settled, in no particular order."""
-        return dict.items(self._events)
 
     def items(self) -> ItemsView[str, EventState]:
         return _Items(self)
