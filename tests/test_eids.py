@@ -28,6 +28,15 @@ def test_split_reads_back_what_name_writes() -> None:
         assert split(other) is None, other
 
 
+def test_split_gives_the_same_whether_it_remembers_the_id_or_parses_it() -> None:
+    # name() hands its ids to split's memory, which forgets them two generations later
+    made = [name(i % 3, i) for i in range(3 * eids._RECENT)]
+    remembered = [split(eid) for eid in reversed(made)]  # the oldest forgotten meanwhile
+    assert remembered == [(i % 3, i) for i in reversed(range(3 * eids._RECENT))]
+    assert split("p999999-999999999999") == (999_999, 999_999_999_999)
+    assert split(name(10**6, 1)) is None and split(name(1, 10**12)) is None
+
+
 def test_the_last_id_kept_in_an_array_and_the_first_kept_in_the_dict() -> None:
     # (once, not per example: an array reaching j = 2**25 - 1 holds 128 MB)
     table = IdMap()
@@ -70,6 +79,15 @@ def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
     for eid, value in expected.items():
         reference.add(eid, value)
     assert table.checksum() == reference
+
+
+@given(st.lists(st.tuples(st.lists(ids, max_size=4), values)))
+def test_putting_many_ids_at_once_sets_each(batches: list[tuple[list[str], int]]) -> None:
+    table, expected = IdMap(), {}
+    for batch, value in batches:
+        table.put_many(batch, value)
+        expected.update(dict.fromkeys(batch, value))
+    assert len(table) == len(expected) and dict(table) == expected
 
 
 @given(st.lists(ids), st.integers(0, 30))

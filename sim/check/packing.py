@@ -68,7 +68,7 @@ def pack(batch: dict[str, tuple[Any, ...]]) -> bytes:
     states = list(batch.values())
     if not states:
         return _compress(marshal.dumps((_LIST, batch)))
-    columns = list(zip(*states, strict=True))
+    columns = _transpose(states, len(states[0]))
     kinds = [_kind(c) for c in columns]
     seq = np.array(columns[_SEQ], np.int64) if kinds[_SEQ] == _INTS else None
     created = (
@@ -133,7 +133,22 @@ def unpack(data: bytes) -> dict[str, tuple[Any, ...]]:
     return dict(zip(eids, zip(*columns, strict=True), strict=True))
 
 
-def _kind(column: tuple[Any, ...]) -> int:
+def _transpose(states: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """The columns of ``states``, tuples of ``width`` values each (as ``zip(*states)``, as
+    lists; compiled, a loop in C instead of an iterator per state)."""
+    n = len(states)
+    columns = [[None] * n for _ in range(width)]
+    for r in range(n):
+        state = states[r]
+        if len(state) != width:
+            raise ValueError(f"a state of {len(state)} values among states of {width}")
+        for c in range(width):
+            column = columns[c]
+            column[r] = state[c]
+    return columns
+
+
+def _kind(column: list[Any]) -> int:
     """How a (non-empty) column is packed: ints (that fit 63 bits), floats or bools when every
     value is of that very type, else as a list."""
     first = type(column[0])
@@ -147,4 +162,3 @@ def _kind(column: tuple[Any, ...]) -> int:
     if first is bool:
         return _BOOLS
     return _LIST
-

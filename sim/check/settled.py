@@ -80,9 +80,7 @@ class Settled:
     def _pack(self) -> None:
         number = len(self.batches)
         self.batches.append(pack(self.open))
-        where = self.where
-        for eid in self.open:
-            where[eid] = number
+        self.where.put_many(self.open, number)
         self.open = {}
 
     def get(self, eid: str, code: int = -1) -> tuple[Any, ...]:

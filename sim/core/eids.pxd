@@ -17,3 +17,8 @@ cdef class CreationOrder:
 cdef class IdTimes:
     cdef public dict _columns, _others
     cdef public object _size
+
+# split is called from the tables here for every id they are given: a C call, not a Python one.
+cpdef object split(object eid)
+cdef object _remember(str eid, object ij)
+cpdef object _column_slot(dict columns, object eid, bint grow, str typecode, object absent)

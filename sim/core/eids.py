@@ -16,7 +16,6 @@ import hashlib
 import re
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,24 +30,56 @@ _NAN = float("nan")
 
 
 def name(producer: int, j: int) -> str:
-    """The id of producer ``producer``'s ``j``-th event."""
-    return f"p{producer}-{j}"
+    """The id of producer ``producer``'s ``j``-th event (remembered as a recent id, so that
+    :func:`split` need not parse it)."""
+    eid = f"p{producer}-{j}"
+    if 0 <= producer < _MAX_PRODUCER and 0 <= j < _MAX_J:
+        _remember(eid, (producer, j))
+    return eid
 
 
 # producers below 10**6 and j below 10**12, so that a code (i << 40 | j) fits 63 bits
+_MAX_PRODUCER = 10**6
+_MAX_J = 10**12
 _FORM = re.compile(r"p(0|[1-9][0-9]{0,5})-(0|[1-9][0-9]{0,11})\Z", re.ASCII).match
 
+_RECENT = 1 << 14
+"""Ids a generation of :func:`split`'s memory holds (two are kept: the ids of events in
+flight are read again and again, every id soon after it was made)."""
+_young: dict[str, tuple[int, int] | None] = {}
+_old: dict[str, tuple[int, int] | None] = {}
+_UNSEEN: Any = object()
+"""What a generation gives for an id it does not hold."""
 
-@lru_cache(maxsize=1 << 14)
+
+def _remember(eid: str, ij: tuple[int, int] | None) -> None:
+    """Keep ``split(eid)`` among the recent ids (a full young generation becomes the old one,
+    and the old one is forgotten)."""
+    global _young, _old
+    if len(_young) >= _RECENT:
+        _old = _young
+        _young = {}
+    _young[eid] = ij
+
+
 def split(eid: str) -> tuple[int, int] | None:
     """``(producer, j)`` of an id :func:`name` made, or None for an id of another form (a pure
-    function: an event's id is read several times while it is in flight, so the most recent
-    ids are remembered rather than parsed again)."""
+    function: an event's id is read several times while it is in flight, so the recent ids
+    are remembered rather than parsed again, :func:`name`'s from the start)."""
+    ij = _young.get(eid, _UNSEEN)
+    if ij is _UNSEEN:
+        ij = _old.get(eid, _UNSEEN)
+        if ij is _UNSEEN:
+            ij = _parse(eid)
+        _remember(eid, ij)
+    return ij  # type: ignore[return-value]
+
+
+def _parse(eid: str) -> tuple[int, int] | None:
     m = _FORM(eid)
     if m is None:
         return None
-    j = int(m[2])
-    return (int(m[1]), j) if j <= _J_MASK else None
+    return int(m[1]), int(m[2])
 
 
 _M64 = (1 << 64) - 1
@@ -218,6 +249,24 @@ class IdMap(MutableMapping[str, int]):
         column, j = slot
         self._size += not column[j]
         self._put(eid, column, j, value + 1)
+
+    def put_many(self, eids: Iterable[str], value: int) -> None:
+        """``self[eid] = value`` for each of ``eids`` (one call for a batch: settled events
+        are told where they were packed a few thousand at a time)."""
+        columns = self._columns
+        stored = value + 1
+        for eid in eids:
+            slot = _column_slot(columns, eid, True, "B", 0)
+            if slot is None:
+                self._others[eid] = value
+                continue
+            column, j = slot
+            if not column[j]:
+                self._size += 1
+            try:
+                column[j] = stored
+            except OverflowError:
+                self._put(eid, column, j, stored)
 
     def __delitem__(self, eid: str) -> None:
         slot = self._slot(eid, grow=False)

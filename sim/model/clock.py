@@ -119,7 +119,8 @@ def _run_to(env: Clock, queue: AnyAgenda, stop: simpy.Event) -> None:
         entry: Entry = queue.pop()
         env._now = entry.time
         event = entry.event
-        if type(event) is Call:  # (the commonest entry, read as what it is: it never fails)
+        if isinstance(event, Call):  # (the commonest entries, a message's arrival among them,
+            # read as what they are: they never fail)
             call: Call = event
             callbacks = call.callbacks
             call.callbacks = None

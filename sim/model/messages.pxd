@@ -2,6 +2,8 @@
 # envelope, and the messages (and a sink transaction's offset moves) made for every event,
 # compiled dataclasses (their __init__ is C, not the Python function the dataclasses module
 # writes). The .py stays the source of truth.
+from .clock cimport Call
+
 cdef class Message:
     pass
 
@@ -26,5 +28,5 @@ cdef class SinkAck(Message):
 cdef class OffsetMove:  # frozen: its fields are read-only
     cdef readonly object broker, expected, new
 
-cdef class Envelope:
-    cdef public object msgid, src, dst, payload, eids, custody, callbacks
+cdef class Envelope(Call):
+    cdef public object msgid, src, dst, payload, eids, custody

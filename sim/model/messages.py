@@ -5,7 +5,9 @@ request, a sink transaction), so the checker follows it through the network."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from .clock import Call
 
 
 class Record(NamedTuple):
@@ -371,15 +373,14 @@ class SinkAck(Message):
         return self.applied
 
 
-class Envelope:
+class Envelope(Call):
     """A message in flight: what the network moves between two nodes. It is also the kernel's
-    queue entry of its arrival (``callbacks``, as ``sim/model/clock.py``'s ``Call``), and it
-    keeps the events its payload names and whether it carries custody of them (read for every
-    operation the network records of it)."""
+    queue entry of its arrival (a :class:`~sim.model.clock.Call`, which the kernel runs
+    without asking whether it failed: the network sets its ``callbacks``), and it keeps the
+    events its payload names and whether it carries custody of them (read for every operation
+    the network records of it)."""
 
-    __slots__ = ("msgid", "src", "dst", "payload", "eids", "custody", "callbacks")
-    _ok = True
-    _value = None
+    __slots__ = ("msgid", "src", "dst", "payload", "eids", "custody")
 
     def __init__(self, msgid: int, src: str, dst: str, payload: Message) -> None:
         self.msgid = msgid
@@ -388,7 +389,8 @@ class Envelope:
         self.payload = payload
         self.eids = payload.eids
         self.custody = 1 if payload.custody else 0
-        self.callbacks: Any = None
+        self.callbacks = None
+        self.arg = None
 
     def __repr__(self) -> str:
         return f"Envelope({self.msgid}, {self.src!r}, {self.dst!r}, {self.payload!r})"
