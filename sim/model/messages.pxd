@@ -29,4 +29,4 @@ cdef class OffsetMove:  # frozen: its fields are read-only
     cdef readonly object broker, expected, new
 
 cdef class Envelope(Call):
-    cdef public object msgid, src, dst, payload, eids, custody
+    cdef public object msgid, src, dst, payload, eids, custody, kind

@@ -377,10 +377,10 @@ class Envelope(Call):
     """A message in flight: what the network moves between two nodes. It is also the kernel's
     queue entry of its arrival (a :class:`~sim.model.clock.Call`, which the kernel runs
     without asking whether it failed: the network sets its ``callbacks``), and it keeps the
-    events its payload names and whether it carries custody of them (read for every operation
-    the network records of it)."""
+    events its payload names, whether it carries custody of them and the payload's kind (read
+    for every operation the network records of it)."""
 
-    __slots__ = ("msgid", "src", "dst", "payload", "eids", "custody")
+    __slots__ = ("msgid", "src", "dst", "payload", "eids", "custody", "kind")
 
     def __init__(self, msgid: int, src: str, dst: str, payload: Message) -> None:
         self.msgid = msgid
@@ -389,6 +389,7 @@ class Envelope(Call):
         self.payload = payload
         self.eids = payload.eids
         self.custody = 1 if payload.custody else 0
+        self.kind = payload.kind
         self.callbacks = None
         self.arg = None
 

@@ -234,7 +234,7 @@ class Network:
         self._next_msgid += 1
         env = Envelope(self._next_msgid, src, dst, payload)
         self.sent += 1
-        self.record(_SEND, src, env.eids, dst, env.custody, env.msgid, payload.kind)
+        self.record(_SEND, src, env.eids, dst, env.custody, env.msgid, env.kind)
         self._transmit(env, link, copy=False)
 
     def _transmit(self, env: Envelope, link: Link, copy: bool) -> None:
@@ -265,8 +265,7 @@ class Network:
             if dup < 1.0 and link.uniform("duplicate") >= dup:
                 self._next_msgid += 1
                 twin = Envelope(self._next_msgid, src, dst, env.payload)
-                p = env.payload
-                self.record(_DUP, src, twin.eids, dst, twin.custody, twin.msgid, p.kind)
+                self.record(_DUP, src, twin.eids, dst, twin.custody, twin.msgid, twin.kind)
                 self._transmit(twin, link, copy=True)
 
     def _hold_back(self, link: Link) -> float:
@@ -282,8 +281,7 @@ class Network:
         node = self.endpoints[env.dst]
         state = node.state
         if state == "up":  # (node.accept, inlined for the commonest case)
-            kind = env.payload.kind
-            self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
+            self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, env.kind)
             node.handle(env)
         elif state == "crashed":
             self.dropped(env, causes.crash(env.dst))
@@ -294,5 +292,4 @@ class Network:
         self.record(_DROP, env.src, env.eids, env.dst, env.custody, env.msgid, cause)
 
     def delivered(self, env: Envelope) -> None:
-        kind = env.payload.kind
-        self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, kind)
+        self.record(_DELIVER, env.dst, env.eids, env.src, env.custody, env.msgid, env.kind)
