@@ -30,7 +30,8 @@ from .agenda import AnyAgenda, Entry, new_agenda
 class Call:
     """An action due at a time: ``fn(call)`` is called when the kernel pops it (``call.arg``
     is what it was given). It has what the kernel reads of an event (``callbacks``, ``_ok``)
-    and nothing else."""
+    and nothing else; a subclass adds what its callbacks read (a message's arrival is one:
+    ``sim/model/messages.py``'s ``Envelope``)."""
 
     __slots__ = ("callbacks", "arg")
     _ok = True
