@@ -74,7 +74,10 @@ class Publisher:
 class Retrying(Publisher):
     """Resend until acknowledged, with backoff, within ``retries`` and ``delivery_timeout``."""
 
-    fenced = False
+    def __init__(self, producer: ProducerHost, cfg: ProducerConfig) -> None:
+        super().__init__(producer, cfg)
+        self.fenced = False
+        """A newer instance owns this producer's transactional id (idempotent producers)."""
 
     def publish(self, rec: Record, done: Callable[[bool], object] | None = None) -> None:
         broker = self.producer.topology.leader_of(rec.partition)
