@@ -6,10 +6,11 @@ import marshal
 import math
 from dataclasses import fields
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.check.packing import _NAMES, _compress, pack, unpack
+from sim.check.packing import _NAMES, _compress, _transpose, pack, unpack
 from sim.check.settled import compact, expand
 from sim.check.state import EventState
 
@@ -95,3 +96,13 @@ def test_compact_gives_every_field_in_order_and_expand_takes_it_back() -> None:
         setattr(e, name, ("value", i))  # every field a different value
     assert compact(e) == tuple(("value", i) for i in range(len(names)))
     assert expand(compact(e)) == e
+
+
+@given(st.integers(1, 5).flatmap(lambda w: st.lists(st.tuples(*[st.integers()] * w), min_size=1)))
+def test_transposing_gives_zips_columns(states: list[tuple[int, ...]]) -> None:
+    assert _transpose(states, len(states[0])) == [list(c) for c in zip(*states, strict=True)]
+
+
+def test_transposing_ragged_states_fails() -> None:
+    with pytest.raises(ValueError):
+        _transpose([(1, 2), (3,)], 2)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import marshal
 import struct
 from dataclasses import fields
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ def pack(batch: dict[str, tuple[Any, ...]]) -> bytes:
     states = list(batch.values())
     if not states:
         return _compress(marshal.dumps((_LIST, batch)))
-    columns = _transpose(states, len(states[0]))
+    columns = _transpose(states, len(states[0])) if _COMPILED else list(zip(*states, strict=True))
     kinds = [_kind(c) for c in columns]
     seq = np.array(columns[_SEQ], np.int64) if kinds[_SEQ] == _INTS else None
     created = (
@@ -148,7 +149,12 @@ def _transpose(states: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return columns
 
 
-def _kind(column: list[Any]) -> int:
+_COMPILED = not isinstance(_transpose, FunctionType)
+"""Compiled, :func:`_transpose` is a C loop; as pure Python, ``zip`` is faster (the columns are
+then tuples: packed the same)."""
+
+
+def _kind(column: list[Any] | tuple[Any, ...]) -> int:
     """How a (non-empty) column is packed: ints (that fit 63 bits), floats or bools when every
     value is of that very type, else as a list."""
     first = type(column[0])
