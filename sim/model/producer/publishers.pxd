@@ -1,6 +1,6 @@
 # Declares the hot classes of publishers.py as extension types for the compiled build (a batch
-# is a compiled dataclass; a request's and a lane's producer is typed, so its fields are read
-# in C).
+# is a compiled dataclass; a request's and a lane's producer and publisher are typed, and so
+# is a publisher's producer, so their fields are read in C).
 from .node cimport Producer
 
 cdef class Publisher:
