@@ -81,15 +81,6 @@ def test_an_id_map_behaves_as_a_dict(steps: list[tuple[str, str, int]]) -> None:
     assert table.checksum() == reference
 
 
-@given(st.lists(st.tuples(st.lists(ids, max_size=4), values)))
-def test_putting_many_ids_at_once_sets_each(batches: list[tuple[list[str], int]]) -> None:
-    table, expected = IdMap(), {}
-    for batch, value in batches:
-        table.put_many(batch, value)
-        expected.update(dict.fromkeys(batch, value))
-    assert len(table) == len(expected) and dict(table) == expected
-
-
 @given(st.lists(ids), st.integers(0, 30))
 def test_an_id_list_behaves_as_a_list(eids: list[str], keep: int) -> None:
     table = IdList(eids)

@@ -80,7 +80,9 @@ class Settled:
     def _pack(self) -> None:
         number = len(self.batches)
         self.batches.append(pack(self.open))
-        self.where.put_many(self.open, number)
+        where = self.where
+        for eid in self.open:
+            where[eid] = number
         self.open = {}
 
     def get(self, eid: str, code: int = -1) -> tuple[Any, ...]:

@@ -250,24 +250,6 @@ class IdMap(MutableMapping[str, int]):
         self._size += not column[j]
         self._put(eid, column, j, value + 1)
 
-    def put_many(self, eids: Iterable[str], value: int) -> None:
-        """``self[eid] = value`` for each of ``eids`` (one call for a batch: settled events
-        are told where they were packed a few thousand at a time)."""
-        columns = self._columns
-        stored = value + 1
-        for eid in eids:
-            slot = _column_slot(columns, eid, True, "B", 0)
-            if slot is None:
-                self._others[eid] = value
-                continue
-            column, j = slot
-            if not column[j]:
-                self._size += 1
-            try:
-                column[j] = stored
-            except OverflowError:
-                self._put(eid, column, j, stored)
-
     def __delitem__(self, eid: str) -> None:
         slot = self._slot(eid, grow=False)
         if slot is None:
